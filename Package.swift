@@ -1,0 +1,78 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layers, each knowing only the ones below it:
+// 1. C shims (CJansson, CLibPQ, CMicroHTTPD)
+// 2. thin safe wrappers (JSON, MicroHTTP, Postgres)
+// 3. the task domain (TaskQueue)
+// 4. the OCS API (OCSAPI)
+// 5. the application: configuration, embedded database, command line (TaskDispatchApp, taskdispatch)
+let package = Package(
+    name: "TaskDispatch",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "taskdispatch", targets: ["taskdispatch"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CJansson", pkgConfig: "jansson", providers: [.apt(["libjansson-dev"])]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
+
+        .target(name: "JSON", dependencies: ["CJansson"]),
+        .target(name: "MicroHTTP", dependencies: [
+            "CMicroHTTPD",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "Postgres", dependencies: [
+            "CLibPQ",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        // Layer 5 pieces that tests share: a private PostgreSQL cluster (initdb + pg_ctl).
+        .target(name: "EmbeddedPostgres", dependencies: [
+            "Postgres",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        .target(name: "TaskQueue", dependencies: [
+            "JSON", "Postgres",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .target(name: "OCSAPI", dependencies: [
+            "TaskQueue", "MicroHTTP", "JSON",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .target(name: "TaskDispatchApp", dependencies: [
+            "OCSAPI", "TaskQueue", "Postgres", "EmbeddedPostgres", "MicroHTTP", "JSON", "LoopbackHTTPClient",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "taskdispatch", dependencies: ["TaskDispatchApp"]),
+
+        // A small blocking HTTP/1.1 client over POSIX sockets, for tests and the benchmark:
+        // it can send what curl and URLSession refuse to (bodies on GET, broken encodings, slow bytes).
+        .target(name: "LoopbackHTTPClient"),
+
+        // Shared by the test targets: one throwaway cluster per test process, a database per suite.
+        .target(name: "TaskDispatchTesting", dependencies: [
+            "EmbeddedPostgres", "Postgres",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
+        .testTarget(name: "MicroHTTPTests", dependencies: ["MicroHTTP", "LoopbackHTTPClient"]),
+        .testTarget(name: "PostgresTests", dependencies: ["Postgres", "EmbeddedPostgres", "TaskDispatchTesting"]),
+        .testTarget(name: "TaskQueueTests", dependencies: ["TaskQueue", "TaskDispatchTesting", "JSON", "Postgres"]),
+        .testTarget(name: "OCSAPITests", dependencies: [
+            "OCSAPI", "TaskDispatchApp", "TaskQueue", "JSON", "Postgres", "LoopbackHTTPClient", "TaskDispatchTesting",
+        ]),
+    ],
+    swiftLanguageModes: [.v6]
+)

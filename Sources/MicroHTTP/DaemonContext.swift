@@ -1,0 +1,34 @@
+import Logging
+import Synchronization
+
+/// What the C callbacks of one running daemon share, handed to libmicrohttpd as its `cls`.
+///
+/// The daemon holds one retained reference from start until `MHD_stop_daemon` has returned,
+/// so the callbacks can use it without retaining it on every request.
+final class DaemonContext: Sendable {
+    let handler: any HTTPHandler
+    let logger: Logger
+    let maxBodyBytes: Int
+
+    /// Requests between their first callback and their completion notice; ``HTTPServer/stop()``
+    /// waits for this to reach zero so answers already being computed still go out.
+    let requestsInFlight = Atomic<Int>(0)
+
+    /// libmicrohttpd reports why it failed to start only through its log callback.
+    private let lastDaemonMessage = Mutex<String?>(nil)
+
+    init(handler: any HTTPHandler, logger: Logger, maxBodyBytes: Int) {
+        self.handler = handler
+        self.logger = logger
+        self.maxBodyBytes = maxBodyBytes
+    }
+
+    func recordDaemonMessage(_ message: String) {
+        lastDaemonMessage.withLock { $0 = message }
+        logger.info("libmicrohttpd: \(message)")
+    }
+
+    var latestDaemonMessage: String? {
+        lastDaemonMessage.withLock { $0 }
+    }
+}

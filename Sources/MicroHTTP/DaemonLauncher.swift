@@ -1,0 +1,88 @@
+import CMicroHTTPD
+import Logging
+
+/// Starts a libmicrohttpd daemon for a configuration.
+enum DaemonLauncher {
+    static func launch(
+        _ configuration: HTTPServerConfiguration,
+        handler: any HTTPHandler,
+        logger: Logger
+    ) throws(HTTPServerError) -> RunningDaemon {
+        try validate(configuration)
+        let address = try ListenAddress(host: configuration.host, port: configuration.port)
+        let context = DaemonContext(handler: handler, logger: logger, maxBodyBytes: configuration.maxBodyBytes)
+        // Lent to the daemon; `RunningDaemon` releases it after `MHD_stop_daemon`.
+        let retainedContext = Unmanaged.passRetained(context)
+
+        // A pool of threads, each with its own epoll set, because handlers block on the
+        // database; suspend/resume is switched on now so that long polls need no restart.
+        var flags = MHD_USE_INTERNAL_POLLING_THREAD.rawValue | MHD_USE_EPOLL.rawValue
+            | MHD_ALLOW_SUSPEND_RESUME.rawValue | MHD_USE_ERROR_LOG.rawValue
+        if address.isIPv6 {
+            flags |= MHD_USE_IPv6.rawValue
+        }
+
+        do {
+            let daemon = try address.withSocketAddress { socketAddress throws(HTTPServerError) in
+                let options = options(configuration, context: retainedContext.toOpaque(), address: socketAddress)
+                return try options.withUnsafeBufferPointer { options throws(HTTPServerError) in
+                    try CheckedCall.run(
+                        {
+                            CMicroHTTPD_start(
+                                UInt32(flags), configuration.port, microHTTPAccessHandler,
+                                retainedContext.toOpaque(), options.baseAddress)
+                        },
+                        // libmicrohttpd logs the reason (with the errno text) before failing.
+                        orThrow: { errnoText in .startFailed(context.latestDaemonMessage ?? errnoText) }
+                    )
+                }
+            }
+            return RunningDaemon(daemon: daemon, context: retainedContext)
+        } catch {
+            retainedContext.release()
+            throw error
+        }
+    }
+
+    private static func validate(_ configuration: HTTPServerConfiguration) throws(HTTPServerError) {
+        guard (1...1024).contains(configuration.threadPoolSize) else {
+            throw .invalidConfiguration("threadPoolSize must be between 1 and 1024")
+        }
+        guard configuration.maxBodyBytes >= 0 else {
+            throw .invalidConfiguration("maxBodyBytes must not be negative")
+        }
+        guard configuration.connectionLimit >= 1 else {
+            throw .invalidConfiguration("connectionLimit must be at least 1")
+        }
+        // Below this even an ordinary request head does not fit.
+        guard configuration.connectionMemoryLimitBytes >= 4096 else {
+            throw .invalidConfiguration("connectionMemoryLimitBytes must be at least 4096")
+        }
+    }
+
+    /// The option array for `CMicroHTTPD_start`. libmicrohttpd reads `address` while starting
+    /// only, so it need not outlive the call.
+    private static func options(
+        _ configuration: HTTPServerConfiguration,
+        context: UnsafeMutableRawPointer,
+        address: UnsafePointer<sockaddr>
+    ) -> [MHD_OptionItem] {
+        [
+            // First, so that problems with the options that follow are logged through it.
+            MHD_OptionItem(
+                option: .EXTERNAL_LOGGER,
+                value: unsafeBitCast(microHTTPDaemonLog as MHD_LogCallback, to: Int.self),
+                ptr_value: context),
+            MHD_OptionItem(
+                option: .NOTIFY_COMPLETED,
+                value: unsafeBitCast(microHTTPRequestCompleted as MHD_RequestCompletedCallback, to: Int.self),
+                ptr_value: context),
+            MHD_OptionItem(option: .THREAD_POOL_SIZE, value: configuration.threadPoolSize, ptr_value: nil),
+            MHD_OptionItem(option: .CONNECTION_TIMEOUT, value: Int(configuration.connectionTimeoutSeconds), ptr_value: nil),
+            MHD_OptionItem(option: .CONNECTION_LIMIT, value: Int(configuration.connectionLimit), ptr_value: nil),
+            MHD_OptionItem(option: .CONNECTION_MEMORY_LIMIT, value: configuration.connectionMemoryLimitBytes, ptr_value: nil),
+            MHD_OptionItem(option: .SOCK_ADDR, value: 0, ptr_value: UnsafeMutableRawPointer(mutating: address)),
+            MHD_OptionItem(option: .END, value: 0, ptr_value: nil),
+        ]
+    }
+}

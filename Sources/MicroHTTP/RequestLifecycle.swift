@@ -1,0 +1,75 @@
+import CMicroHTTPD
+import Logging
+
+/// The three moments of a request as libmicrohttpd reports them, on its worker threads.
+extension DaemonContext {
+    /// The head has arrived: decide from it alone whether the request is refused, so that an
+    /// oversized body is answered before it is read.
+    func begin(connection: OpaquePointer, url: UnsafePointer<CChar>?, method: UnsafePointer<CChar>?)
+        -> RequestContext
+    {
+        let (head, encodingProblem) = RequestHeadReader.read(connection: connection, url: url, method: method)
+        var rejection: HTTPRejection?
+        if let encodingProblem {
+            rejection = .invalidEncoding(encodingProblem)
+        } else if let declared = head.declaredContentLength, declared > maxBodyBytes {
+            rejection = .bodyTooLarge(limit: maxBodyBytes)
+        }
+        requestsInFlight.add(1, ordering: .relaxed)
+        return RequestContext(head: head, bodyLimit: maxBodyBytes, rejection: rejection)
+    }
+
+    /// The body is complete (or the request was refused before it): ask the application for
+    /// the response and queue it. Returns whether the connection may stay open.
+    func answer(_ request: RequestContext, on connection: OpaquePointer) -> Bool {
+        let response: HTTPResponse
+        switch request.phase {
+        case .answered:
+            return true
+        case .receiving:
+            response = handler.handle(HTTPRequest(head: request.head, body: request.body))
+        case .refusing(let rejection):
+            response = handler.reject(request.head, reason: rejection)
+        }
+        do {
+            try ResponseQueue.queue(response, on: connection)
+            request.markAnswered(status: response.status)
+        } catch {
+            logger.error("could not send the response, answering 500", metadata: metadata(of: request.head, error))
+            guard (try? ResponseQueue.queue(HTTPResponse(status: 500), on: connection)) != nil else {
+                return false
+            }
+            request.markAnswered(status: 500)
+        }
+        logAnswered(request)
+        return true
+    }
+
+    /// libmicrohttpd is done with the request, whether answered, timed out or torn down.
+    func complete(_ request: RequestContext, termination: MHD_RequestTerminationCode) {
+        requestsInFlight.subtract(1, ordering: .relaxed)
+        if case .answered = request.phase { return }
+        logger.debug("request ended without an answer", metadata: [
+            "request.id": "\(request.head.id)",
+            "termination": "\(termination.rawValue)",
+        ])
+    }
+
+    /// Method and path only: header values carry credentials and bodies carry user data.
+    private func logAnswered(_ request: RequestContext) {
+        guard logger.logLevel <= .debug, case .answered(let status) = request.phase else { return }
+        var metadata = metadata(of: request.head, nil)
+        metadata["response.status"] = "\(status)"
+        logger.debug("request", metadata: metadata)
+    }
+
+    private func metadata(of head: HTTPRequestHead, _ error: HTTPServerError?) -> Logger.Metadata {
+        var metadata: Logger.Metadata = [
+            "request.id": "\(head.id)",
+            "request.method": "\(head.method)",
+            "request.path": "\(head.path)",
+        ]
+        if let error { metadata["error"] = "\(error)" }
+        return metadata
+    }
+}

@@ -1,0 +1,28 @@
+import JSON
+import TaskQueue
+
+/// Operator routes.
+struct AdminEndpoints: Sendable {
+    let store: TaskStore
+    let configuration: OCSServerConfiguration
+
+    /// Task counts by status and by type, the age of the oldest waiting task, and the version.
+    /// Reads maintained counters, never counts the task table.
+    func status(_ context: EndpointContext) throws(OCSError) -> EndpointResult {
+        try context.requireAdmin()
+        let statistics = try storeCall { () throws(TaskStoreError) in try store.statistics() }
+        let totals = statistics.totals
+        let byStatus = JSONObject(TaskStatus.allCases.filter { $0 != .unknown || totals[$0] != nil }.map { status in
+            (status.wireName, .int(totals[status] ?? 0))
+        })
+        let byType = JSONObject(statistics.counts.keys.sorted().map { type in
+            let counts = statistics.counts[type] ?? [:]
+            return (type, .object(JSONObject(counts.keys.sorted().map { ($0.wireName, .int(counts[$0] ?? 0)) })))
+        })
+        return .ok([
+            "version": .string(configuration.serverVersion),
+            "tasks": ["byStatus": .object(byStatus), "byType": .object(byType)],
+            "oldestScheduledAgeSeconds": statistics.oldestScheduledAgeSeconds.map(JSONValue.int) ?? .null,
+        ])
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+import MicroHTTP
+import TaskQueue
+
+/// Finds the caller of a request from its credentials:
+/// - AppAPI headers (`EX-APP-ID`, `EX-APP-VERSION`, `AUTHORIZATION-APP-API: base64(user:secret)`) for ExApps;
+/// - `Authorization: Basic base64(user:app-password)` or `Authorization: Bearer app-password` for users.
+struct Authenticator: Sendable {
+    let accounts: AccountStore
+    let cache: CredentialCache
+
+    /// The caller, or nil when the request carries no credentials at all. Throws 401 for
+    /// credentials that are present but wrong or malformed, 503 when they cannot be checked.
+    func authenticate(_ headers: HTTPHeaders) throws(OCSError) -> Principal? {
+        if headers["EX-APP-ID"] != nil || headers["AUTHORIZATION-APP-API"] != nil {
+            return try authenticateExApp(headers)
+        }
+        guard let authorization = headers["Authorization"] else { return nil }
+        let (scheme, credentials) = Self.splitScheme(authorization)
+        switch scheme.lowercased() {
+        case "basic":
+            guard let (user, password) = Self.decodeUserAndSecret(credentials) else {
+                throw .unauthorized("malformed Basic credentials: expected base64 of 'user:app-password'")
+            }
+            return try authenticateUser(name: user, appPassword: password)
+        case "bearer":
+            return try authenticateUser(name: nil, appPassword: credentials)
+        default:
+            throw .unauthorized("unsupported Authorization scheme '\(scheme)': use Basic or Bearer")
+        }
+    }
+
+    private func authenticateUser(name: String?, appPassword: String) throws(OCSError) -> Principal {
+        let key = CredentialCache.key("user", name ?? "", appPassword)
+        if let cached = cache.principal(for: key) { return cached }
+        let account: UserAccount?
+        do {
+            account = try accounts.authenticateUser(userName: name, appPassword: appPassword)
+        } catch {
+            throw Self.lookupFailure(error)
+        }
+        guard let account else { throw .unauthorized("invalid user name or app password") }
+        let principal = Principal.user(name: account.name, isAdmin: account.isAdmin)
+        cache.remember(principal, for: key)
+        return principal
+    }
+
+    private func authenticateExApp(_ headers: HTTPHeaders) throws(OCSError) -> Principal {
+        guard let appID = headers["EX-APP-ID"], !appID.isEmpty else {
+            throw .unauthorized("AppAPI authentication needs the EX-APP-ID header")
+        }
+        guard let version = headers["EX-APP-VERSION"], !version.isEmpty else {
+            throw .unauthorized("AppAPI authentication needs a non-empty EX-APP-VERSION header")
+        }
+        guard let encoded = headers["AUTHORIZATION-APP-API"] else {
+            throw .unauthorized("AppAPI authentication needs the AUTHORIZATION-APP-API header")
+        }
+        guard let (user, secret) = Self.decodeUserAndSecret(encoded) else {
+            throw .unauthorized("malformed AUTHORIZATION-APP-API: expected base64 of 'user:secret'")
+        }
+        let userID: String? = user.isEmpty ? nil : user
+        let key = CredentialCache.key("app", appID, user, secret)
+        if let cached = cache.principal(for: key) { return cached }
+        do {
+            guard try accounts.authenticateApp(appID: appID, secret: secret) else {
+                throw OCSError.unauthorized("invalid ExApp id or secret")
+            }
+            if let userID, try accounts.user(named: userID) == nil {
+                throw OCSError.unauthorized("the ExApp acts for an unknown user")
+            }
+        } catch let error as OCSError {
+            throw error
+        } catch {
+            throw Self.lookupFailure(error)
+        }
+        let principal = Principal.exApp(appID: appID, userID: userID)
+        cache.remember(principal, for: key)
+        return principal
+    }
+
+    private static func lookupFailure(_ error: any Error) -> OCSError {
+        if let error = error as? AccountError, error.isUnavailable {
+            return .unavailable("the database is unavailable; credentials cannot be checked, retry later", cause: "\(error)")
+        }
+        return .internalError(cause: "\(error)")
+    }
+
+    static func splitScheme(_ header: String) -> (scheme: String, credentials: String) {
+        let trimmed = header.drop(while: { $0 == " " })
+        guard let space = trimmed.firstIndex(of: " ") else { return (String(trimmed), "") }
+        return (String(trimmed[..<space]), String(trimmed[space...].drop(while: { $0 == " " })))
+    }
+
+    /// Decodes base64 of "user:secret" (the user part may be empty).
+    static func decodeUserAndSecret(_ encoded: String) -> (String, String)? {
+        guard let data = Data(base64Encoded: encoded.trimmingCharacters(in: .whitespaces)),
+            let text = String(data: data, encoding: .utf8),
+            let colon = text.firstIndex(of: ":")
+        else { return nil }
+        return (String(text[..<colon]), String(text[text.index(after: colon)...]))
+    }
+}

@@ -1,0 +1,47 @@
+import JSON
+import TaskQueue
+
+/// What an endpoint gets: the authenticated caller and the request's parameters.
+struct EndpointContext {
+    let principal: Principal
+    let parameters: RequestParameters
+
+    /// The user this request acts for; routes under a user's name refuse callers without one.
+    func requireUser() throws(OCSError) -> String {
+        guard let userID = principal.userID else {
+            throw .forbidden("this route acts for a user; the ExApp must name one in AUTHORIZATION-APP-API")
+        }
+        return userID
+    }
+
+    /// The ExApp calling a worker route.
+    func requireExApp() throws(OCSError) -> String {
+        guard case .exApp(let appID, _) = principal else {
+            throw .forbidden("tasks_provider routes are for ExApps authenticated with AppAPI headers")
+        }
+        return appID
+    }
+
+    func requireAdmin() throws(OCSError) {
+        guard case .user(_, true) = principal else { throw .forbidden("this route is for administrators") }
+    }
+}
+
+/// What an endpoint answers: an HTTP status and the envelope's `data`.
+struct EndpointResult {
+    var status: Int
+    var data: JSONValue
+
+    static func ok(_ data: JSONValue) -> EndpointResult { EndpointResult(status: 200, data: data) }
+    static let noContent = EndpointResult(status: 204, data: .null)
+}
+
+/// Turns store failures into answers: 503 while the database is unreachable, 500 otherwise.
+func storeCall<T>(_ body: () throws(TaskStoreError) -> T) throws(OCSError) -> T {
+    do {
+        return try body()
+    } catch {
+        if error.isUnavailable { throw .unavailable("the database is unavailable, retry later", cause: "\(error)") }
+        throw .internalError(cause: "\(error)")
+    }
+}

@@ -1,0 +1,98 @@
+import JSON
+import Logging
+import MicroHTTP
+import TaskQueue
+
+/// The OCS TaskProcessing API as an HTTP handler: routing, authentication, parameters,
+/// dispatch to the endpoints, the envelope, and one log line per refused request.
+public final class OCSServer: HTTPHandler {
+    private let taskEndpoints: TaskEndpoints
+    private let providerEndpoints: ProviderEndpoints
+    private let adminEndpoints: AdminEndpoints
+    private let authenticator: Authenticator
+    private let jsonOptions: JSONParseOptions
+    private let logger: Logger
+
+    public init(
+        tasks: TaskStore, accounts: AccountStore, catalog: TaskTypeCatalog = .core,
+        configuration: OCSServerConfiguration, logger: Logger
+    ) {
+        taskEndpoints = TaskEndpoints(store: tasks, catalog: catalog, configuration: configuration)
+        providerEndpoints = ProviderEndpoints(store: tasks, catalog: catalog, configuration: configuration)
+        adminEndpoints = AdminEndpoints(store: tasks, configuration: configuration)
+        authenticator = Authenticator(
+            accounts: accounts, cache: CredentialCache(ttl: .seconds(configuration.credentialCacheSeconds)))
+        jsonOptions = JSONParseOptions(maxDepth: configuration.maxJSONDepth)
+        self.logger = logger
+    }
+
+    public func handle(_ request: HTTPRequest) -> HTTPResponse {
+        var version: OCSVersion = request.head.path.hasPrefix("/ocs/v1.php/") ? .v1 : .v2
+        do {
+            switch Router.match(method: request.head.method, path: request.head.path) {
+            case .notFound:
+                throw OCSError.notFound("no route for \(request.head.method) \(request.head.path)")
+            case .methodNotAllowed(let allowed, let routeVersion):
+                version = routeVersion
+                throw OCSError(
+                    status: 405, message: "method \(request.head.method) not allowed here; allowed: \(allowed.joined(separator: ", "))",
+                    headers: [("Allow", allowed.joined(separator: ", "))])
+            case .invalidID(let message, let routeVersion):
+                version = routeVersion
+                throw OCSError.badRequest(message)
+            case .route(let route, let routeVersion):
+                version = routeVersion
+                let result = try dispatch(route, request)
+                return OCSResponse.success(result.data, status: result.status, version: version)
+            }
+        } catch {
+            return refuse(request.head, error, version: version)
+        }
+    }
+
+    public func reject(_ head: HTTPRequestHead, reason: HTTPRejection) -> HTTPResponse {
+        let version: OCSVersion = head.path.hasPrefix("/ocs/v1.php/") ? .v1 : .v2
+        switch reason {
+        case .bodyTooLarge(let limit):
+            return refuse(head, OCSError(status: 413, message: "request body larger than \(limit) bytes"), version: version)
+        case .invalidEncoding(let what):
+            return refuse(head, OCSError.badRequest("\(what) is not valid UTF-8"), version: version)
+        }
+    }
+
+    private func dispatch(_ route: Route, _ request: HTTPRequest) throws(OCSError) -> EndpointResult {
+        guard let principal = try authenticator.authenticate(request.head.headers) else {
+            throw .unauthorized(
+                "authentication required: HTTP Basic with a user name and app password, "
+                    + "Authorization: Bearer <app password>, or AppAPI headers")
+        }
+        let context = EndpointContext(
+            principal: principal, parameters: try RequestParameters(request: request, jsonOptions: jsonOptions))
+        switch route {
+        case .schedule: return try taskEndpoints.schedule(context)
+        case .getTask(let id): return try taskEndpoints.get(context, id: id)
+        case .deleteTask(let id): return try taskEndpoints.delete(context, id: id)
+        case .listTasks: return try taskEndpoints.list(context)
+        case .listAppTasks(let appID): return try taskEndpoints.listForApp(context, appID: appID)
+        case .cancelTask(let id): return try taskEndpoints.cancel(context, id: id)
+        case .taskTypes: return try taskEndpoints.taskTypes(context)
+        case .nextTask: return try providerEndpoints.next(context)
+        case .reportProgress(let id): return try providerEndpoints.progress(context, taskID: id)
+        case .reportResult(let id): return try providerEndpoints.result(context, taskID: id)
+        case .adminStatus: return try adminEndpoints.status(context)
+        }
+    }
+
+    /// The error envelope for `error`, logged with the request id. Client mistakes are `notice`,
+    /// server trouble `error`; no credential or body content is ever logged.
+    private func refuse(_ head: HTTPRequestHead, _ error: any Error, version: OCSVersion) -> HTTPResponse {
+        let ocsError = error as? OCSError ?? .internalError(cause: "\(error)")
+        var metadata: Logger.Metadata = [
+            "request.id": "\(head.id)", "method": "\(head.method)", "path": "\(head.path)",
+            "status": "\(ocsError.status)", "reason": "\(ocsError.message)",
+        ]
+        if let cause = ocsError.cause { metadata["cause"] = "\(cause)" }
+        logger.log(level: ocsError.status >= 500 ? .error : .notice, "request refused", metadata: metadata)
+        return OCSResponse.error(ocsError, version: version)
+    }
+}

@@ -1,0 +1,63 @@
+import JSON
+import TaskQueue
+
+/// The worker routes (`tasks_provider/*`): claim the next task, report progress and results.
+struct ProviderEndpoints: Sendable {
+    let store: TaskStore
+    let catalog: TaskTypeCatalog
+    let configuration: OCSServerConfiguration
+
+    /// Claims the oldest waiting task of the requested types; 204 with no body when there is none.
+    func next(_ context: EndpointContext) throws(OCSError) -> EndpointResult {
+        let appID = try context.requireExApp()
+        guard context.parameters["providerIds"] != nil else { throw .badRequest("missing required parameter 'providerIds'") }
+        guard context.parameters["taskTypeIds"] != nil else { throw .badRequest("missing required parameter 'taskTypeIds'") }
+        let providerIDs = try context.parameters.stringList("providerIds")
+        let types = try context.parameters.stringList("taskTypeIds").filter { catalog[$0] != nil }
+        guard let providerID = providerIDs.first, !types.isEmpty else { return .noContent }
+
+        let claimed = try storeCall { () throws(TaskStoreError) in
+            try store.claim(types: types, limit: 1, claimant: appID, leaseSeconds: configuration.leaseSeconds)
+        }
+        guard let task = claimed.first else { return .noContent }
+        return .ok(["task": TaskJSON.task(task), "provider": ["name": .string(providerID)]])
+    }
+
+    func progress(_ context: EndpointContext, taskID: Int64) throws(OCSError) -> EndpointResult {
+        _ = try context.requireExApp()
+        guard let progress = try context.parameters.double("progress") else {
+            throw .badRequest("missing required parameter 'progress'")
+        }
+        guard (0...1).contains(progress) else { throw .badRequest("parameter 'progress' must be between 0 and 1") }
+        let outcome = try storeCall { () throws(TaskStoreError) in try store.reportProgress(id: taskID, progress: progress) }
+        return try Self.answer(outcome, refused: "progress")
+    }
+
+    func result(_ context: EndpointContext, taskID: Int64) throws(OCSError) -> EndpointResult {
+        _ = try context.requireExApp()
+        let output = try context.parameters.object("output")
+        let errorMessage = try context.parameters.string("errorMessage")
+        let userFacingErrorMessage = try context.parameters.string("userFacingErrorMessage")
+        let result: TaskResult
+        if let errorMessage {
+            result = .failure(errorMessage: errorMessage, userFacingErrorMessage: userFacingErrorMessage)
+        } else if let output {
+            result = .success(output: output)
+        } else {
+            throw .badRequest("a result needs 'output' (an object) or 'errorMessage' (a string)")
+        }
+        let outcome = try storeCall { () throws(TaskStoreError) in try store.reportResult(id: taskID, result: result) }
+        return try Self.answer(outcome, refused: "result")
+    }
+
+    private static func answer(_ outcome: ReportOutcome, refused what: String) throws(OCSError) -> EndpointResult {
+        switch outcome {
+        case .accepted(let task), .unchanged(let task):
+            return .ok(["task": TaskJSON.task(task)])
+        case .conflict(let task):
+            throw .conflict("task \(task.id) is \(task.status.wireName), not STATUS_RUNNING: \(what) refused, nothing changed")
+        case .notFound:
+            throw .notFound("Task not found")
+        }
+    }
+}

@@ -1,0 +1,91 @@
+/// Every endpoint the server answers, with the ids taken from its path.
+public enum Route: Sendable, Equatable {
+    case schedule
+    case getTask(id: Int64)
+    case deleteTask(id: Int64)
+    case listTasks
+    case listAppTasks(appID: String)
+    case cancelTask(id: Int64)
+    case taskTypes
+    case nextTask
+    case reportProgress(taskID: Int64)
+    case reportResult(taskID: Int64)
+    case adminStatus
+}
+
+/// The outcome of matching a method and path.
+public enum RouteMatch: Sendable, Equatable {
+    case route(Route, OCSVersion)
+    case notFound
+    /// The path exists but not for this method; `allowed` goes in the `Allow` header.
+    case methodNotAllowed(allowed: [String], version: OCSVersion)
+    /// The path has the shape of a route but an id in it is not a positive integer.
+    case invalidID(String, version: OCSVersion)
+}
+
+/// Maps `METHOD /ocs/v{1,2}.php/taskprocessing/...` to a `Route`.
+public enum Router {
+    static let prefixes: [(String, OCSVersion)] = [
+        ("/ocs/v2.php/taskprocessing/", .v2), ("/ocs/v1.php/taskprocessing/", .v1),
+    ]
+
+    public static func match(method: String, path: String) -> RouteMatch {
+        guard let (prefix, version) = prefixes.first(where: { path.hasPrefix($0.0) }) else { return .notFound }
+        var rest = Substring(path.dropFirst(prefix.count))
+        if rest.hasSuffix("/") { rest = rest.dropLast() }
+        let segments = rest.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+
+        // Each entry: the segments (":id" is a numeric id, ":app" any text), then method → route.
+        typealias Builder = ([String]) -> Route?
+        let table: [([String], [(String, Builder)])] = [
+            (["schedule"], [("POST", { _ in .schedule })]),
+            (["tasktypes"], [("GET", { _ in .taskTypes })]),
+            (["tasks"], [("GET", { _ in .listTasks })]),
+            (["tasks", "app", ":app"], [("GET", { .listAppTasks(appID: $0[0]) })]),
+            (["task", ":id"], [
+                ("GET", { id($0).map { .getTask(id: $0) } }),
+                ("DELETE", { id($0).map { .deleteTask(id: $0) } }),
+            ]),
+            (["tasks", ":id", "cancel"], [("POST", { id($0).map { .cancelTask(id: $0) } })]),
+            (["tasks_provider", "next"], [("GET", { _ in .nextTask })]),
+            (["tasks_provider", ":id", "progress"], [("POST", { id($0).map { .reportProgress(taskID: $0) } })]),
+            (["tasks_provider", ":id", "result"], [("POST", { id($0).map { .reportResult(taskID: $0) } })]),
+            (["admin", "status"], [("GET", { _ in .adminStatus })]),
+        ]
+
+        for (pattern, methods) in table {
+            guard let captures = capture(pattern, segments) else { continue }
+            guard let (_, build) = methods.first(where: { $0.0 == method || (method == "HEAD" && $0.0 == "GET") }) else {
+                return .methodNotAllowed(allowed: methods.map(\.0), version: version)
+            }
+            guard let route = build(captures) else {
+                return .invalidID("the id in the path must be a positive integer, got '\(captures.first ?? "")'", version: version)
+            }
+            return .route(route, version)
+        }
+        return .notFound
+    }
+
+    /// The captured segments if `segments` fits `pattern`.
+    private static func capture(_ pattern: [String], _ segments: [String]) -> [String]? {
+        guard pattern.count == segments.count else { return nil }
+        var captures: [String] = []
+        for (expected, actual) in zip(pattern, segments) {
+            if expected.hasPrefix(":") {
+                guard !actual.isEmpty else { return nil }
+                captures.append(actual)
+            } else if expected != actual {
+                return nil
+            }
+        }
+        return captures
+    }
+
+    /// A positive 64-bit id, or nil.
+    private static func id(_ captures: [String]) -> Int64? {
+        guard let text = captures.first, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+            let value = Int64(text), value > 0
+        else { return nil }
+        return value
+    }
+}

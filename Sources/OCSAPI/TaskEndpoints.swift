@@ -1,0 +1,90 @@
+import JSON
+import TaskQueue
+
+/// The user-facing routes: schedule, read, list, cancel, delete, task types.
+struct TaskEndpoints: Sendable {
+    let store: TaskStore
+    let catalog: TaskTypeCatalog
+    let configuration: OCSServerConfiguration
+
+    static let maxIdentifierLength = 255
+    static let webhookMethods: Set<String> = ["HTTP:GET", "HTTP:POST", "HTTP:PUT", "HTTP:DELETE"]
+
+    func schedule(_ context: EndpointContext) throws(OCSError) -> EndpointResult {
+        let userID = try context.requireUser()
+        let parameters = context.parameters
+        let type = try parameters.requiredString("type")
+        let input = try parameters.requiredObject("input")
+        let appID = try parameters.requiredString("appId")
+        let customID = try parameters.string("customId") ?? ""
+        let webhookURI = try parameters.string("webhookUri")
+        let webhookMethod = try parameters.string("webhookMethod")
+        let includeWatermark = try parameters.bool("includeWatermark") ?? true
+
+        guard catalog[type] != nil else { throw .badRequest("unknown task type '\(type)'; GET /tasktypes lists them") }
+        guard !appID.isEmpty, appID.utf8.count <= Self.maxIdentifierLength else {
+            throw .badRequest("parameter 'appId' must be 1 to \(Self.maxIdentifierLength) bytes")
+        }
+        guard customID.utf8.count <= Self.maxIdentifierLength else {
+            throw .badRequest("parameter 'customId' must be at most \(Self.maxIdentifierLength) bytes")
+        }
+        if let webhookMethod, !Self.webhookMethods.contains(webhookMethod) {
+            throw .badRequest("parameter 'webhookMethod' must be one of HTTP:GET, HTTP:POST, HTTP:PUT, HTTP:DELETE")
+        }
+        if let webhookURI, !(webhookURI.hasPrefix("http://") || webhookURI.hasPrefix("https://")) {
+            throw .badRequest("parameter 'webhookUri' must be an http or https URL")
+        }
+
+        let task = NewTask(
+            type: type, input: input, userID: userID, appID: appID, customID: customID, webhookURI: webhookURI,
+            webhookMethod: webhookMethod, includeWatermark: includeWatermark,
+            expectedRuntimeSeconds: configuration.expectedRuntimeSeconds)
+        let scheduled = try storeCall { () throws(TaskStoreError) in try store.schedule(task) }
+        return .ok(["task": TaskJSON.task(scheduled)])
+    }
+
+    func get(_ context: EndpointContext, id: Int64) throws(OCSError) -> EndpointResult {
+        let userID = try context.requireUser()
+        guard let task = try storeCall({ () throws(TaskStoreError) in try store.task(id: id, userID: userID) }) else {
+            throw .notFound("Task not found")
+        }
+        return .ok(["task": TaskJSON.task(task)])
+    }
+
+    /// Answers 200 with `null` also when there was nothing to delete, as Nextcloud does.
+    func delete(_ context: EndpointContext, id: Int64) throws(OCSError) -> EndpointResult {
+        let userID = try context.requireUser()
+        try storeCall { () throws(TaskStoreError) in _ = try store.delete(id: id, userID: userID) }
+        return .ok(.null)
+    }
+
+    func list(_ context: EndpointContext) throws(OCSError) -> EndpointResult {
+        let userID = try context.requireUser()
+        let type = try context.parameters.string("taskType")
+        let customID = try context.parameters.string("customId")
+        let tasks = try storeCall { () throws(TaskStoreError) in try store.tasks(userID: userID, type: type, customID: customID) }
+        return .ok(["tasks": TaskJSON.tasks(tasks)])
+    }
+
+    func listForApp(_ context: EndpointContext, appID: String) throws(OCSError) -> EndpointResult {
+        let userID = try context.requireUser()
+        let customID = try context.parameters.string("customId")
+        let tasks = try storeCall { () throws(TaskStoreError) in
+            try store.tasks(userID: userID, appID: appID, customID: customID)
+        }
+        return .ok(["tasks": TaskJSON.tasks(tasks)])
+    }
+
+    func cancel(_ context: EndpointContext, id: Int64) throws(OCSError) -> EndpointResult {
+        let userID = try context.requireUser()
+        switch try storeCall({ () throws(TaskStoreError) in try store.cancel(id: id, userID: userID) }) {
+        case .cancelled(let task), .unchanged(let task): return .ok(["task": TaskJSON.task(task)])
+        case .notFound: throw .notFound("Task not found")
+        }
+    }
+
+    func taskTypes(_ context: EndpointContext) throws(OCSError) -> EndpointResult {
+        let types = JSONObject(catalog.sortedIDs.compactMap { id in catalog[id].map { (id, TaskJSON.taskType($0)) } })
+        return .ok(["types": .object(types)])
+    }
+}

@@ -1,0 +1,47 @@
+/// Settings of a ``PostgresConnectionPool``.
+///
+/// The description and mirror show the connection string with its password redacted, so the
+/// configuration can be logged.
+public struct PostgresPoolConfiguration: Sendable, CustomStringConvertible, CustomReflectable {
+    /// The libpq connection string (`key=value …` or a `postgresql://` URI) each connection uses.
+    public var connectionString: String
+    /// The most connections open at once, borrowed or idle. Default 16.
+    public var maxConnections: Int
+    /// How long a borrower waits for a free connection before ``PostgresError/Kind/poolTimeout``. Default 5.
+    public var checkoutTimeoutSeconds: Double
+    /// libpq's `connect_timeout`, used when the connection string sets none. Default 5.
+    public var connectTimeoutSeconds: Int
+    /// How long ``PostgresConnectionPool/close()`` waits for borrowed connections to come back. Default 10.
+    public var closeTimeoutSeconds: Double = 10
+
+    /// Creates a configuration; see each property for its meaning and default.
+    public init(connectionString: String, maxConnections: Int = 16, checkoutTimeoutSeconds: Double = 5, connectTimeoutSeconds: Int = 5) {
+        precondition(maxConnections > 0, "a pool needs at least one connection")
+        self.connectionString = connectionString
+        self.maxConnections = maxConnections
+        self.checkoutTimeoutSeconds = checkoutTimeoutSeconds
+        self.connectTimeoutSeconds = connectTimeoutSeconds
+    }
+
+    /// The settings, with the connection string's password redacted.
+    public var description: String {
+        "PostgresPoolConfiguration(connectionString: \(redactedConnectionString), maxConnections: \(maxConnections), "
+            + "checkoutTimeoutSeconds: \(checkoutTimeoutSeconds), connectTimeoutSeconds: \(connectTimeoutSeconds), "
+            + "closeTimeoutSeconds: \(closeTimeoutSeconds))"
+    }
+
+    /// The settings for `dump` and debuggers, with the connection string's password redacted.
+    public var customMirror: Mirror {
+        Mirror(self, children: [
+            "connectionString": redactedConnectionString,
+            "maxConnections": maxConnections,
+            "checkoutTimeoutSeconds": checkoutTimeoutSeconds,
+            "connectTimeoutSeconds": connectTimeoutSeconds,
+            "closeTimeoutSeconds": closeTimeoutSeconds,
+        ])
+    }
+
+    private var redactedConnectionString: String {
+        ConnectionStringSecrets.redact(connectionString, connectionString: connectionString)
+    }
+}

@@ -1,0 +1,57 @@
+import ArgumentParser
+import Foundation
+import Logging
+import TaskQueue
+
+/// `taskdispatch serve`: runs the server until SIGINT or SIGTERM.
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the server.")
+
+    @OptionGroup var database: DatabaseOptions
+    @Option(help: "Address to listen on (env TASKDISPATCH_HOST, default 127.0.0.1).") var host: String?
+    @Option(help: "Port to listen on (env TASKDISPATCH_PORT, default 8080).") var port: String?
+    @Option(help: "HTTP worker threads (env TASKDISPATCH_THREADS, default 16).") var threads: String?
+    @Option(help: "Database connections (env TASKDISPATCH_DB_POOL_SIZE, default 16).") var dbPoolSize: String?
+    @Option(help: "Largest request body in bytes (env TASKDISPATCH_MAX_BODY_BYTES, default 1048576).") var maxBodyBytes: String?
+    @Option(help: "Idle connection timeout in seconds (env TASKDISPATCH_CONNECTION_TIMEOUT, default 30).")
+    var connectionTimeout: String?
+    @Option(help: "Seconds a claimed task is leased (env TASKDISPATCH_LEASE_SECONDS, default 300).") var leaseSeconds: String?
+
+    func run() throws {
+        var flags = database.flags
+        flags["host"] = host
+        flags["port"] = port
+        flags["threads"] = threads
+        flags["db-pool-size"] = dbPoolSize
+        flags["max-body-bytes"] = maxBodyBytes
+        flags["connection-timeout"] = connectionTimeout
+        flags["lease-seconds"] = leaseSeconds
+        let configuration = try ServerConfiguration.resolve(flags: flags)
+
+        try withDatabase(configuration) { database, logger in
+            let server = TaskDispatchServer(
+                configuration: configuration, connectionString: database.connectionString, logger: logger)
+            try server.start()
+            if database.isEmbedded { try FirstRun.greet(accounts: server.accounts, dataDirectory: configuration.dataDirectory) }
+            print("TaskDispatch \(TaskDispatchVersion.current) listening on http://\(configuration.host):\(server.port)")
+            fflush(nil)  // stdout may be a pipe: show the address now
+            let signal = TerminationSignals.wait()
+            logger.info("stopping", metadata: ["signal": "\(signal)"])
+            server.stop()
+        }
+    }
+}
+
+/// On the embedded database's first run, creates an admin and shows how to authenticate.
+enum FirstRun {
+    static func greet(accounts: AccountStore, dataDirectory: String) throws {
+        guard try accounts.users().isEmpty else { return }
+        let (_, password) = try accounts.addUser(name: "admin", isAdmin: true)
+        print("""
+            First run: created the administrator 'admin' in the embedded database (\(dataDirectory)).
+              app password (shown once): \(password)
+              use it as:  curl -u admin:\(password) ...   or   -H 'Authorization: Bearer \(password)'
+              register a worker app:  taskdispatch app add APP_ID
+            """)
+    }
+}

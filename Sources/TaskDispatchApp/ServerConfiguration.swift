@@ -1,0 +1,81 @@
+import Foundation
+import Logging
+
+/// Everything a server process is configured with. Built once, by `resolve`, from command line
+/// flags, then environment variables, then the defaults documented on each property.
+public struct ServerConfiguration: Sendable, Equatable {
+    /// Address to listen on. Default `127.0.0.1` (`TASKDISPATCH_HOST`, `--host`).
+    public var host: String = "127.0.0.1"
+    /// Port to listen on; 0 picks a free one. Default 8080 (`TASKDISPATCH_PORT`, `--port`).
+    public var port: UInt16 = 8080
+    /// libpq connection string or `postgres://` URL. When nil the server runs its own embedded
+    /// cluster in `dataDirectory` (`DATABASE_URL`, `--database-url`).
+    public var databaseURL: String?
+    /// Folder of the embedded cluster. Default `/var/lib/taskdispatch` for root, else
+    /// `$XDG_DATA_HOME/taskdispatch` or `~/.local/share/taskdispatch` (`TASKDISPATCH_DATA_DIR`, `--data-dir`).
+    public var dataDirectory: String = ServerConfiguration.defaultDataDirectory()
+    /// HTTP worker threads; each may wait on the database. Default 16 (`TASKDISPATCH_THREADS`).
+    public var httpThreads: Int = 16
+    /// Database connections per server process. Default 16 (`TASKDISPATCH_DB_POOL_SIZE`).
+    public var databasePoolSize: Int = 16
+    /// Largest accepted request body; larger ones get 413 before they are read. Default 1 MiB (`TASKDISPATCH_MAX_BODY_BYTES`).
+    public var maxBodyBytes: Int = 1 << 20
+    /// Idle or slow connections are closed after this many seconds. Default 30 (`TASKDISPATCH_CONNECTION_TIMEOUT`).
+    public var connectionTimeoutSeconds: UInt32 = 30
+    /// Seconds a claimed task is leased to its worker. Default 300 (`TASKDISPATCH_LEASE_SECONDS`).
+    public var leaseSeconds: Int = 300
+    /// Seconds after scheduling a result is expected (`completionExpectedAt`). Default 60.
+    public var expectedRuntimeSeconds: Int = 60
+    /// How often the status counters are folded. Default 2 s.
+    public var maintenanceIntervalSeconds: Double = 2
+    /// Log level: trace, debug, info, notice, warning, error, critical. Default info (`TASKDISPATCH_LOG_LEVEL`).
+    public var logLevel: Logger.Level = .info
+
+    public init() {}
+
+    /// Why a setting could not be read.
+    public struct InvalidSetting: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Applies, for every setting, the flag if given, else the environment variable if set, else the default.
+    public static func resolve(
+        flags: [String: String], environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> ServerConfiguration {
+        var configuration = ServerConfiguration()
+        func value(_ flag: String, _ variable: String) -> String? {
+            flags[flag] ?? environment[variable].flatMap { $0.isEmpty ? nil : $0 }
+        }
+        func parse<T>(_ flag: String, _ variable: String, _ convert: (String) -> T?) throws -> T? {
+            guard let text = value(flag, variable) else { return nil }
+            guard let parsed = convert(text) else {
+                throw InvalidSetting(description: "invalid value '\(text)' for --\(flag) / \(variable)")
+            }
+            return parsed
+        }
+        func positive(_ text: String) -> Int? { Int(text).flatMap { $0 > 0 ? $0 : nil } }
+
+        if let host = value("host", "TASKDISPATCH_HOST") { configuration.host = host }
+        if let port = try parse("port", "TASKDISPATCH_PORT", { UInt16($0) }) { configuration.port = port }
+        configuration.databaseURL = value("database-url", "DATABASE_URL")
+        if let directory = value("data-dir", "TASKDISPATCH_DATA_DIR") { configuration.dataDirectory = directory }
+        if let threads = try parse("threads", "TASKDISPATCH_THREADS", positive) { configuration.httpThreads = threads }
+        if let size = try parse("db-pool-size", "TASKDISPATCH_DB_POOL_SIZE", positive) { configuration.databasePoolSize = size }
+        if let bytes = try parse("max-body-bytes", "TASKDISPATCH_MAX_BODY_BYTES", positive) { configuration.maxBodyBytes = bytes }
+        if let seconds = try parse("connection-timeout", "TASKDISPATCH_CONNECTION_TIMEOUT", { UInt32($0) }) {
+            configuration.connectionTimeoutSeconds = seconds
+        }
+        if let seconds = try parse("lease-seconds", "TASKDISPATCH_LEASE_SECONDS", positive) { configuration.leaseSeconds = seconds }
+        if let level = try parse("log-level", "TASKDISPATCH_LOG_LEVEL", { Logger.Level(rawValue: $0.lowercased()) }) {
+            configuration.logLevel = level
+        }
+        return configuration
+    }
+
+    static func defaultDataDirectory() -> String {
+        if getuid() == 0 { return "/var/lib/taskdispatch" }
+        let environment = ProcessInfo.processInfo.environment
+        if let dataHome = environment["XDG_DATA_HOME"], !dataHome.isEmpty { return dataHome + "/taskdispatch" }
+        return NSHomeDirectory() + "/.local/share/taskdispatch"
+    }
+}

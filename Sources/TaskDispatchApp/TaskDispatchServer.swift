@@ -1,0 +1,62 @@
+import Logging
+import MicroHTTP
+import OCSAPI
+import Postgres
+import TaskQueue
+
+/// One server process's parts, wired together: the database pool, the schema, the stores, the
+/// OCS handler on the HTTP server, and the maintenance loop. Used by `serve` and by the tests.
+public final class TaskDispatchServer: Sendable {
+    public let configuration: ServerConfiguration
+    public let pool: PostgresConnectionPool
+    public let tasks: TaskStore
+    public let accounts: AccountStore
+    private let http: HTTPServer
+    private let maintenance: MaintenanceLoop
+    private let logger: Logger
+
+    /// Prepares the parts; nothing runs until `start`.
+    public init(configuration: ServerConfiguration, connectionString: String, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        pool = PostgresConnectionPool(
+            configuration: PostgresPoolConfiguration(
+                connectionString: connectionString, maxConnections: configuration.databasePoolSize),
+            logger: logger)
+        tasks = TaskStore(pool: pool)
+        accounts = AccountStore(pool: pool)
+        let handler = OCSServer(
+            tasks: tasks, accounts: accounts,
+            configuration: OCSServerConfiguration(
+                serverVersion: TaskDispatchVersion.current, leaseSeconds: configuration.leaseSeconds,
+                expectedRuntimeSeconds: configuration.expectedRuntimeSeconds),
+            logger: logger)
+        http = HTTPServer(
+            configuration: HTTPServerConfiguration(
+                host: configuration.host, port: configuration.port, threadPoolSize: configuration.httpThreads,
+                connectionTimeoutSeconds: configuration.connectionTimeoutSeconds, maxBodyBytes: configuration.maxBodyBytes),
+            handler: handler, logger: logger)
+        maintenance = MaintenanceLoop(
+            tasks: tasks, intervalSeconds: configuration.maintenanceIntervalSeconds, logger: logger)
+    }
+
+    /// Migrates the schema (safe with several servers starting at once), then starts serving.
+    public func start() throws {
+        _ = try pool.withConnection { connection in
+            try SchemaMigrator(logger: logger).migrate(connection)
+        }
+        try http.start()
+        maintenance.start()
+        logger.info("serving", metadata: ["address": "\(configuration.host):\(http.boundPort)"])
+    }
+
+    /// The port the server listens on (the real one when configured with 0).
+    public var port: UInt16 { http.boundPort }
+
+    /// Stops accepting, lets in-flight requests finish, then closes the database pool.
+    public func stop() {
+        http.stop()
+        maintenance.stop()
+        pool.close()
+    }
+}

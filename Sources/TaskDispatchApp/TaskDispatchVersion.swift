@@ -1,0 +1,4 @@
+/// The version this build reports.
+public enum TaskDispatchVersion {
+    public static let current = "0.1.0"
+}

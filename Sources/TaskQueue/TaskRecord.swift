@@ -1,0 +1,123 @@
+import JSON
+
+/// A task as stored. Times are unix seconds, as on the wire.
+public struct TaskRecord: Sendable, Equatable {
+    public var id: Int64
+    public var type: String
+    public var status: TaskStatus
+    /// The user the task belongs to; nil for tasks scheduled by an ExApp acting for nobody.
+    public var userID: String?
+    public var appID: String
+    public var customID: String
+    public var input: JSONObject
+    public var output: JSONObject?
+    /// Stored for operators; never shown to the task's user (as in Nextcloud).
+    public var errorMessage: String?
+    public var userFacingErrorMessage: String?
+    public var progress: Double?
+    /// Higher runs first; equal priorities run oldest first.
+    public var priority: Int
+    public var includeWatermark: Bool
+    public var allowCleanup: Bool
+    public var webhookURI: String?
+    public var webhookMethod: String?
+    /// How many times the task was handed to a worker.
+    public var attempt: Int
+    /// The app id of the worker holding the current claim, if any.
+    public var claimedBy: String?
+    public var lastUpdated: Int64
+    public var scheduledAt: Int64?
+    public var startedAt: Int64?
+    public var endedAt: Int64?
+    public var completionExpectedAt: Int64?
+    public var leaseExpiresAt: Int64?
+
+    public init(
+        id: Int64, type: String, status: TaskStatus, userID: String?, appID: String, customID: String,
+        input: JSONObject, output: JSONObject? = nil, errorMessage: String? = nil,
+        userFacingErrorMessage: String? = nil, progress: Double? = nil, priority: Int = 0, includeWatermark: Bool = true,
+        allowCleanup: Bool = true, webhookURI: String? = nil, webhookMethod: String? = nil, attempt: Int = 0,
+        claimedBy: String? = nil, lastUpdated: Int64, scheduledAt: Int64? = nil, startedAt: Int64? = nil,
+        endedAt: Int64? = nil, completionExpectedAt: Int64? = nil, leaseExpiresAt: Int64? = nil
+    ) {
+        self.id = id
+        self.type = type
+        self.status = status
+        self.userID = userID
+        self.appID = appID
+        self.customID = customID
+        self.input = input
+        self.output = output
+        self.errorMessage = errorMessage
+        self.userFacingErrorMessage = userFacingErrorMessage
+        self.progress = progress
+        self.priority = priority
+        self.includeWatermark = includeWatermark
+        self.allowCleanup = allowCleanup
+        self.webhookURI = webhookURI
+        self.webhookMethod = webhookMethod
+        self.attempt = attempt
+        self.claimedBy = claimedBy
+        self.lastUpdated = lastUpdated
+        self.scheduledAt = scheduledAt
+        self.startedAt = startedAt
+        self.endedAt = endedAt
+        self.completionExpectedAt = completionExpectedAt
+        self.leaseExpiresAt = leaseExpiresAt
+    }
+}
+
+/// What an app asks for when it schedules a task.
+public struct NewTask: Sendable, Equatable {
+    public var type: String
+    public var input: JSONObject
+    public var userID: String?
+    public var appID: String
+    public var customID: String
+    public var webhookURI: String?
+    public var webhookMethod: String?
+    public var includeWatermark: Bool
+    /// Seconds from now when the result is expected (`completionExpectedAt`).
+    public var expectedRuntimeSeconds: Int
+
+    public init(
+        type: String, input: JSONObject, userID: String?, appID: String, customID: String = "",
+        webhookURI: String? = nil, webhookMethod: String? = nil, includeWatermark: Bool = true,
+        expectedRuntimeSeconds: Int = 60
+    ) {
+        self.type = type
+        self.input = input
+        self.userID = userID
+        self.appID = appID
+        self.customID = customID
+        self.webhookURI = webhookURI
+        self.webhookMethod = webhookMethod
+        self.includeWatermark = includeWatermark
+        self.expectedRuntimeSeconds = expectedRuntimeSeconds
+    }
+}
+
+/// What a worker reports at the end of a task.
+public enum TaskResult: Sendable, Equatable {
+    case success(output: JSONObject)
+    case failure(errorMessage: String, userFacingErrorMessage: String?)
+}
+
+/// The answer to a worker's progress or result report.
+public enum ReportOutcome: Sendable, Equatable {
+    /// The report was recorded; the task as it is now.
+    case accepted(TaskRecord)
+    /// Nothing changed, and the caller is shown the task (progress on a cancelled task).
+    case unchanged(TaskRecord)
+    /// The task is not in a state that accepts the report; the task as it is.
+    case conflict(TaskRecord)
+    case notFound
+}
+
+/// The answer to a cancel request.
+public enum CancelOutcome: Sendable, Equatable {
+    case cancelled(TaskRecord)
+    /// The task had already finished; it is returned unchanged (Nextcloud compatibility).
+    case unchanged(TaskRecord)
+    case notFound
+}

@@ -1,0 +1,110 @@
+import JSON
+import Postgres
+
+extension TaskStore {
+    /// Claims up to `limit` of the oldest waiting tasks of the given types in ONE statement and
+    /// returns them in claim order (priority, then age).
+    ///
+    /// Each type's candidates are read from `tasks_claim_idx` in claim order and locked with
+    /// `FOR UPDATE SKIP LOCKED`, so concurrent claimers (in this process or another) pass over each
+    /// other's rows instead of waiting, and a row is taken only while it is still scheduled (the
+    /// lock re-checks `status = 1` on the newest row version). The candidates CTE is
+    /// `MATERIALIZED` so the planner cannot re-run the LIMIT subquery and update more rows than
+    /// asked. A task therefore leaves the scheduled state once per attempt, whatever the number
+    /// of workers and server processes.
+    public func claim(
+        types: [String], limit: Int = 1, claimant: String, leaseSeconds: Int
+    ) throws(TaskStoreError) -> [TaskRecord] {
+        var seen = Set<String>()
+        let wanted = types.filter { seen.insert($0).inserted }
+        guard !wanted.isEmpty, limit > 0 else { return [] }
+        return try withConnection { connection in
+            try connection.query(Self.claimSQL, [wanted, limit, claimant, leaseSeconds]).rows
+                .map(TaskColumns.decode)
+                .sorted { (-$0.priority, $0.id) < (-$1.priority, $1.id) }
+        }
+    }
+
+    static let claimSQL = """
+        WITH candidates AS MATERIALIZED (
+            SELECT candidate.id, candidate.priority
+            FROM unnest($1::text[]) AS wanted (type)
+            CROSS JOIN LATERAL (
+                SELECT id, priority FROM tasks
+                WHERE status = \(TaskStatus.scheduled.rawValue) AND type = wanted.type
+                ORDER BY priority DESC, id
+                LIMIT $2
+                FOR UPDATE SKIP LOCKED
+            ) AS candidate
+            ORDER BY candidate.priority DESC, candidate.id
+            LIMIT $2
+        )
+        UPDATE tasks
+        SET status = \(TaskStatus.running.rawValue), started_at = now(), last_updated = now(),
+            attempt = tasks.attempt + 1, claimed_by = $3,
+            lease_expires_at = now() + make_interval(secs => $4)
+        FROM candidates
+        WHERE tasks.id = candidates.id AND tasks.status = \(TaskStatus.scheduled.rawValue)
+        RETURNING \(TaskColumns.tasks)
+        """
+
+    /// Records progress (0...1) of a running task. Progress on a cancelled task changes nothing
+    /// and shows the worker the cancelled task, so it stops.
+    public func reportProgress(id: Int64, progress: Double) throws(TaskStoreError) -> ReportOutcome {
+        try withConnection { connection in
+            let updated = try connection.query(
+                """
+                UPDATE tasks SET progress = $2, last_updated = now()
+                WHERE id = $1 AND status = \(TaskStatus.running.rawValue)
+                RETURNING \(TaskColumns.tasks)
+                """,
+                [id, progress])
+            if let row = updated.rows.first { return .accepted(try TaskColumns.decode(row)) }
+            return try Self.outcomeWithoutUpdate(for: .progress, id: id, on: connection)
+        }
+    }
+
+    /// Records the result of a running task, once: the conditional update lets exactly one
+    /// report move the task out of RUNNING; every later report finds it finished and is refused.
+    public func reportResult(id: Int64, result: TaskResult) throws(TaskStoreError) -> ReportOutcome {
+        let status: TaskStatus
+        let output: String?
+        let errorMessage: String?
+        let userFacingErrorMessage: String?
+        switch result {
+        case .success(let object):
+            (status, output, errorMessage, userFacingErrorMessage) =
+                (.successful, JSONValue.object(object).serializedString(), nil, nil)
+        case .failure(let message, let userFacing):
+            (status, output, errorMessage, userFacingErrorMessage) = (.failed, nil, message, userFacing)
+        }
+        return try withConnection { connection in
+            let updated = try connection.query(
+                """
+                UPDATE tasks
+                SET status = $2::smallint, output = $3, error_message = $4, user_facing_error_message = $5,
+                    progress = CASE WHEN $2::smallint = \(TaskStatus.successful.rawValue) THEN 1 ELSE progress END,
+                    ended_at = now(), last_updated = now(), lease_expires_at = NULL
+                WHERE id = $1 AND status = \(TaskStatus.running.rawValue)
+                RETURNING \(TaskColumns.tasks)
+                """,
+                [id, status.rawValue, output, errorMessage, userFacingErrorMessage])
+            if let row = updated.rows.first { return .accepted(try TaskColumns.decode(row)) }
+            return try Self.outcomeWithoutUpdate(for: .result, id: id, on: connection)
+        }
+    }
+
+    /// When a conditional update matched nothing, reads the task and lets the lifecycle say why.
+    private static func outcomeWithoutUpdate(
+        for event: TaskEvent, id: Int64, on connection: PostgresConnection
+    ) throws -> ReportOutcome {
+        let current = try connection.query("SELECT \(TaskColumns.tasks) FROM tasks WHERE id = $1", [id])
+        guard let row = current.rows.first else { return .notFound }
+        let task = try TaskColumns.decode(row)
+        switch TaskLifecycle.transition(for: event, from: task.status) {
+        case .answerUnchanged: return .unchanged(task)
+        // `.apply` here means the task changed between the two statements; the report lost that race.
+        case .apply, .conflict: return .conflict(task)
+        }
+    }
+}

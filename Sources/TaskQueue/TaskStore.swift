@@ -1,0 +1,110 @@
+import JSON
+import Logging
+import Postgres
+
+/// Tasks in PostgreSQL: scheduling, reading, listing, cancelling and deleting. The worker side
+/// (claims and reports) is in `TaskStore+Worker.swift`. Every statement uses bound parameters.
+public struct TaskStore: Sendable {
+    let pool: PostgresConnectionPool
+
+    public init(pool: PostgresConnectionPool) {
+        self.pool = pool
+    }
+
+    /// Runs `body` on a pooled connection, turning database failures into `TaskStoreError`.
+    func withConnection<T>(_ body: (PostgresConnection) throws -> T) throws(TaskStoreError) -> T {
+        do {
+            return try pool.withConnection(body)
+        } catch let error as TaskStoreError {
+            throw error
+        } catch let error as PostgresError {
+            throw .database(error)
+        } catch {
+            throw .corruptRow("unexpected error: \(error)")
+        }
+    }
+
+    /// Inserts a task in the scheduled state and returns it.
+    public func schedule(_ task: NewTask) throws(TaskStoreError) -> TaskRecord {
+        try withConnection { connection in
+            let result = try connection.query(
+                """
+                INSERT INTO tasks (type, user_id, app_id, custom_id, input, webhook_uri, webhook_method,
+                                   include_watermark, completion_expected_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now() + make_interval(secs => $9))
+                RETURNING \(TaskColumns.tasks)
+                """,
+                [
+                    task.type, task.userID, task.appID, task.customID, JSONValue.object(task.input).serializedString(),
+                    task.webhookURI, task.webhookMethod, task.includeWatermark, task.expectedRuntimeSeconds,
+                ])
+            return try TaskColumns.decode(result[0])
+        }
+    }
+
+    /// The task with this id, if it exists and belongs to `userID` (nil: any owner, for workers).
+    public func task(id: Int64, userID: String?) throws(TaskStoreError) -> TaskRecord? {
+        try withConnection { connection in
+            let result = try connection.query(
+                "SELECT \(TaskColumns.tasks) FROM tasks WHERE id = $1 AND ($2::text IS NULL OR user_id = $2)",
+                [id, userID])
+            return try result.rows.first.map(TaskColumns.decode)
+        }
+    }
+
+    /// A user's tasks, oldest first, optionally of one type and/or one custom id.
+    public func tasks(userID: String, type: String?, customID: String?) throws(TaskStoreError) -> [TaskRecord] {
+        try withConnection { connection in
+            try connection.query(
+                """
+                SELECT \(TaskColumns.tasks) FROM tasks
+                WHERE user_id = $1 AND ($2::text IS NULL OR type = $2) AND ($3::text IS NULL OR custom_id = $3)
+                ORDER BY id
+                """,
+                [userID, type, customID]
+            ).rows.map(TaskColumns.decode)
+        }
+    }
+
+    /// A user's tasks scheduled by one app, oldest first, optionally with one custom id.
+    public func tasks(userID: String, appID: String, customID: String?) throws(TaskStoreError) -> [TaskRecord] {
+        try withConnection { connection in
+            try connection.query(
+                """
+                SELECT \(TaskColumns.tasks) FROM tasks
+                WHERE user_id = $1 AND app_id = $2 AND ($3::text IS NULL OR custom_id = $3)
+                ORDER BY id
+                """,
+                [userID, appID, customID]
+            ).rows.map(TaskColumns.decode)
+        }
+    }
+
+    /// Deletes a user's task whatever its state. Returns whether a task was deleted.
+    @discardableResult
+    public func delete(id: Int64, userID: String) throws(TaskStoreError) -> Bool {
+        try withConnection { connection in
+            try connection.query("DELETE FROM tasks WHERE id = $1 AND user_id = $2", [id, userID]).affectedRows > 0
+        }
+    }
+
+    /// Cancels a user's task if it is scheduled or running.
+    public func cancel(id: Int64, userID: String) throws(TaskStoreError) -> CancelOutcome {
+        try withConnection { connection in
+            let updated = try connection.query(
+                """
+                UPDATE tasks SET status = \(TaskStatus.cancelled.rawValue), ended_at = now(), last_updated = now(),
+                                 lease_expires_at = NULL
+                WHERE id = $1 AND user_id = $2
+                  AND status IN (\(TaskStatus.scheduled.rawValue), \(TaskStatus.running.rawValue))
+                RETURNING \(TaskColumns.tasks)
+                """,
+                [id, userID])
+            if let row = updated.rows.first { return .cancelled(try TaskColumns.decode(row)) }
+            let current = try connection.query(
+                "SELECT \(TaskColumns.tasks) FROM tasks WHERE id = $1 AND user_id = $2", [id, userID])
+            guard let row = current.rows.first else { return .notFound }
+            return .unchanged(try TaskColumns.decode(row))
+        }
+    }
+}

@@ -1,0 +1,3 @@
+import TaskDispatchApp
+
+TaskDispatchCommand.main()

@@ -1,0 +1,48 @@
+import Testing
+@testable import OCSAPI
+
+@Suite("Router (no I/O)")
+struct RouterTests {
+    let v2 = "/ocs/v2.php/taskprocessing"
+
+    @Test("every route resolves with its ids", arguments: [
+        ("POST", "/schedule", Route.schedule),
+        ("GET", "/task/42", .getTask(id: 42)),
+        ("DELETE", "/task/42", .deleteTask(id: 42)),
+        ("GET", "/tasks", .listTasks),
+        ("GET", "/tasks/app/my_app", .listAppTasks(appID: "my_app")),
+        ("POST", "/tasks/7/cancel", .cancelTask(id: 7)),
+        ("GET", "/tasktypes", .taskTypes),
+        ("GET", "/tasks_provider/next", .nextTask),
+        ("POST", "/tasks_provider/9/progress", .reportProgress(taskID: 9)),
+        ("POST", "/tasks_provider/9/result", .reportResult(taskID: 9)),
+        ("GET", "/admin/status", .adminStatus),
+        ("GET", "/tasks/", .listTasks),
+    ])
+    func routes(method: String, path: String, route: Route) {
+        #expect(Router.match(method: method, path: v2 + path) == .route(route, .v2))
+        #expect(Router.match(method: method, path: "/ocs/v1.php/taskprocessing" + path) == .route(route, .v1))
+    }
+
+    @Test("unknown paths are not found")
+    func unknown() {
+        for path in ["/", "/ocs/v2.php/taskprocessing", "\(v2)/nope", "\(v2)/task", "\(v2)/task/1/extra", "/ocs/v3.php/taskprocessing/tasks"] {
+            #expect(Router.match(method: "GET", path: path) == .notFound, "\(path)")
+        }
+    }
+
+    @Test("a known path with the wrong method is 405 with the allowed methods")
+    func wrongMethod() {
+        #expect(Router.match(method: "PUT", path: "\(v2)/task/1") == .methodNotAllowed(allowed: ["GET", "DELETE"], version: .v2))
+        #expect(Router.match(method: "GET", path: "\(v2)/schedule") == .methodNotAllowed(allowed: ["POST"], version: .v2))
+        #expect(Router.match(method: "POST", path: "\(v2)/tasks_provider/next") == .methodNotAllowed(allowed: ["GET"], version: .v2))
+    }
+
+    @Test("ids must be positive 64-bit integers", arguments: ["abc", "0", "-1", "1.5", "99999999999999999999", "+1", "١"])
+    func badIDs(id: String) {
+        guard case .invalidID = Router.match(method: "GET", path: "\(v2)/task/\(id)") else {
+            Issue.record("id \(id) was accepted")
+            return
+        }
+    }
+}

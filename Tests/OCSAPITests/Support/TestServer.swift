@@ -1,0 +1,173 @@
+import Foundation
+import JSON
+import Logging
+import LoopbackHTTPClient
+import Postgres
+import TaskDispatchApp
+import TaskDispatchTesting
+
+/// A real server on an ephemeral loopback port over a fresh database, with accounts made:
+/// users `alice`, `bob`, admin `root`, and the ExApp `worker`.
+final class TestServer: Sendable {
+    let server: TaskDispatchServer
+    let connectionString: String
+    let alice: Caller
+    let bob: Caller
+    let admin: Caller
+    let worker: Caller
+    let workerSecret: String
+
+    static let silentLogger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+
+    init(configure: (inout ServerConfiguration) -> Void = { _ in }) throws {
+        connectionString = try TestDatabase.create(prefix: "ocs")
+        var configuration = ServerConfiguration()
+        configuration.port = 0
+        configuration.databaseURL = connectionString
+        configuration.maintenanceIntervalSeconds = 0.2
+        configure(&configuration)
+        server = TaskDispatchServer(configuration: configuration, connectionString: connectionString, logger: Self.silentLogger)
+        try server.start()
+        let accounts = server.accounts
+        alice = .user("alice", try accounts.addUser(name: "alice", isAdmin: false).appPassword)
+        bob = .user("bob", try accounts.addUser(name: "bob", isAdmin: false).appPassword)
+        admin = .user("root", try accounts.addUser(name: "root", isAdmin: true).appPassword)
+        workerSecret = try accounts.addApp(appID: "worker")
+        worker = .exApp("worker", workerSecret, user: "")
+    }
+
+    var port: UInt16 { server.port }
+
+    /// A client for one thread (clients are not thread-safe).
+    func client(_ caller: Caller) -> APIClient { APIClient(port: port, caller: caller) }
+
+    /// A direct database connection, for checking what the API stored.
+    func database() throws -> PostgresConnection {
+        try PostgresConnection(connectionString: connectionString, logger: Self.silentLogger)
+    }
+
+    func stop() { server.stop() }
+}
+
+/// Who a test request claims to be.
+enum Caller: Sendable {
+    case anonymous
+    case user(String, String)
+    case bearer(String)
+    case exApp(String, String, user: String)
+
+    var headers: [(String, String)] {
+        switch self {
+        case .anonymous:
+            return []
+        case .user(let name, let password):
+            return [("Authorization", "Basic " + Data("\(name):\(password)".utf8).base64EncodedString())]
+        case .bearer(let token):
+            return [("Authorization", "Bearer \(token)")]
+        case .exApp(let appID, let secret, let user):
+            return [
+                ("EX-APP-ID", appID), ("EX-APP-VERSION", "1.0.0"), ("AA-VERSION", "2.2.0"),
+                ("AUTHORIZATION-APP-API", Data("\(user):\(secret)".utf8).base64EncodedString()),
+                ("OCS-APIRequest", "true"),
+            ]
+        }
+    }
+
+    /// The app password of a user caller.
+    var password: String? {
+        if case .user(_, let password) = self { return password }
+        return nil
+    }
+}
+
+/// A response with its OCS envelope parsed.
+struct APIResponse {
+    let status: Int
+    let headers: [(name: String, value: String)]
+    let body: [UInt8]
+    let json: JSONValue?
+
+    var meta: JSONValue? { json?["ocs"]?["meta"] }
+    var data: JSONValue? { json?["ocs"]?["data"] }
+    var task: JSONValue? { data?["task"] }
+    var taskID: Int64? { task?["id"]?.int64Value }
+    var message: String? { data?["message"]?.stringValue }
+    var bodyText: String { String(decoding: body, as: UTF8.self) }
+
+    func header(_ name: String) -> String? {
+        headers.first { $0.name.lowercased() == name.lowercased() }?.value
+    }
+}
+
+/// Sends API requests as one caller over one keep-alive connection.
+final class APIClient {
+    static let v2 = "/ocs/v2.php/taskprocessing"
+    let http: LoopbackHTTPClient
+    let caller: Caller
+
+    init(port: UInt16, caller: Caller) {
+        http = LoopbackHTTPClient(port: port)
+        self.caller = caller
+    }
+
+    deinit { http.close() }
+
+    /// `path` is relative to `/ocs/v2.php/taskprocessing` unless it starts with `/`.
+    func call(
+        _ method: String, _ path: String, json: JSONValue? = nil, body: [UInt8]? = nil,
+        contentType: String? = nil, headers: [(String, String)] = []
+    ) throws -> APIResponse {
+        var allHeaders = caller.headers + headers
+        var payload = body
+        if let json {
+            payload = json.serialized()
+            allHeaders.append(("Content-Type", "application/json"))
+        } else if let contentType {
+            allHeaders.append(("Content-Type", contentType))
+        }
+        let fullPath = path.hasPrefix("/") ? path : "\(Self.v2)/\(path)"
+        let response = try http.send(method: method, path: fullPath, headers: allHeaders, body: payload)
+        return APIResponse(
+            status: response.status, headers: response.headers, body: response.body,
+            json: response.body.isEmpty ? nil : try? JSONValue.parse(response.body))
+    }
+
+    /// Schedules a `core:text2text` task and returns its id.
+    func schedule(_ text: String = "hello", type: String = "core:text2text", appID: String = "testapp", customID: String = "") throws -> Int64 {
+        let response = try call(
+            "POST", "schedule",
+            json: ["type": .string(type), "input": ["input": .string(text)], "appId": .string(appID), "customId": .string(customID)])
+        guard response.status == 200, let id = response.taskID else {
+            throw TestFailure("schedule answered \(response.status): \(response.bodyText)")
+        }
+        return id
+    }
+
+    /// Claims the next task of `types` as a worker (JSON body on GET, as nc_py_api sends it).
+    func next(types: [String] = ["core:text2text"], provider: String = "test-provider") throws -> APIResponse {
+        try call(
+            "GET", "tasks_provider/next",
+            json: ["providerIds": [.string(provider)], "taskTypeIds": .array(types.map(JSONValue.string))])
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Runs `body(index)` on `count` real threads at once (not the cooperative pool: the HTTP client
+/// blocks) and waits for all of them.
+func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+    let group = DispatchGroup()
+    for index in 0..<count {
+        group.enter()
+        let thread = Thread {
+            body(index)
+            group.leave()
+        }
+        thread.stackSize = 1 << 20
+        thread.start()
+    }
+    group.wait()
+}
