@@ -28,7 +28,8 @@ final class LoopbackSocket {
         var candidate: UnsafeMutablePointer<addrinfo>? = first
         while let address = candidate {
             candidate = address.pointee.ai_next
-            let descriptor = socket(address.pointee.ai_family, Int32(SOCK_STREAM.rawValue), 0)
+            // Close-on-exec: a child process (a server under test) must not inherit the connection.
+            let descriptor = socket(address.pointee.ai_family, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
             guard descriptor >= 0 else {
                 lastError = errno
                 continue

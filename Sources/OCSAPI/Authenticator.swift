@@ -91,9 +91,11 @@ struct Authenticator: Sendable {
         return (String(trimmed[..<space]), String(trimmed[space...].drop(while: { $0 == " " })))
     }
 
-    /// Decodes base64 of "user:secret" (the user part may be empty).
+    /// Decodes base64 of "user:secret" (the user part may be empty). A NUL character makes it
+    /// malformed: no name or secret holds one, and PostgreSQL text cannot carry it to a lookup.
     static func decodeUserAndSecret(_ encoded: String) -> (String, String)? {
         guard let data = Data(base64Encoded: encoded.trimmingCharacters(in: .whitespaces)),
+            !data.contains(0),
             let text = String(data: data, encoding: .utf8),
             let colon = text.firstIndex(of: ":")
         else { return nil }

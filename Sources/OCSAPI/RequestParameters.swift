@@ -8,9 +8,13 @@ public struct RequestParameters: Sendable {
     private var values: [String: JSONValue] = [:]
 
     /// Parses the query and body of `request`. Throws a 400 for a body that is not a JSON object
-    /// or a valid form, and a 415 for any other content type.
+    /// or a valid form, or a query or form holding a NUL character, and a 415 for any other content type.
     public init(request: HTTPRequest, jsonOptions: JSONParseOptions = .default) throws(OCSError) {
         for (name, value) in request.head.query {
+            // PostgreSQL text cannot hold NUL; refused here, it would otherwise reach the store as a 500.
+            guard !name.utf8.contains(0), !value.utf8.contains(0) else {
+                throw .badRequest("the query contains a NUL character (%00), which no parameter may hold")
+            }
             add(name: name, value: value)
         }
         guard !request.body.isEmpty else { return }
@@ -54,6 +58,9 @@ public struct RequestParameters: Sendable {
             let parts = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
             guard let name = Self.formDecode(parts[0]), let value = Self.formDecode(parts.count > 1 ? parts[1] : [])
             else { throw .badRequest("the form body is not valid percent-encoded UTF-8") }
+            guard !name.utf8.contains(0), !value.utf8.contains(0) else {
+                throw .badRequest("the form body contains a NUL character (%00), which no parameter may hold")
+            }
             add(name: name, value: value)
         }
     }

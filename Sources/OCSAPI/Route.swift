@@ -55,7 +55,8 @@ public enum Router {
 
         for (pattern, methods) in table {
             guard let captures = capture(pattern, segments) else { continue }
-            guard let (_, build) = methods.first(where: { $0.0 == method || (method == "HEAD" && $0.0 == "GET") }) else {
+            // HEAD is not GET here: a HEAD on `tasks_provider/next` would claim a task and drop it.
+            guard let (_, build) = methods.first(where: { $0.0 == method }) else {
                 return .methodNotAllowed(allowed: methods.map(\.0), version: version)
             }
             guard let route = build(captures) else {

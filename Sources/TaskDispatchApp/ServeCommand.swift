@@ -18,6 +18,8 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Seconds a claimed task is leased (env TASKDISPATCH_LEASE_SECONDS, default 300).") var leaseSeconds: String?
 
     func run() throws {
+        // First: a SIGTERM that arrives while the database or the server starts must not be lost.
+        let signals = TerminationSignals.catchSignals()
         var flags = database.flags
         flags["host"] = host
         flags["port"] = port
@@ -35,7 +37,7 @@ struct ServeCommand: ParsableCommand {
             if database.isEmbedded { try FirstRun.greet(accounts: server.accounts, dataDirectory: configuration.dataDirectory) }
             print("TaskDispatch \(TaskDispatchVersion.current) listening on http://\(configuration.host):\(server.port)")
             fflush(nil)  // stdout may be a pipe: show the address now
-            let signal = TerminationSignals.wait()
+            let signal = signals.wait()
             logger.info("stopping", metadata: ["signal": "\(signal)"])
             server.stop()
         }

@@ -3,7 +3,7 @@ import Foundation
 
 /// Salted hashes of generated secrets, and constant-time comparison.
 ///
-/// The secrets are random tokens of about 190 bits made by `SecretHasher.generateToken`, never
+/// The secrets are random tokens of over 260 bits made by `SecretHasher.generateToken`, never
 /// passwords a person chose, so a fast hash is as strong as a slow one here and keeps
 /// per-request verification cheap. A per-secret salt keeps equal secrets from having equal hashes.
 public enum SecretHasher {

@@ -1,7 +1,7 @@
 import Dispatch
 import Foundation
-import LoopbackHTTPClient
 import Logging
+import LoopbackHTTPClient
 import MicroHTTP
 import Synchronization
 import Testing

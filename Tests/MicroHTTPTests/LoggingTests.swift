@@ -1,5 +1,5 @@
-import LoopbackHTTPClient
 import Logging
+import LoopbackHTTPClient
 import MicroHTTP
 import Testing
 

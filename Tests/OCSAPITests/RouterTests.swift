@@ -36,6 +36,8 @@ struct RouterTests {
         #expect(Router.match(method: "PUT", path: "\(v2)/task/1") == .methodNotAllowed(allowed: ["GET", "DELETE"], version: .v2))
         #expect(Router.match(method: "GET", path: "\(v2)/schedule") == .methodNotAllowed(allowed: ["POST"], version: .v2))
         #expect(Router.match(method: "POST", path: "\(v2)/tasks_provider/next") == .methodNotAllowed(allowed: ["GET"], version: .v2))
+        // A HEAD must not claim a task whose answer nobody reads.
+        #expect(Router.match(method: "HEAD", path: "\(v2)/tasks_provider/next") == .methodNotAllowed(allowed: ["GET"], version: .v2))
     }
 
     @Test("ids must be positive 64-bit integers", arguments: ["abc", "0", "-1", "1.5", "99999999999999999999", "+1", "١"])

@@ -29,7 +29,7 @@ import Testing
             let failures = Shared<[String]>([])
             let borrowings = Shared(0)
 
-            runOnThreads(16) { thread in
+            onThreads(16) { thread in
                 for round in 0..<100 {
                     do {
                         try pool.withConnection { connection in
