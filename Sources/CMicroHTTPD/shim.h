@@ -27,4 +27,11 @@ static inline const struct sockaddr *CMicroHTTPD_clientAddress(struct MHD_Connec
     return info == NULL ? NULL : info->client_addr;
 }
 
+/// `MHD_get_connection_info` is variadic and does not import: the connection's socket,
+/// `MHD_INVALID_SOCKET` if unknown. libmicrohttpd owns it: callers may shut it down, never close it.
+static inline MHD_socket CMicroHTTPD_connectionSocket(struct MHD_Connection *connection) {
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+    return info == NULL ? MHD_INVALID_SOCKET : info->connect_fd;
+}
+
 #endif

@@ -50,11 +50,28 @@ nonisolated func microHTTPRequestCompleted(
     conCls: UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
     termination: MHD_RequestTerminationCode
 ) {
-    guard let cls, let conCls, let requestPointer = conCls.pointee else { return }
-    conCls.pointee = nil
+    guard let cls, let connection, let conCls else { return }
     let daemon = Unmanaged<DaemonContext>.fromOpaque(cls).takeUnretainedValue()
+    daemon.deadlines?.requestFinished(on: connection)
+    guard let requestPointer = conCls.pointee else { return }
+    conCls.pointee = nil
     let request = Unmanaged<RequestContext>.fromOpaque(requestPointer).takeRetainedValue()
     daemon.complete(request, termination: termination)
+}
+
+/// `MHD_NotifyConnectionCallback`: a connection was accepted, or is about to be closed.
+nonisolated func microHTTPConnectionNotified(
+    cls: UnsafeMutableRawPointer?,
+    connection: OpaquePointer?,
+    socketContext: UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
+    code: MHD_ConnectionNotificationCode
+) {
+    guard let cls, let connection else { return }
+    let daemon = Unmanaged<DaemonContext>.fromOpaque(cls).takeUnretainedValue()
+    switch code {
+    case .CONNECTION_NOTIFY_STARTED: daemon.connectionOpened(connection)
+    case .CONNECTION_NOTIFY_CLOSED: daemon.deadlines?.closed(connection)
+    }
 }
 
 /// `MHD_LogCallback`: libmicrohttpd's own diagnostics, printf-style.

@@ -9,6 +9,8 @@ final class DaemonContext: Sendable {
     let handler: any HTTPHandler
     let logger: Logger
     let maxBodyBytes: Int
+    /// `nil` when ``HTTPServerConfiguration/requestTimeoutSeconds`` is 0.
+    let deadlines: ConnectionDeadlines?
 
     /// Requests between their first callback and their completion notice; ``HTTPServer/stop()``
     /// waits for this to reach zero so answers already being computed still go out.
@@ -17,10 +19,11 @@ final class DaemonContext: Sendable {
     /// libmicrohttpd reports why it failed to start only through its log callback.
     private let lastDaemonMessage = Mutex<String?>(nil)
 
-    init(handler: any HTTPHandler, logger: Logger, maxBodyBytes: Int) {
+    init(handler: any HTTPHandler, logger: Logger, maxBodyBytes: Int, deadlines: ConnectionDeadlines?) {
         self.handler = handler
         self.logger = logger
         self.maxBodyBytes = maxBodyBytes
+        self.deadlines = deadlines
     }
 
     func recordDaemonMessage(_ message: String) {

@@ -10,7 +10,9 @@ enum DaemonLauncher {
     ) throws(HTTPServerError) -> RunningDaemon {
         try validate(configuration)
         let address = try ListenAddress(host: configuration.host, port: configuration.port)
-        let context = DaemonContext(handler: handler, logger: logger, maxBodyBytes: configuration.maxBodyBytes)
+        let context = DaemonContext(
+            handler: handler, logger: logger, maxBodyBytes: configuration.maxBodyBytes,
+            deadlines: deadlines(configuration))
         // Lent to the daemon; `RunningDaemon` releases it after `MHD_stop_daemon`.
         let retainedContext = Unmanaged.passRetained(context)
 
@@ -37,7 +39,8 @@ enum DaemonLauncher {
                     )
                 }
             }
-            return RunningDaemon(daemon: daemon, context: retainedContext)
+            let sweeper = context.deadlines.map { DeadlineSweeper.start(deadlines: $0, logger: logger) }
+            return RunningDaemon(daemon: daemon, context: retainedContext, sweeper: sweeper)
         } catch {
             retainedContext.release()
             throw error
@@ -60,6 +63,14 @@ enum DaemonLauncher {
         }
     }
 
+    /// Each request (head and body) is due within the idle allowance plus the request
+    /// allowance; the idle part lets a keep-alive connection wait before its next request.
+    private static func deadlines(_ configuration: HTTPServerConfiguration) -> ConnectionDeadlines? {
+        guard configuration.requestTimeoutSeconds > 0 else { return nil }
+        let seconds = Int64(configuration.connectionTimeoutSeconds) + Int64(configuration.requestTimeoutSeconds)
+        return ConnectionDeadlines(allowance: .seconds(seconds))
+    }
+
     /// The option array for `CMicroHTTPD_start`. libmicrohttpd reads `address` while starting
     /// only, so it need not outlive the call.
     private static func options(
@@ -67,7 +78,7 @@ enum DaemonLauncher {
         context: UnsafeMutableRawPointer,
         address: UnsafePointer<sockaddr>
     ) -> [MHD_OptionItem] {
-        [
+        var options = [
             // First, so that problems with the options that follow are logged through it.
             MHD_OptionItem(
                 option: .EXTERNAL_LOGGER,
@@ -82,7 +93,15 @@ enum DaemonLauncher {
             MHD_OptionItem(option: .CONNECTION_LIMIT, value: Int(configuration.connectionLimit), ptr_value: nil),
             MHD_OptionItem(option: .CONNECTION_MEMORY_LIMIT, value: configuration.connectionMemoryLimitBytes, ptr_value: nil),
             MHD_OptionItem(option: .SOCK_ADDR, value: 0, ptr_value: UnsafeMutableRawPointer(mutating: address)),
-            MHD_OptionItem(option: .END, value: 0, ptr_value: nil),
         ]
+        if configuration.requestTimeoutSeconds > 0 {
+            // Only the request deadlines need to know about connections.
+            options.append(MHD_OptionItem(
+                option: .NOTIFY_CONNECTION,
+                value: unsafeBitCast(microHTTPConnectionNotified as MHD_NotifyConnectionCallback, to: Int.self),
+                ptr_value: context))
+        }
+        options.append(MHD_OptionItem(option: .END, value: 0, ptr_value: nil))
+        return options
     }
 }

@@ -17,11 +17,26 @@ public struct HTTPServerConfiguration: Sendable {
     /// while doing so, so this bounds the number of requests handled concurrently.
     public var threadPoolSize: Int
 
-    /// Seconds a connection may stay idle (or trickle bytes) before it is closed. Default 30.
+    /// Seconds a connection may stay idle, neither sending nor receiving a byte, before it is
+    /// closed. Default 30.
     ///
-    /// 0 disables the timeout, which is libmicrohttpd's own default and lets slow clients hold
-    /// every connection slot.
+    /// This is libmicrohttpd's timeout, and it counts idle time only: a client that sends a
+    /// byte now and then is never idle. ``requestTimeoutSeconds`` bounds those. 0 disables
+    /// this timeout, which is libmicrohttpd's own default.
     public var connectionTimeoutSeconds: UInt32
+
+    /// Seconds, on top of ``connectionTimeoutSeconds``, a connection has to deliver a complete
+    /// request. Default 30.
+    ///
+    /// Each request, head and body, must have arrived within `connectionTimeoutSeconds +
+    /// requestTimeoutSeconds` of the connection being accepted or of the previous response
+    /// having been sent; the idle part lets a keep-alive connection wait before its next
+    /// request. A connection that misses it is closed and logged at `notice`; this is what
+    /// stops a client that trickles its request from holding a connection slot for ever.
+    /// No deadline runs while the handler computes the response nor while it is sent. The
+    /// check runs once a second, so a connection may outlive its deadline by up to a second.
+    /// 0 disables the deadline, leaving only the idle timeout.
+    public var requestTimeoutSeconds: UInt32
 
     /// The largest request body accepted, in bytes. Default 1 MiB.
     ///
@@ -44,6 +59,7 @@ public struct HTTPServerConfiguration: Sendable {
         port: UInt16 = 8080,
         threadPoolSize: Int = 16,
         connectionTimeoutSeconds: UInt32 = 30,
+        requestTimeoutSeconds: UInt32 = 30,
         maxBodyBytes: Int = 1 << 20,
         connectionLimit: UInt32 = 1000,
         connectionMemoryLimitBytes: Int = 64 * 1024
@@ -52,6 +68,7 @@ public struct HTTPServerConfiguration: Sendable {
         self.port = port
         self.threadPoolSize = threadPoolSize
         self.connectionTimeoutSeconds = connectionTimeoutSeconds
+        self.requestTimeoutSeconds = requestTimeoutSeconds
         self.maxBodyBytes = maxBodyBytes
         self.connectionLimit = connectionLimit
         self.connectionMemoryLimitBytes = connectionMemoryLimitBytes

@@ -16,6 +16,7 @@ extension DaemonContext {
             rejection = .bodyTooLarge(limit: maxBodyBytes)
         }
         requestsInFlight.add(1, ordering: .relaxed)
+        deadlines?.requestArrived(on: connection, id: head.id)
         return RequestContext(head: head, bodyLimit: maxBodyBytes, rejection: rejection)
     }
 
@@ -27,8 +28,12 @@ extension DaemonContext {
         case .answered:
             return true
         case .receiving:
+            // The request has arrived in full: however long the handler takes is not the
+            // client's doing, so the connection's deadline stops until the response is sent.
+            deadlines?.handlingStarted(on: connection)
             response = handler.handle(HTTPRequest(head: request.head, body: request.body))
         case .refusing(let rejection):
+            deadlines?.handlingStarted(on: connection)
             response = handler.reject(request.head, reason: rejection)
         }
         do {

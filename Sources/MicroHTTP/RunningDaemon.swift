@@ -1,19 +1,24 @@
 import CMicroHTTPD
 import Glibc
 
-/// The one owner of a started `MHD_Daemon` and of the context reference lent to it.
+/// The one owner of a started `MHD_Daemon`, of the context reference lent to it and of the
+/// thread that enforces its request deadlines.
 ///
-/// Dropping it stops the daemon (joining its threads, which finish the handlers they are
-/// running) and only then releases the context, so no callback can outlive what it uses.
+/// Dropping it stops the deadline sweeper, then the daemon (joining its threads, which finish
+/// the handlers they are running), and only then releases the context, so no callback can
+/// outlive what it uses.
 struct RunningDaemon: ~Copyable {
     private let daemon: OpaquePointer
     private let context: Unmanaged<DaemonContext>
+    private let sweeper: DeadlineSweeper?
     private var quiescedListenSocket: Int32?
 
-    /// Takes ownership of a started daemon and of the retained `context` it was given.
-    init(daemon: OpaquePointer, context: Unmanaged<DaemonContext>) {
+    /// Takes ownership of a started daemon, of the retained `context` it was given and of the
+    /// running `sweeper`, if any.
+    init(daemon: OpaquePointer, context: Unmanaged<DaemonContext>, sweeper: DeadlineSweeper?) {
         self.daemon = daemon
         self.context = context
+        self.sweeper = sweeper
         self.quiescedListenSocket = nil
     }
 
@@ -54,6 +59,8 @@ struct RunningDaemon: ~Copyable {
     }
 
     deinit {
+        // First, so that no socket is shut down while libmicrohttpd tears its connections down.
+        sweeper?.stop()
         MHD_stop_daemon(daemon)
         // libmicrohttpd hands the quiesced socket over to us, but its threads may use it until
         // `MHD_stop_daemon` has returned.

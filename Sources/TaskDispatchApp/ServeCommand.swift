@@ -15,6 +15,8 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Largest request body in bytes (env TASKDISPATCH_MAX_BODY_BYTES, default 1048576).") var maxBodyBytes: String?
     @Option(help: "Idle connection timeout in seconds (env TASKDISPATCH_CONNECTION_TIMEOUT, default 30).")
     var connectionTimeout: String?
+    @Option(help: "Seconds beyond the idle timeout a connection has to send each request (env TASKDISPATCH_REQUEST_TIMEOUT, default 30, 0 = off).")
+    var requestTimeout: String?
     @Option(help: "Seconds a claimed task is leased (env TASKDISPATCH_LEASE_SECONDS, default 300).") var leaseSeconds: String?
 
     func run() throws {
@@ -27,6 +29,7 @@ struct ServeCommand: ParsableCommand {
         flags["db-pool-size"] = dbPoolSize
         flags["max-body-bytes"] = maxBodyBytes
         flags["connection-timeout"] = connectionTimeout
+        flags["request-timeout"] = requestTimeout
         flags["lease-seconds"] = leaseSeconds
         let configuration = try ServerConfiguration.resolve(flags: flags)
 

@@ -20,8 +20,12 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var databasePoolSize: Int = 16
     /// Largest accepted request body; larger ones get 413 before they are read. Default 1 MiB (`TASKDISPATCH_MAX_BODY_BYTES`).
     public var maxBodyBytes: Int = 1 << 20
-    /// Idle or slow connections are closed after this many seconds. Default 30 (`TASKDISPATCH_CONNECTION_TIMEOUT`).
+    /// Idle connections (no byte sent or received) are closed after this many seconds. Default 30 (`TASKDISPATCH_CONNECTION_TIMEOUT`).
     public var connectionTimeoutSeconds: UInt32 = 30
+    /// Each request (head and body) must arrive within the idle timeout plus this many seconds of
+    /// the connection opening or of the previous response, so slow clients cannot hold
+    /// connections; 0 turns it off. Default 30 (`TASKDISPATCH_REQUEST_TIMEOUT`, `--request-timeout`).
+    public var requestTimeoutSeconds: UInt32 = 30
     /// Seconds a claimed task is leased to its worker. Default 300 (`TASKDISPATCH_LEASE_SECONDS`).
     public var leaseSeconds: Int = 300
     /// Seconds after scheduling a result is expected (`completionExpectedAt`). Default 60.
@@ -64,6 +68,9 @@ public struct ServerConfiguration: Sendable, Equatable {
         if let bytes = try parse("max-body-bytes", "TASKDISPATCH_MAX_BODY_BYTES", positive) { configuration.maxBodyBytes = bytes }
         if let seconds = try parse("connection-timeout", "TASKDISPATCH_CONNECTION_TIMEOUT", { UInt32($0) }) {
             configuration.connectionTimeoutSeconds = seconds
+        }
+        if let seconds = try parse("request-timeout", "TASKDISPATCH_REQUEST_TIMEOUT", { UInt32($0) }) {
+            configuration.requestTimeoutSeconds = seconds
         }
         if let seconds = try parse("lease-seconds", "TASKDISPATCH_LEASE_SECONDS", positive) { configuration.leaseSeconds = seconds }
         if let level = try parse("log-level", "TASKDISPATCH_LOG_LEVEL", { Logger.Level(rawValue: $0.lowercased()) }) {

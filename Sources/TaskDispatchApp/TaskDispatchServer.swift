@@ -34,7 +34,8 @@ public final class TaskDispatchServer: Sendable {
         http = HTTPServer(
             configuration: HTTPServerConfiguration(
                 host: configuration.host, port: configuration.port, threadPoolSize: configuration.httpThreads,
-                connectionTimeoutSeconds: configuration.connectionTimeoutSeconds, maxBodyBytes: configuration.maxBodyBytes),
+                connectionTimeoutSeconds: configuration.connectionTimeoutSeconds,
+                requestTimeoutSeconds: configuration.requestTimeoutSeconds, maxBodyBytes: configuration.maxBodyBytes),
             handler: handler, logger: logger)
         maintenance = MaintenanceLoop(
             tasks: tasks, intervalSeconds: configuration.maintenanceIntervalSeconds, logger: logger)

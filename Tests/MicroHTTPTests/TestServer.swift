@@ -13,11 +13,13 @@ struct TestServer {
         host: String = "127.0.0.1",
         threads: Int = 4,
         timeoutSeconds: UInt32 = 30,
+        requestTimeoutSeconds: UInt32 = 30,
         maxBodyBytes: Int = 1 << 20
     ) -> HTTPServerConfiguration {
         HTTPServerConfiguration(
             host: host, port: 0, threadPoolSize: threads,
-            connectionTimeoutSeconds: timeoutSeconds, maxBodyBytes: maxBodyBytes)
+            connectionTimeoutSeconds: timeoutSeconds, requestTimeoutSeconds: requestTimeoutSeconds,
+            maxBodyBytes: maxBodyBytes)
     }
 
     /// Starts a server, runs `body` with it and stops it, whatever `body` does.

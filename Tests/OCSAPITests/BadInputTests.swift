@@ -409,11 +409,14 @@ struct BadInputTests {
 
     @Test("a client that trickles its request line a byte at a time is disconnected by the server")
     func tricklingClientIsDisconnected() throws {
-        let server = try TestServer { $0.connectionTimeoutSeconds = 1 }
+        let server = try TestServer {
+            $0.connectionTimeoutSeconds = 1
+            $0.requestTimeoutSeconds = 1
+        }
         defer { server.stop() }
         let connection = try Support.RawConnection(port: server.port)
-        // One byte every 0.4 s never leaves the connection idle for the 1 s timeout; only a
-        // limit on the whole request head would end it.
+        // One byte every 0.4 s never leaves the connection idle for the 1 s timeout; only the
+        // request deadline (idle + request timeout, 2 s here) ends it.
         var closed = false
         for byte in "GET /ocs/v2.php/taskproc" {
             if (try? connection.send(String(byte))) == nil || connection.closedByServer(withinSeconds: 0.4) {
@@ -421,9 +424,7 @@ struct BadInputTests {
                 break
             }
         }
-        withKnownIssue("libmicrohttpd's connection timeout counts idle time only, so a trickling client is never cut off") {
-            #expect(closed, "the server kept a trickling connection open for about 10 s")
-        }
+        #expect(closed, "the server kept a trickling connection open for about 10 s")
         Support.expectStillServing(server)
     }
 
