@@ -7,7 +7,7 @@ public struct SchemaMigration: Sendable {
 
 /// The schema, as an ordered list of migrations. Append only: a released migration never changes.
 public enum SchemaMigrations {
-    public static let all: [SchemaMigration] = [initialSchema]
+    public static let all: [SchemaMigration] = [initialSchema, leases]
 
     static let initialSchema = SchemaMigration(version: 1, name: "initial schema", sql: #"""
         CREATE TABLE users (
@@ -129,5 +129,12 @@ public enum SchemaMigrations {
         CREATE TRIGGER tasks_count_deletes AFTER DELETE ON tasks
             REFERENCING OLD TABLE AS old_rows
             FOR EACH STATEMENT EXECUTE FUNCTION task_counts_after_delete();
+        """#)
+
+    static let leases = SchemaMigration(version: 2, name: "lease reaping", sql: #"""
+        -- The lease length a claim was granted, so that every progress report extends it by as much.
+        ALTER TABLE tasks ADD COLUMN lease_seconds integer;
+        -- Running tasks by the end of their lease, for the reaper. Partial: only claimed tasks are in it.
+        CREATE INDEX tasks_lease_idx ON tasks (lease_expires_at) WHERE status = 2;
         """#)
 }
