@@ -5,20 +5,23 @@ import TaskQueue
 
 /// Periodic upkeep on a dedicated thread (never on Swift's cooperative pool, since it makes
 /// blocking database calls): returns tasks with expired leases to the queue (or fails them after
-/// the maximum attempts) and folds the status count deltas. Every server process runs one; both
+/// the maximum attempts), forgets idempotency keys past their retention, and folds the status
+/// count deltas. Every server process runs one; both
 /// jobs are safe to run concurrently, so with several servers reaping goes on while any is up.
 final class MaintenanceLoop: Sendable {
     private let tasks: TaskStore
     private let interval: Double
     private let maxAttempts: Int
+    private let idempotencyRetentionSeconds: Int
     private let logger: Logger
     private let stopRequested = DispatchSemaphore(value: 0)
     private let stopped = DispatchSemaphore(value: 0)
 
-    init(tasks: TaskStore, intervalSeconds: Double, maxAttempts: Int, logger: Logger) {
+    init(tasks: TaskStore, intervalSeconds: Double, maxAttempts: Int, idempotencyRetentionSeconds: Int, logger: Logger) {
         self.tasks = tasks
         self.interval = intervalSeconds
         self.maxAttempts = maxAttempts
+        self.idempotencyRetentionSeconds = idempotencyRetentionSeconds
         self.logger = logger
     }
 
@@ -37,6 +40,7 @@ final class MaintenanceLoop: Sendable {
                         "requeued": "\(sweep.requeued)", "failed": "\(sweep.failed)",
                     ])
                 }
+                try tasks.expireIdempotencyKeys(retentionSeconds: idempotencyRetentionSeconds)
                 try tasks.foldCountDeltas()
             } catch {
                 logger.warning("maintenance failed", metadata: ["error": "\(error)"])

@@ -29,6 +29,9 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// Claims a task may have before an expired lease fails it instead of requeueing it.
     /// Default 3 (`TASKDISPATCH_MAX_ATTEMPTS`).
     public var maxAttempts: Int = 3
+    /// How long an `Idempotency-Key` is remembered. Default 86400 s, one day
+    /// (`TASKDISPATCH_IDEMPOTENCY_RETENTION_SECONDS`).
+    public var idempotencyRetentionSeconds: Int = 86_400
     /// Seconds after scheduling a result is expected (`completionExpectedAt`). Default 60.
     public var expectedRuntimeSeconds: Int = 60
     /// How often the status counters are folded. Default 2 s.
@@ -75,6 +78,9 @@ public struct ServerConfiguration: Sendable, Equatable {
             configuration.maxLeaseSeconds = seconds
         }
         if let attempts = try parse("max-attempts", "TASKDISPATCH_MAX_ATTEMPTS", positive) { configuration.maxAttempts = attempts }
+        if let seconds = try parse("idempotency-retention", "TASKDISPATCH_IDEMPOTENCY_RETENTION_SECONDS", positive) {
+            configuration.idempotencyRetentionSeconds = seconds
+        }
         if let level = try parse("log-level", "TASKDISPATCH_LOG_LEVEL", { Logger.Level(rawValue: $0.lowercased()) }) {
             configuration.logLevel = level
         }

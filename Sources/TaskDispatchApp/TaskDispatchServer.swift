@@ -39,7 +39,8 @@ public final class TaskDispatchServer: Sendable {
             handler: handler, logger: logger)
         maintenance = MaintenanceLoop(
             tasks: tasks, intervalSeconds: configuration.maintenanceIntervalSeconds,
-            maxAttempts: configuration.maxAttempts, logger: logger)
+            maxAttempts: configuration.maxAttempts,
+            idempotencyRetentionSeconds: configuration.idempotencyRetentionSeconds, logger: logger)
     }
 
     /// Migrates the schema (safe with several servers starting at once), then starts serving.
