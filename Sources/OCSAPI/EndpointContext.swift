@@ -1,10 +1,12 @@
 import JSON
+import MicroHTTP
 import TaskQueue
 
 /// What an endpoint gets: the authenticated caller and the request's parameters.
 struct EndpointContext {
     let principal: Principal
     let parameters: RequestParameters
+    let headers: HTTPHeaders
 
     /// The user this request acts for; routes under a user's name refuse callers without one.
     func requireUser() throws(OCSError) -> String {

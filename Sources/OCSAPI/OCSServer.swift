@@ -67,7 +67,8 @@ public final class OCSServer: HTTPHandler {
                     + "Authorization: Bearer <app password>, or AppAPI headers")
         }
         let context = EndpointContext(
-            principal: principal, parameters: try RequestParameters(request: request, jsonOptions: jsonOptions))
+            principal: principal, parameters: try RequestParameters(request: request, jsonOptions: jsonOptions),
+            headers: request.head.headers)
         switch route {
         case .schedule: return try taskEndpoints.schedule(context)
         case .getTask(let id): return try taskEndpoints.get(context, id: id)

@@ -2,8 +2,10 @@
 public struct OCSServerConfiguration: Sendable {
     /// Reported by the status endpoint.
     public var serverVersion: String
-    /// Seconds a claim is leased to its worker (`leaseExpiresAt`). Default 300.
+    /// Seconds a claim is leased to its worker (`leaseExpiresAt`) unless it asks otherwise. Default 300.
     public var leaseSeconds: Int
+    /// The longest lease a worker may ask for with `leaseSeconds`; longer asks are capped. Default 3600.
+    public var maxLeaseSeconds: Int
     /// Seconds until `completionExpectedAt` for a new task. Default 60.
     public var expectedRuntimeSeconds: Int
     /// How long a verified credential is remembered; 0 disables the cache. Default 30 s.
@@ -12,11 +14,12 @@ public struct OCSServerConfiguration: Sendable {
     public var maxJSONDepth: Int
 
     public init(
-        serverVersion: String, leaseSeconds: Int = 300, expectedRuntimeSeconds: Int = 60,
+        serverVersion: String, leaseSeconds: Int = 300, maxLeaseSeconds: Int = 3600, expectedRuntimeSeconds: Int = 60,
         credentialCacheSeconds: Int = 30, maxJSONDepth: Int = 64
     ) {
         self.serverVersion = serverVersion
         self.leaseSeconds = leaseSeconds
+        self.maxLeaseSeconds = maxLeaseSeconds
         self.expectedRuntimeSeconds = expectedRuntimeSeconds
         self.credentialCacheSeconds = credentialCacheSeconds
         self.maxJSONDepth = maxJSONDepth

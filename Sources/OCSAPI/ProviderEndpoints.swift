@@ -8,19 +8,36 @@ struct ProviderEndpoints: Sendable {
     let configuration: OCSServerConfiguration
 
     /// Claims the oldest waiting task of the requested types; 204 with no body when there is none.
+    /// The claim is leased for `leaseSeconds` if the worker asks (capped), else the default.
     func next(_ context: EndpointContext) throws(OCSError) -> EndpointResult {
         let appID = try context.requireExApp()
         guard context.parameters["providerIds"] != nil else { throw .badRequest("missing required parameter 'providerIds'") }
         guard context.parameters["taskTypeIds"] != nil else { throw .badRequest("missing required parameter 'taskTypeIds'") }
         let providerIDs = try context.parameters.stringList("providerIds")
         let types = try context.parameters.stringList("taskTypeIds").filter { catalog[$0] != nil }
+        let leaseSeconds = try leaseSeconds(context.parameters)
         guard let providerID = providerIDs.first, !types.isEmpty else { return .noContent }
 
         let claimed = try storeCall { () throws(TaskStoreError) in
-            try store.claim(types: types, limit: 1, claimant: appID, leaseSeconds: configuration.leaseSeconds)
+            try store.claim(types: types, limit: 1, claimant: appID, leaseSeconds: leaseSeconds)
         }
         guard let task = claimed.first else { return .noContent }
         return .ok(["task": TaskJSON.task(task), "provider": ["name": .string(providerID)]])
+    }
+
+    /// The lease a worker asked for, capped at the maximum; the default when it asked for none.
+    private func leaseSeconds(_ parameters: RequestParameters) throws(OCSError) -> Int {
+        guard let asked = try parameters.int("leaseSeconds") else { return configuration.leaseSeconds }
+        guard asked > 0 else { throw .badRequest("parameter 'leaseSeconds' must be a positive number of seconds") }
+        return min(asked, configuration.maxLeaseSeconds)
+    }
+
+    /// The claim a report names (`attempt` from the claimed task), if any: reports naming an
+    /// older claim than the current one are refused with 409.
+    private func attempt(_ parameters: RequestParameters) throws(OCSError) -> Int? {
+        guard let attempt = try parameters.int("attempt") else { return nil }
+        guard attempt > 0 else { throw .badRequest("parameter 'attempt' must be a positive integer") }
+        return attempt
     }
 
     func progress(_ context: EndpointContext, taskID: Int64) throws(OCSError) -> EndpointResult {
@@ -29,7 +46,10 @@ struct ProviderEndpoints: Sendable {
             throw .badRequest("missing required parameter 'progress'")
         }
         guard (0...1).contains(progress) else { throw .badRequest("parameter 'progress' must be between 0 and 1") }
-        let outcome = try storeCall { () throws(TaskStoreError) in try store.reportProgress(id: taskID, progress: progress) }
+        let attempt = try attempt(context.parameters)
+        let outcome = try storeCall { () throws(TaskStoreError) in
+            try store.reportProgress(id: taskID, progress: progress, attempt: attempt)
+        }
         return try Self.answer(outcome, refused: "progress")
     }
 
@@ -46,7 +66,10 @@ struct ProviderEndpoints: Sendable {
         } else {
             throw .badRequest("a result needs 'output' (an object) or 'errorMessage' (a string)")
         }
-        let outcome = try storeCall { () throws(TaskStoreError) in try store.reportResult(id: taskID, result: result) }
+        let attempt = try attempt(context.parameters)
+        let outcome = try storeCall { () throws(TaskStoreError) in
+            try store.reportResult(id: taskID, result: result, attempt: attempt)
+        }
         return try Self.answer(outcome, refused: "result")
     }
 
@@ -54,6 +77,8 @@ struct ProviderEndpoints: Sendable {
         switch outcome {
         case .accepted(let task), .unchanged(let task):
             return .ok(["task": TaskJSON.task(task)])
+        case .conflict(let task) where task.status == .running:
+            throw .conflict("task \(task.id) was claimed again (attempt \(task.attempt)): \(what) from an older claim refused, nothing changed")
         case .conflict(let task):
             throw .conflict("task \(task.id) is \(task.status.wireName), not STATUS_RUNNING: \(what) refused, nothing changed")
         case .notFound:

@@ -149,6 +149,15 @@ public struct RequestParameters: Sendable {
         return number
     }
 
+    /// A whole number: a JSON integer, or a decimal string from the query or a form.
+    public func int(_ name: String) throws(OCSError) -> Int? {
+        guard let value = self[name] else { return nil }
+        guard let number = value.int64Value.map(Int.init) ?? value.stringValue.flatMap({ Int($0) }) else {
+            throw .badRequest("parameter '\(name)' must be an integer")
+        }
+        return number
+    }
+
     /// A boolean: JSON true/false, or "true"/"false"/"1"/"0" from the query or a form.
     public func bool(_ name: String) throws(OCSError) -> Bool? {
         guard let value = self[name] else { return nil }

@@ -35,12 +35,33 @@ struct TaskEndpoints: Sendable {
             throw .badRequest("parameter 'webhookUri' must be an http or https URL")
         }
 
+        let idempotencyKey = try Self.idempotencyKey(context)
+
         let task = NewTask(
             type: type, input: input, userID: userID, appID: appID, customID: customID, webhookURI: webhookURI,
             webhookMethod: webhookMethod, includeWatermark: includeWatermark,
             expectedRuntimeSeconds: configuration.expectedRuntimeSeconds)
-        let scheduled = try storeCall { () throws(TaskStoreError) in try store.schedule(task) }
-        return .ok(["task": TaskJSON.task(scheduled)])
+        switch try storeCall({ () throws(TaskStoreError) in try store.schedule(task, idempotencyKey: idempotencyKey) }) {
+        case .created(let scheduled), .replayed(let scheduled):
+            return .ok(["task": TaskJSON.task(scheduled)])
+        case .keyReused:
+            throw OCSError(
+                status: 422, message: "the Idempotency-Key was already used with a different request; nothing was scheduled")
+        }
+    }
+
+    /// The caller's `Idempotency-Key`, scoped to the caller so that keys of different callers never meet.
+    static func idempotencyKey(_ context: EndpointContext) throws(OCSError) -> IdempotencyKey? {
+        guard let key = context.headers["Idempotency-Key"] else { return nil }
+        guard (1...255).contains(key.utf8.count), key.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F }) else {
+            throw .badRequest("the Idempotency-Key header must be 1 to 255 printable characters")
+        }
+        let scope =
+            switch context.principal {
+            case .user(let name, _): "user:\(name)"
+            case .exApp(let appID, let userID): "app:\(appID):\(userID ?? "")"
+            }
+        return IdempotencyKey(scope: scope, key: key)
     }
 
     func get(_ context: EndpointContext, id: Int64) throws(OCSError) -> EndpointResult {

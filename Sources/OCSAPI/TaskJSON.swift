@@ -22,6 +22,10 @@ enum TaskJSON {
             "allowCleanup": .bool(task.allowCleanup),
             "includeWatermark": .bool(task.includeWatermark),
             "userFacingErrorMessage": optional(task.userFacingErrorMessage),
+            // Beyond Nextcloud (its clients ignore unknown fields): the claim number, which
+            // workers send back as `attempt` to fence stale reports, and the lease's end.
+            "attempt": .int(Int64(task.attempt)),
+            "leaseExpiresAt": optional(task.leaseExpiresAt),
         ]
         return .object(object)
     }

@@ -18,6 +18,10 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Seconds beyond the idle timeout a connection has to send each request (env TASKDISPATCH_REQUEST_TIMEOUT, default 30, 0 = off).")
     var requestTimeout: String?
     @Option(help: "Seconds a claimed task is leased (env TASKDISPATCH_LEASE_SECONDS, default 300).") var leaseSeconds: String?
+    @Option(help: "Longest lease a worker may ask for (env TASKDISPATCH_MAX_LEASE_SECONDS, default 3600).")
+    var maxLeaseSeconds: String?
+    @Option(help: "Claims before an expired lease fails a task (env TASKDISPATCH_MAX_ATTEMPTS, default 3).")
+    var maxAttempts: String?
 
     func run() throws {
         // First: a SIGTERM that arrives while the database or the server starts must not be lost.
@@ -31,6 +35,8 @@ struct ServeCommand: ParsableCommand {
         flags["connection-timeout"] = connectionTimeout
         flags["request-timeout"] = requestTimeout
         flags["lease-seconds"] = leaseSeconds
+        flags["max-lease-seconds"] = maxLeaseSeconds
+        flags["max-attempts"] = maxAttempts
         let configuration = try ServerConfiguration.resolve(flags: flags)
 
         try withDatabase(configuration) { database, logger in

@@ -28,6 +28,14 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var requestTimeoutSeconds: UInt32 = 30
     /// Seconds a claimed task is leased to its worker. Default 300 (`TASKDISPATCH_LEASE_SECONDS`).
     public var leaseSeconds: Int = 300
+    /// The longest lease a worker may ask for on `next`. Default 3600 (`TASKDISPATCH_MAX_LEASE_SECONDS`).
+    public var maxLeaseSeconds: Int = 3600
+    /// Claims a task may have before an expired lease fails it instead of requeueing it.
+    /// Default 3 (`TASKDISPATCH_MAX_ATTEMPTS`).
+    public var maxAttempts: Int = 3
+    /// How long an `Idempotency-Key` is remembered. Default 86400 s, one day
+    /// (`TASKDISPATCH_IDEMPOTENCY_RETENTION_SECONDS`).
+    public var idempotencyRetentionSeconds: Int = 86_400
     /// Seconds after scheduling a result is expected (`completionExpectedAt`). Default 60.
     public var expectedRuntimeSeconds: Int = 60
     /// How often the status counters are folded. Default 2 s.
@@ -73,6 +81,13 @@ public struct ServerConfiguration: Sendable, Equatable {
             configuration.requestTimeoutSeconds = seconds
         }
         if let seconds = try parse("lease-seconds", "TASKDISPATCH_LEASE_SECONDS", positive) { configuration.leaseSeconds = seconds }
+        if let seconds = try parse("max-lease-seconds", "TASKDISPATCH_MAX_LEASE_SECONDS", positive) {
+            configuration.maxLeaseSeconds = seconds
+        }
+        if let attempts = try parse("max-attempts", "TASKDISPATCH_MAX_ATTEMPTS", positive) { configuration.maxAttempts = attempts }
+        if let seconds = try parse("idempotency-retention", "TASKDISPATCH_IDEMPOTENCY_RETENTION_SECONDS", positive) {
+            configuration.idempotencyRetentionSeconds = seconds
+        }
         if let level = try parse("log-level", "TASKDISPATCH_LOG_LEVEL", { Logger.Level(rawValue: $0.lowercased()) }) {
             configuration.logLevel = level
         }

@@ -29,6 +29,7 @@ public final class TaskDispatchServer: Sendable {
             tasks: tasks, accounts: accounts,
             configuration: OCSServerConfiguration(
                 serverVersion: TaskDispatchVersion.current, leaseSeconds: configuration.leaseSeconds,
+                maxLeaseSeconds: configuration.maxLeaseSeconds,
                 expectedRuntimeSeconds: configuration.expectedRuntimeSeconds),
             logger: logger)
         http = HTTPServer(
@@ -38,7 +39,9 @@ public final class TaskDispatchServer: Sendable {
                 requestTimeoutSeconds: configuration.requestTimeoutSeconds, maxBodyBytes: configuration.maxBodyBytes),
             handler: handler, logger: logger)
         maintenance = MaintenanceLoop(
-            tasks: tasks, intervalSeconds: configuration.maintenanceIntervalSeconds, logger: logger)
+            tasks: tasks, intervalSeconds: configuration.maintenanceIntervalSeconds,
+            maxAttempts: configuration.maxAttempts,
+            idempotencyRetentionSeconds: configuration.idempotencyRetentionSeconds, logger: logger)
     }
 
     /// Migrates the schema (safe with several servers starting at once), then starts serving.

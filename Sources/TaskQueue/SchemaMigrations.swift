@@ -7,7 +7,7 @@ public struct SchemaMigration: Sendable {
 
 /// The schema, as an ordered list of migrations. Append only: a released migration never changes.
 public enum SchemaMigrations {
-    public static let all: [SchemaMigration] = [initialSchema]
+    public static let all: [SchemaMigration] = [initialSchema, leases, idempotencyKeys]
 
     static let initialSchema = SchemaMigration(version: 1, name: "initial schema", sql: #"""
         CREATE TABLE users (
@@ -129,5 +129,29 @@ public enum SchemaMigrations {
         CREATE TRIGGER tasks_count_deletes AFTER DELETE ON tasks
             REFERENCING OLD TABLE AS old_rows
             FOR EACH STATEMENT EXECUTE FUNCTION task_counts_after_delete();
+        """#)
+
+    static let leases = SchemaMigration(version: 2, name: "lease reaping", sql: #"""
+        -- The lease length a claim was granted, so that every progress report extends it by as much.
+        ALTER TABLE tasks ADD COLUMN lease_seconds integer;
+        -- Running tasks by the end of their lease, for the reaper. Partial: only claimed tasks are in it.
+        CREATE INDEX tasks_lease_idx ON tasks (lease_expires_at) WHERE status = 2;
+        """#)
+
+    static let idempotencyKeys = SchemaMigration(version: 3, name: "idempotency keys", sql: #"""
+        -- One row per (caller, Idempotency-Key): the primary key, not a read-then-insert check,
+        -- makes concurrent schedules with one key create one task. Deleted with their task, and
+        -- by the server once older than the retention window.
+        CREATE TABLE idempotency_keys (
+            scope           text NOT NULL,
+            key             text NOT NULL,
+            request_digest  text NOT NULL,
+            -- Checked at commit: the key row is written before its task, to take the key first.
+            task_id         bigint NOT NULL REFERENCES tasks (id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
+            created_at      timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (scope, key)
+        );
+        CREATE INDEX idempotency_keys_task_idx ON idempotency_keys (task_id);
+        CREATE INDEX idempotency_keys_age_idx ON idempotency_keys (created_at);
         """#)
 }

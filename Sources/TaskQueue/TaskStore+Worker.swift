@@ -42,23 +42,29 @@ extension TaskStore {
         UPDATE tasks
         SET status = \(TaskStatus.running.rawValue), started_at = now(), last_updated = now(),
             attempt = tasks.attempt + 1, claimed_by = $3,
-            lease_expires_at = now() + make_interval(secs => $4)
+            lease_seconds = $4::integer, lease_expires_at = now() + make_interval(secs => $4::integer)
         FROM candidates
         WHERE tasks.id = candidates.id AND tasks.status = \(TaskStatus.scheduled.rawValue)
         RETURNING \(TaskColumns.tasks)
         """
 
-    /// Records progress (0...1) of a running task. Progress on a cancelled task changes nothing
-    /// and shows the worker the cancelled task, so it stops.
-    public func reportProgress(id: Int64, progress: Double) throws(TaskStoreError) -> ReportOutcome {
+    /// Records progress (0...1) of a running task and extends its lease by the length granted at
+    /// the claim: progress reports are the worker's heartbeat. Progress on a cancelled task
+    /// changes nothing and shows the worker the cancelled task, so it stops.
+    ///
+    /// `attempt` fences stale workers: when given, the report applies only if it names the
+    /// current claim. Without it (Nextcloud clients) any report for the running task applies.
+    public func reportProgress(id: Int64, progress: Double, attempt: Int? = nil) throws(TaskStoreError) -> ReportOutcome {
         try withConnection { connection in
             let updated = try connection.query(
                 """
-                UPDATE tasks SET progress = $2, last_updated = now()
-                WHERE id = $1 AND status = \(TaskStatus.running.rawValue)
+                UPDATE tasks
+                SET progress = $2, last_updated = now(),
+                    lease_expires_at = now() + make_interval(secs => coalesce(lease_seconds, 0))
+                WHERE id = $1 AND status = \(TaskStatus.running.rawValue) AND ($3::integer IS NULL OR attempt = $3)
                 RETURNING \(TaskColumns.tasks)
                 """,
-                [id, progress])
+                [id, progress, attempt])
             if let row = updated.rows.first { return .accepted(try TaskColumns.decode(row)) }
             return try Self.outcomeWithoutUpdate(for: .progress, id: id, on: connection)
         }
@@ -66,7 +72,8 @@ extension TaskStore {
 
     /// Records the result of a running task, once: the conditional update lets exactly one
     /// report move the task out of RUNNING; every later report finds it finished and is refused.
-    public func reportResult(id: Int64, result: TaskResult) throws(TaskStoreError) -> ReportOutcome {
+    /// `attempt` fences stale workers as in `reportProgress`.
+    public func reportResult(id: Int64, result: TaskResult, attempt: Int? = nil) throws(TaskStoreError) -> ReportOutcome {
         let status: TaskStatus
         let output: String?
         let errorMessage: String?
@@ -85,10 +92,10 @@ extension TaskStore {
                 SET status = $2::smallint, output = $3, error_message = $4, user_facing_error_message = $5,
                     progress = CASE WHEN $2::smallint = \(TaskStatus.successful.rawValue) THEN 1 ELSE progress END,
                     ended_at = now(), last_updated = now(), lease_expires_at = NULL
-                WHERE id = $1 AND status = \(TaskStatus.running.rawValue)
+                WHERE id = $1 AND status = \(TaskStatus.running.rawValue) AND ($6::integer IS NULL OR attempt = $6)
                 RETURNING \(TaskColumns.tasks)
                 """,
-                [id, status.rawValue, output, errorMessage, userFacingErrorMessage])
+                [id, status.rawValue, output, errorMessage, userFacingErrorMessage, attempt])
             if let row = updated.rows.first { return .accepted(try TaskColumns.decode(row)) }
             return try Self.outcomeWithoutUpdate(for: .result, id: id, on: connection)
         }
@@ -103,7 +110,8 @@ extension TaskStore {
         let task = try TaskColumns.decode(row)
         switch TaskLifecycle.transition(for: event, from: task.status) {
         case .answerUnchanged: return .unchanged(task)
-        // `.apply` here means the task changed between the two statements; the report lost that race.
+        // `.apply` here means the report named an older claim (a stale worker), or the task
+        // changed between the two statements; either way the report lost and changes nothing.
         case .apply, .conflict: return .conflict(task)
         }
     }

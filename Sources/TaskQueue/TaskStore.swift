@@ -26,20 +26,22 @@ public struct TaskStore: Sendable {
 
     /// Inserts a task in the scheduled state and returns it.
     public func schedule(_ task: NewTask) throws(TaskStoreError) -> TaskRecord {
-        try withConnection { connection in
-            let result = try connection.query(
-                """
-                INSERT INTO tasks (type, user_id, app_id, custom_id, input, webhook_uri, webhook_method,
-                                   include_watermark, completion_expected_at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now() + make_interval(secs => $9))
-                RETURNING \(TaskColumns.tasks)
-                """,
-                [
-                    task.type, task.userID, task.appID, task.customID, JSONValue.object(task.input).serializedString(),
-                    task.webhookURI, task.webhookMethod, task.includeWatermark, task.expectedRuntimeSeconds,
-                ])
-            return try TaskColumns.decode(result[0])
-        }
+        try withConnection { connection in try Self.insert(task, on: connection) }
+    }
+
+    static func insert(_ task: NewTask, on connection: PostgresConnection) throws -> TaskRecord {
+        let result = try connection.query(
+            """
+            INSERT INTO tasks (type, user_id, app_id, custom_id, input, webhook_uri, webhook_method,
+                               include_watermark, completion_expected_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now() + make_interval(secs => $9))
+            RETURNING \(TaskColumns.tasks)
+            """,
+            [
+                task.type, task.userID, task.appID, task.customID, JSONValue.object(task.input).serializedString(),
+                task.webhookURI, task.webhookMethod, task.includeWatermark, task.expectedRuntimeSeconds,
+            ])
+        return try TaskColumns.decode(result[0])
     }
 
     /// The task with this id, if it exists and belongs to `userID` (nil: any owner, for workers).

@@ -7,10 +7,11 @@ import Testing
 struct TaskEndpointTests {
     typealias Support = EndpointSupport
 
+    /// Nextcloud's Task fields, plus our `attempt` and `leaseExpiresAt` (clients ignore unknown fields).
     static let taskFields: Set<String> = [
         "id", "type", "lastUpdated", "status", "userId", "appId", "input", "output", "customId",
         "completionExpectedAt", "progress", "scheduledAt", "startedAt", "endedAt", "allowCleanup",
-        "includeWatermark", "userFacingErrorMessage",
+        "includeWatermark", "userFacingErrorMessage", "attempt", "leaseExpiresAt",
     ]
 
     static var now: Int64 { Int64(Date().timeIntervalSince1970) }

@@ -1,0 +1,95 @@
+import Crypto
+import JSON
+import Postgres
+
+/// An `Idempotency-Key` and what it was sent with.
+public struct IdempotencyKey: Sendable, Equatable {
+    /// Who sent it (a user, or an ExApp): keys of different callers never meet.
+    public var scope: String
+    public var key: String
+
+    public init(scope: String, key: String) {
+        self.scope = scope
+        self.key = key
+    }
+}
+
+/// The answer to a schedule request.
+public enum ScheduleOutcome: Sendable, Equatable {
+    case created(TaskRecord)
+    /// The key was used before with the same request: the original task, unchanged.
+    case replayed(TaskRecord)
+    /// The key was used before with a different request.
+    case keyReused
+}
+
+extension NewTask {
+    /// A digest of everything that defines the request, to tell a retry from a different request.
+    var requestDigest: String {
+        let canonical: JSONValue = [
+            "type": .string(type), "input": .object(input), "userId": userID.map(JSONValue.string) ?? .null,
+            "appId": .string(appID), "customId": .string(customID),
+            "webhookUri": webhookURI.map(JSONValue.string) ?? .null,
+            "webhookMethod": webhookMethod.map(JSONValue.string) ?? .null, "includeWatermark": .bool(includeWatermark),
+        ]
+        return SHA256.hash(data: canonical.serialized()).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+extension TaskStore {
+    /// Schedules `task` once per idempotency key. The key row is inserted first, in the same
+    /// transaction as the task: a concurrent request with the same key waits on the primary key
+    /// until the first commits, then finds its row and answers with the original task.
+    public func schedule(_ task: NewTask, idempotencyKey: IdempotencyKey?) throws(TaskStoreError) -> ScheduleOutcome {
+        guard let idempotencyKey else { return .created(try schedule(task)) }
+        let digest = task.requestDigest
+        return try withConnection { connection in
+            try connection.transaction { connection in
+                let claimed = try connection.query(
+                    """
+                    INSERT INTO idempotency_keys (scope, key, request_digest, task_id)
+                    VALUES ($1, $2, $3, 0)
+                    ON CONFLICT (scope, key) DO NOTHING
+                    """,
+                    [idempotencyKey.scope, idempotencyKey.key, digest])
+                if claimed.affectedRows == 1 {
+                    let created = try Self.insert(task, on: connection)
+                    _ = try connection.query(
+                        "UPDATE idempotency_keys SET task_id = $3 WHERE scope = $1 AND key = $2",
+                        [idempotencyKey.scope, idempotencyKey.key, created.id])
+                    return .created(created)
+                }
+                let existing = try connection.query(
+                    """
+                    SELECT k.request_digest, \(TaskColumns.tasks)
+                    FROM idempotency_keys k JOIN tasks ON tasks.id = k.task_id
+                    WHERE k.scope = $1 AND k.key = $2
+                    """,
+                    [idempotencyKey.scope, idempotencyKey.key])
+                guard let row = existing.rows.first else {
+                    throw TaskStoreError.corruptRow("idempotency key without its task")
+                }
+                guard row.string("request_digest") == digest else { return .keyReused }
+                return .replayed(try TaskColumns.decode(row))
+            }
+        }
+    }
+
+    /// Forgets idempotency keys older than `retentionSeconds`, a batch at a time. Returns how many.
+    @discardableResult
+    public func expireIdempotencyKeys(retentionSeconds: Int, batch: Int = 1000) throws(TaskStoreError) -> Int {
+        try withConnection { connection in
+            try connection.query(
+                """
+                DELETE FROM idempotency_keys WHERE (scope, key) IN (
+                    SELECT scope, key FROM idempotency_keys
+                    WHERE created_at < now() - make_interval(secs => $1::integer)
+                    LIMIT $2
+                    FOR UPDATE SKIP LOCKED
+                )
+                """,
+                [retentionSeconds, batch]
+            ).affectedRows
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import Postgres
+
+/// What one pass of the lease reaper did.
+public struct LeaseSweep: Sendable, Equatable {
+    /// Tasks whose worker let the lease expire, back in the queue with their attempt count kept.
+    public var requeued: [Int64]
+    /// Tasks whose lease expired on their last allowed attempt, now FAILED.
+    public var failed: [Int64]
+
+    public init(requeued: [Int64] = [], failed: [Int64] = []) {
+        self.requeued = requeued
+        self.failed = failed
+    }
+
+    public var isEmpty: Bool { requeued.isEmpty && failed.isEmpty }
+}
+
+extension TaskStore {
+    /// The message a task gets when its last allowed attempt's lease expires.
+    public static func leaseExhaustedMessage(maxAttempts: Int) -> String {
+        "the worker's lease expired on each of \(maxAttempts) attempts"
+    }
+
+    /// Returns running tasks whose lease expired to the queue, or fails them once they used
+    /// `maxAttempts` claims. One statement: the expired rows are locked with
+    /// `FOR UPDATE SKIP LOCKED`, so reapers in several server processes never take the same
+    /// task, and a worker reporting at the same moment either wins (its update holds the row
+    /// first, and the reaper skips it) or finds the task no longer running and gets 409.
+    public func reapExpiredLeases(maxAttempts: Int, limit: Int = 500) throws(TaskStoreError) -> LeaseSweep {
+        try withConnection { connection in
+            let rows = try connection.query(
+                """
+                WITH expired AS MATERIALIZED (
+                    SELECT id FROM tasks
+                    WHERE status = \(TaskStatus.running.rawValue) AND lease_expires_at < now()
+                    ORDER BY lease_expires_at
+                    LIMIT $2
+                    FOR UPDATE SKIP LOCKED
+                )
+                UPDATE tasks
+                SET status = CASE WHEN tasks.attempt >= $1 THEN \(TaskStatus.failed.rawValue)
+                                  ELSE \(TaskStatus.scheduled.rawValue) END,
+                    ended_at = CASE WHEN tasks.attempt >= $1 THEN now() END,
+                    error_message = CASE WHEN tasks.attempt >= $1 THEN $3 ELSE tasks.error_message END,
+                    user_facing_error_message = CASE WHEN tasks.attempt >= $1
+                        THEN 'The task could not be completed.' ELSE tasks.user_facing_error_message END,
+                    progress = CASE WHEN tasks.attempt >= $1 THEN tasks.progress END,
+                    lease_expires_at = NULL, claimed_by = NULL, last_updated = now()
+                FROM expired
+                WHERE tasks.id = expired.id AND tasks.status = \(TaskStatus.running.rawValue)
+                RETURNING tasks.id, tasks.status = \(TaskStatus.failed.rawValue) AS exhausted
+                """,
+                [maxAttempts, limit, Self.leaseExhaustedMessage(maxAttempts: maxAttempts)])
+            var sweep = LeaseSweep()
+            for row in rows.rows {
+                guard let id = row.int64("id") else { continue }
+                if row.bool("exhausted") == true { sweep.failed.append(id) } else { sweep.requeued.append(id) }
+            }
+            return sweep
+        }
+    }
+}
