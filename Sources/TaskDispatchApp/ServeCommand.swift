@@ -22,6 +22,8 @@ struct ServeCommand: ParsableCommand {
     var maxLeaseSeconds: String?
     @Option(help: "Claims before an expired lease fails a task (env TASKDISPATCH_MAX_ATTEMPTS, default 3).")
     var maxAttempts: String?
+    @Option(help: "Seconds an Idempotency-Key is remembered (env TASKDISPATCH_IDEMPOTENCY_RETENTION_SECONDS, default 86400).")
+    var idempotencyRetention: String?
 
     func run() throws {
         // First: a SIGTERM that arrives while the database or the server starts must not be lost.
@@ -37,6 +39,7 @@ struct ServeCommand: ParsableCommand {
         flags["lease-seconds"] = leaseSeconds
         flags["max-lease-seconds"] = maxLeaseSeconds
         flags["max-attempts"] = maxAttempts
+        flags["idempotency-retention"] = idempotencyRetention
         let configuration = try ServerConfiguration.resolve(flags: flags)
 
         try withDatabase(configuration) { database, logger in

@@ -1,0 +1,39 @@
+import Logging
+import TaskDispatchApp
+import Testing
+
+@Suite("Server configuration (no I/O)")
+struct ServerConfigurationTests {
+    @Test("a flag wins over the environment, which wins over the default")
+    func precedence() throws {
+        let defaults = ServerConfiguration()
+        let environment = ["TASKDISPATCH_PORT": "9000", "TASKDISPATCH_MAX_ATTEMPTS": "7", "DATABASE_URL": "postgres://env"]
+        let resolved = try ServerConfiguration.resolve(flags: ["port": "9100"], environment: environment)
+        #expect(resolved.port == 9100)
+        #expect(resolved.maxAttempts == 7)
+        #expect(resolved.databaseURL == "postgres://env")
+        #expect(resolved.leaseSeconds == defaults.leaseSeconds)
+        #expect(try ServerConfiguration.resolve(flags: [:], environment: [:]) == defaults)
+    }
+
+    @Test("every setting is read from its flag", arguments: [
+        ("host", "::1"), ("threads", "4"), ("db-pool-size", "3"), ("max-body-bytes", "2048"),
+        ("connection-timeout", "5"), ("request-timeout", "6"), ("lease-seconds", "90"),
+        ("max-lease-seconds", "900"), ("max-attempts", "2"), ("idempotency-retention", "60"), ("log-level", "debug"),
+    ])
+    func flags(name: String, value: String) throws {
+        let resolved = try ServerConfiguration.resolve(flags: [name: value], environment: [:])
+        #expect(resolved != ServerConfiguration(), "--\(name) \(value) changed nothing")
+    }
+
+    @Test("nonsense is refused with the setting's name", arguments: [
+        ("port", "70000"), ("threads", "0"), ("lease-seconds", "-1"), ("max-attempts", "many"), ("log-level", "loud"),
+    ])
+    func invalid(name: String, value: String) {
+        #expect {
+            try ServerConfiguration.resolve(flags: [name: value], environment: [:])
+        } throws: { error in
+            "\(error)".contains(name)
+        }
+    }
+}
