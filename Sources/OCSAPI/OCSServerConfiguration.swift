@@ -1,3 +1,5 @@
+import TaskQueue
+
 /// Settings of the OCS API layer. Every default is documented here and in the README.
 public struct OCSServerConfiguration: Sendable {
     /// Reported by the status endpoint.
@@ -6,6 +8,8 @@ public struct OCSServerConfiguration: Sendable {
     public var leaseSeconds: Int
     /// The longest lease a worker may ask for with `leaseSeconds`; longer asks are capped. Default 3600.
     public var maxLeaseSeconds: Int
+    /// How results reported with `retryable: true` are retried.
+    public var retryPolicy: RetryPolicy
     /// Seconds until `completionExpectedAt` for a new task. Default 60.
     public var expectedRuntimeSeconds: Int
     /// How long a verified credential is remembered; 0 disables the cache. Default 30 s.
@@ -14,12 +18,14 @@ public struct OCSServerConfiguration: Sendable {
     public var maxJSONDepth: Int
 
     public init(
-        serverVersion: String, leaseSeconds: Int = 300, maxLeaseSeconds: Int = 3600, expectedRuntimeSeconds: Int = 60,
+        serverVersion: String, leaseSeconds: Int = 300, maxLeaseSeconds: Int = 3600,
+        retryPolicy: RetryPolicy = RetryPolicy(), expectedRuntimeSeconds: Int = 60,
         credentialCacheSeconds: Int = 30, maxJSONDepth: Int = 64
     ) {
         self.serverVersion = serverVersion
         self.leaseSeconds = leaseSeconds
         self.maxLeaseSeconds = maxLeaseSeconds
+        self.retryPolicy = retryPolicy
         self.expectedRuntimeSeconds = expectedRuntimeSeconds
         self.credentialCacheSeconds = credentialCacheSeconds
         self.maxJSONDepth = maxJSONDepth

@@ -58,8 +58,11 @@ struct ProviderEndpoints: Sendable {
         let output = try context.parameters.object("output")
         let errorMessage = try context.parameters.string("errorMessage")
         let userFacingErrorMessage = try context.parameters.string("userFacingErrorMessage")
+        let retryable = try context.parameters.bool("retryable") ?? false
         let result: TaskResult
-        if let errorMessage {
+        if let errorMessage, retryable {
+            result = .retryableFailure(errorMessage: errorMessage, userFacingErrorMessage: userFacingErrorMessage)
+        } else if let errorMessage {
             result = .failure(errorMessage: errorMessage, userFacingErrorMessage: userFacingErrorMessage)
         } else if let output {
             result = .success(output: output)
@@ -68,7 +71,7 @@ struct ProviderEndpoints: Sendable {
         }
         let attempt = try attempt(context.parameters)
         let outcome = try storeCall { () throws(TaskStoreError) in
-            try store.reportResult(id: taskID, result: result, attempt: attempt)
+            try store.reportResult(id: taskID, result: result, attempt: attempt, retryPolicy: configuration.retryPolicy)
         }
         return try Self.answer(outcome, refused: "result")
     }

@@ -8,6 +8,7 @@ struct TaskEndpoints: Sendable {
     let configuration: OCSServerConfiguration
 
     static let maxIdentifierLength = 255
+    static let priorities = -1000...1000
     static let webhookMethods: Set<String> = ["HTTP:GET", "HTTP:POST", "HTTP:PUT", "HTTP:DELETE"]
 
     func schedule(_ context: EndpointContext) throws(OCSError) -> EndpointResult {
@@ -20,6 +21,8 @@ struct TaskEndpoints: Sendable {
         let webhookURI = try parameters.string("webhookUri")
         let webhookMethod = try parameters.string("webhookMethod")
         let includeWatermark = try parameters.bool("includeWatermark") ?? true
+        let priority = try parameters.int("priority") ?? 0
+        let runAfter = try parameters.int("runAfter")
 
         guard catalog[type] != nil else { throw .badRequest("unknown task type '\(type)'; GET /tasktypes lists them") }
         guard !appID.isEmpty, appID.utf8.count <= Self.maxIdentifierLength else {
@@ -31,6 +34,12 @@ struct TaskEndpoints: Sendable {
         if let webhookMethod, !Self.webhookMethods.contains(webhookMethod) {
             throw .badRequest("parameter 'webhookMethod' must be one of HTTP:GET, HTTP:POST, HTTP:PUT, HTTP:DELETE")
         }
+        guard Self.priorities.contains(priority) else {
+            throw .badRequest("parameter 'priority' must be between \(Self.priorities.lowerBound) and \(Self.priorities.upperBound)")
+        }
+        if let runAfter, runAfter < 0 {
+            throw .badRequest("parameter 'runAfter' must be a unix time in seconds")
+        }
         if let webhookURI, !(webhookURI.hasPrefix("http://") || webhookURI.hasPrefix("https://")) {
             throw .badRequest("parameter 'webhookUri' must be an http or https URL")
         }
@@ -40,7 +49,8 @@ struct TaskEndpoints: Sendable {
         let task = NewTask(
             type: type, input: input, userID: userID, appID: appID, customID: customID, webhookURI: webhookURI,
             webhookMethod: webhookMethod, includeWatermark: includeWatermark,
-            expectedRuntimeSeconds: configuration.expectedRuntimeSeconds)
+            expectedRuntimeSeconds: configuration.expectedRuntimeSeconds, priority: priority,
+            runAfter: runAfter.map(Int64.init))
         switch try storeCall({ () throws(TaskStoreError) in try store.schedule(task, idempotencyKey: idempotencyKey) }) {
         case .created(let scheduled), .replayed(let scheduled):
             return .ok(["task": TaskJSON.task(scheduled)])

@@ -23,9 +23,12 @@ enum TaskJSON {
             "includeWatermark": .bool(task.includeWatermark),
             "userFacingErrorMessage": optional(task.userFacingErrorMessage),
             // Beyond Nextcloud (its clients ignore unknown fields): the claim number, which
-            // workers send back as `attempt` to fence stale reports, and the lease's end.
+            // workers send back as `attempt` to fence stale reports, the lease's end, the
+            // priority, and the time a delayed or retried task becomes claimable.
             "attempt": .int(Int64(task.attempt)),
             "leaseExpiresAt": optional(task.leaseExpiresAt),
+            "priority": .int(Int64(task.priority)),
+            "runAfter": optional(task.runAfter),
         ]
         return .object(object)
     }

@@ -10,7 +10,7 @@ public struct TaskDispatchCommand: ParsableCommand {
         commandName: "taskdispatch",
         abstract: "Dispatches tasks from apps to workers over Nextcloud's TaskProcessing OCS API.",
         version: TaskDispatchVersion.current,
-        subcommands: [ServeCommand.self, MigrateCommand.self, UserCommand.self, AppCommand.self],
+        subcommands: [ServeCommand.self, MigrateCommand.self, CleanupCommand.self, UserCommand.self, AppCommand.self],
         defaultSubcommand: ServeCommand.self)
 
     public init() {}
@@ -77,6 +77,35 @@ struct MigrateCommand: ParsableCommand {
             defer { connection.close() }
             let applied = try SchemaMigrator(logger: logger).migrate(connection)
             print(applied.isEmpty ? "schema is up to date" : "applied migrations: \(applied.map(String.init).joined(separator: ", "))")
+        }
+    }
+}
+
+struct CleanupCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cleanup",
+        abstract: "Delete finished tasks (with allowCleanup) older than the retention, in small batches (serve does this too).")
+
+    @OptionGroup var database: DatabaseOptions
+    @Option(help: "Age in seconds (default: the configured retention, env TASKDISPATCH_RETENTION_SECONDS).")
+    var olderThan: Int?
+
+    func run() throws {
+        var flags = database.flags
+        flags["retention"] = olderThan.map(String.init)
+        let configuration = try ServerConfiguration.resolve(flags: flags)
+        try withDatabase(configuration) { database, logger in
+            let pool = PostgresConnectionPool(
+                configuration: PostgresPoolConfiguration(connectionString: database.connectionString, maxConnections: 1),
+                logger: logger)
+            defer { pool.close() }
+            _ = try pool.withConnection { try SchemaMigrator(logger: logger).migrate($0) }
+            let tasks = TaskStore(pool: pool)
+            var deleted = 0
+            while case let batch = try tasks.deleteFinishedTasks(olderThanSeconds: configuration.retentionSeconds), batch > 0 {
+                deleted += batch
+            }
+            print("deleted \(deleted) finished tasks older than \(configuration.retentionSeconds) s")
         }
     }
 }

@@ -5,23 +5,32 @@ import TaskQueue
 
 /// Periodic upkeep on a dedicated thread (never on Swift's cooperative pool, since it makes
 /// blocking database calls): returns tasks with expired leases to the queue (or fails them after
-/// the maximum attempts), forgets idempotency keys past their retention, and folds the status
-/// count deltas. Every server process runs one; both
+/// the maximum attempts), releases delayed tasks whose time has come, deletes finished tasks past
+/// their retention (a few small batches per pass), forgets old idempotency keys, and folds the
+/// status count deltas. Every server process runs one; both
 /// jobs are safe to run concurrently, so with several servers reaping goes on while any is up.
 final class MaintenanceLoop: Sendable {
     private let tasks: TaskStore
     private let interval: Double
     private let maxAttempts: Int
     private let idempotencyRetentionSeconds: Int
+    private let retentionSeconds: Int
+    /// Cleanup batches per pass: bounded, so a large backlog of old tasks is worked off over
+    /// several passes instead of in one long stretch.
+    static let cleanupBatchesPerPass = 10
     private let logger: Logger
     private let stopRequested = DispatchSemaphore(value: 0)
     private let stopped = DispatchSemaphore(value: 0)
 
-    init(tasks: TaskStore, intervalSeconds: Double, maxAttempts: Int, idempotencyRetentionSeconds: Int, logger: Logger) {
+    init(
+        tasks: TaskStore, intervalSeconds: Double, maxAttempts: Int, idempotencyRetentionSeconds: Int,
+        retentionSeconds: Int, logger: Logger
+    ) {
         self.tasks = tasks
         self.interval = intervalSeconds
         self.maxAttempts = maxAttempts
         self.idempotencyRetentionSeconds = idempotencyRetentionSeconds
+        self.retentionSeconds = retentionSeconds
         self.logger = logger
     }
 
@@ -39,6 +48,12 @@ final class MaintenanceLoop: Sendable {
                     logger.notice("leases expired", metadata: [
                         "requeued": "\(sweep.requeued)", "failed": "\(sweep.failed)",
                     ])
+                }
+                try tasks.releaseDueTasks()
+                if retentionSeconds > 0 {
+                    for _ in 0..<Self.cleanupBatchesPerPass {
+                        guard try tasks.deleteFinishedTasks(olderThanSeconds: retentionSeconds) > 0 else { break }
+                    }
                 }
                 try tasks.expireIdempotencyKeys(retentionSeconds: idempotencyRetentionSeconds)
                 try tasks.foldCountDeltas()

@@ -24,6 +24,12 @@ struct ServeCommand: ParsableCommand {
     var maxAttempts: String?
     @Option(help: "Seconds an Idempotency-Key is remembered (env TASKDISPATCH_IDEMPOTENCY_RETENTION_SECONDS, default 86400).")
     var idempotencyRetention: String?
+    @Option(help: "First retry backoff in seconds, doubling per attempt (env TASKDISPATCH_RETRY_BASE_SECONDS, default 10).")
+    var retryBaseSeconds: String?
+    @Option(help: "Longest retry backoff in seconds (env TASKDISPATCH_RETRY_MAX_SECONDS, default 600).")
+    var retryMaxSeconds: String?
+    @Option(help: "Delete finished tasks this many seconds after their last update, 0 = never (env TASKDISPATCH_RETENTION_SECONDS, default 2592000).")
+    var retention: String?
 
     func run() throws {
         // First: a SIGTERM that arrives while the database or the server starts must not be lost.
@@ -40,6 +46,9 @@ struct ServeCommand: ParsableCommand {
         flags["max-lease-seconds"] = maxLeaseSeconds
         flags["max-attempts"] = maxAttempts
         flags["idempotency-retention"] = idempotencyRetention
+        flags["retry-base-seconds"] = retryBaseSeconds
+        flags["retry-max-seconds"] = retryMaxSeconds
+        flags["retention"] = retention
         let configuration = try ServerConfiguration.resolve(flags: flags)
 
         try withDatabase(configuration) { database, logger in

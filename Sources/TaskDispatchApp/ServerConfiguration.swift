@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import TaskQueue
 
 /// Everything a server process is configured with. Built once, by `resolve`, from command line
 /// flags, then environment variables, then the defaults documented on each property.
@@ -33,6 +34,14 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// Claims a task may have before an expired lease fails it instead of requeueing it.
     /// Default 3 (`TASKDISPATCH_MAX_ATTEMPTS`).
     public var maxAttempts: Int = 3
+    /// Backoff after a retryable failure of the first attempt, doubling per attempt, with
+    /// jitter. Default 10 s (`TASKDISPATCH_RETRY_BASE_SECONDS`).
+    public var retryBaseSeconds: Int = 10
+    /// The longest retry backoff. Default 600 s (`TASKDISPATCH_RETRY_MAX_SECONDS`).
+    public var retryMaxSeconds: Int = 600
+    /// Finished tasks (with `allowCleanup`) are deleted this long after their last update;
+    /// 0 keeps them. Default 2592000 s, 30 days (`TASKDISPATCH_RETENTION_SECONDS`).
+    public var retentionSeconds: Int = 2_592_000
     /// How long an `Idempotency-Key` is remembered. Default 86400 s, one day
     /// (`TASKDISPATCH_IDEMPOTENCY_RETENTION_SECONDS`).
     public var idempotencyRetentionSeconds: Int = 86_400
@@ -44,6 +53,11 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var logLevel: Logger.Level = .info
 
     public init() {}
+
+    /// How retryable failures are retried.
+    public var retryPolicy: RetryPolicy {
+        RetryPolicy(maxAttempts: maxAttempts, baseDelaySeconds: Double(retryBaseSeconds), maxDelaySeconds: Double(retryMaxSeconds))
+    }
 
     /// Why a setting could not be read.
     public struct InvalidSetting: Error, CustomStringConvertible {
@@ -85,6 +99,15 @@ public struct ServerConfiguration: Sendable, Equatable {
             configuration.maxLeaseSeconds = seconds
         }
         if let attempts = try parse("max-attempts", "TASKDISPATCH_MAX_ATTEMPTS", positive) { configuration.maxAttempts = attempts }
+        if let seconds = try parse("retry-base-seconds", "TASKDISPATCH_RETRY_BASE_SECONDS", positive) {
+            configuration.retryBaseSeconds = seconds
+        }
+        if let seconds = try parse("retry-max-seconds", "TASKDISPATCH_RETRY_MAX_SECONDS", positive) {
+            configuration.retryMaxSeconds = seconds
+        }
+        if let seconds = try parse("retention", "TASKDISPATCH_RETENTION_SECONDS", { Int($0).flatMap { $0 >= 0 ? $0 : nil } }) {
+            configuration.retentionSeconds = seconds
+        }
         if let seconds = try parse("idempotency-retention", "TASKDISPATCH_IDEMPOTENCY_RETENTION_SECONDS", positive) {
             configuration.idempotencyRetentionSeconds = seconds
         }

@@ -29,7 +29,7 @@ public final class TaskDispatchServer: Sendable {
             tasks: tasks, accounts: accounts,
             configuration: OCSServerConfiguration(
                 serverVersion: TaskDispatchVersion.current, leaseSeconds: configuration.leaseSeconds,
-                maxLeaseSeconds: configuration.maxLeaseSeconds,
+                maxLeaseSeconds: configuration.maxLeaseSeconds, retryPolicy: configuration.retryPolicy,
                 expectedRuntimeSeconds: configuration.expectedRuntimeSeconds),
             logger: logger)
         http = HTTPServer(
@@ -41,7 +41,8 @@ public final class TaskDispatchServer: Sendable {
         maintenance = MaintenanceLoop(
             tasks: tasks, intervalSeconds: configuration.maintenanceIntervalSeconds,
             maxAttempts: configuration.maxAttempts,
-            idempotencyRetentionSeconds: configuration.idempotencyRetentionSeconds, logger: logger)
+            idempotencyRetentionSeconds: configuration.idempotencyRetentionSeconds,
+            retentionSeconds: configuration.retentionSeconds, logger: logger)
     }
 
     /// Migrates the schema (safe with several servers starting at once), then starts serving.

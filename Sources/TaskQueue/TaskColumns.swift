@@ -11,6 +11,7 @@ enum TaskColumns {
     /// Timestamps leave the database as whole unix seconds, the wire format.
     private static let times = [
         "last_updated", "scheduled_at", "started_at", "ended_at", "completion_expected_at", "lease_expires_at",
+        "run_after",
     ]
 
     /// `SELECT`/`RETURNING` list, every column qualified with `table` (needed where a CTE has an `id` too).
@@ -51,7 +52,8 @@ enum TaskColumns {
             startedAt: row.int64("started_at"),
             endedAt: row.int64("ended_at"),
             completionExpectedAt: row.int64("completion_expected_at"),
-            leaseExpiresAt: row.int64("lease_expires_at"))
+            leaseExpiresAt: row.int64("lease_expires_at"),
+            runAfter: row.int64("run_after"))
     }
 
     private static func decodeObject(_ text: String, taskID: Int64) throws(TaskStoreError) -> JSONObject {

@@ -31,6 +31,8 @@ public struct TaskRecord: Sendable, Equatable {
     public var endedAt: Int64?
     public var completionExpectedAt: Int64?
     public var leaseExpiresAt: Int64?
+    /// While set, the waiting task is not handed out before this time (a delay, or a retry's backoff).
+    public var runAfter: Int64?
 
     public init(
         id: Int64, type: String, status: TaskStatus, userID: String?, appID: String, customID: String,
@@ -38,7 +40,7 @@ public struct TaskRecord: Sendable, Equatable {
         userFacingErrorMessage: String? = nil, progress: Double? = nil, priority: Int = 0, includeWatermark: Bool = true,
         allowCleanup: Bool = true, webhookURI: String? = nil, webhookMethod: String? = nil, attempt: Int = 0,
         claimedBy: String? = nil, lastUpdated: Int64, scheduledAt: Int64? = nil, startedAt: Int64? = nil,
-        endedAt: Int64? = nil, completionExpectedAt: Int64? = nil, leaseExpiresAt: Int64? = nil
+        endedAt: Int64? = nil, completionExpectedAt: Int64? = nil, leaseExpiresAt: Int64? = nil, runAfter: Int64? = nil
     ) {
         self.id = id
         self.type = type
@@ -64,6 +66,7 @@ public struct TaskRecord: Sendable, Equatable {
         self.endedAt = endedAt
         self.completionExpectedAt = completionExpectedAt
         self.leaseExpiresAt = leaseExpiresAt
+        self.runAfter = runAfter
     }
 }
 
@@ -79,11 +82,15 @@ public struct NewTask: Sendable, Equatable {
     public var includeWatermark: Bool
     /// Seconds from now when the result is expected (`completionExpectedAt`).
     public var expectedRuntimeSeconds: Int
+    /// Higher is claimed first. Default 0.
+    public var priority: Int
+    /// Unix seconds before which the task is not handed out; nil or past: at once.
+    public var runAfter: Int64?
 
     public init(
         type: String, input: JSONObject, userID: String?, appID: String, customID: String = "",
         webhookURI: String? = nil, webhookMethod: String? = nil, includeWatermark: Bool = true,
-        expectedRuntimeSeconds: Int = 60
+        expectedRuntimeSeconds: Int = 60, priority: Int = 0, runAfter: Int64? = nil
     ) {
         self.type = type
         self.input = input
@@ -94,6 +101,8 @@ public struct NewTask: Sendable, Equatable {
         self.webhookMethod = webhookMethod
         self.includeWatermark = includeWatermark
         self.expectedRuntimeSeconds = expectedRuntimeSeconds
+        self.priority = priority
+        self.runAfter = runAfter
     }
 }
 
@@ -101,6 +110,25 @@ public struct NewTask: Sendable, Equatable {
 public enum TaskResult: Sendable, Equatable {
     case success(output: JSONObject)
     case failure(errorMessage: String, userFacingErrorMessage: String?)
+    /// A failure the worker expects to pass (a busy model, a lost connection): the task is
+    /// queued again after a backoff, until the maximum attempts, then it fails.
+    case retryableFailure(errorMessage: String, userFacingErrorMessage: String?)
+}
+
+/// How retryable failures are retried: exponential backoff with jitter, capped.
+public struct RetryPolicy: Sendable, Equatable {
+    /// Claims a task may have in all; the failure of the last one is final.
+    public var maxAttempts: Int
+    /// Backoff after the first attempt, in seconds; it doubles with each further attempt.
+    public var baseDelaySeconds: Double
+    /// The longest backoff, in seconds.
+    public var maxDelaySeconds: Double
+
+    public init(maxAttempts: Int = 3, baseDelaySeconds: Double = 10, maxDelaySeconds: Double = 600) {
+        self.maxAttempts = maxAttempts
+        self.baseDelaySeconds = baseDelaySeconds
+        self.maxDelaySeconds = maxDelaySeconds
+    }
 }
 
 /// The answer to a worker's progress or result report.

@@ -31,6 +31,7 @@ extension NewTask {
             "appId": .string(appID), "customId": .string(customID),
             "webhookUri": webhookURI.map(JSONValue.string) ?? .null,
             "webhookMethod": webhookMethod.map(JSONValue.string) ?? .null, "includeWatermark": .bool(includeWatermark),
+            "priority": .int(Int64(priority)), "runAfter": runAfter.map(JSONValue.int) ?? .null,
         ]
         return SHA256.hash(data: canonical.serialized()).map { String(format: "%02x", $0) }.joined()
     }

@@ -31,7 +31,7 @@ extension TaskStore {
             FROM unnest($1::text[]) AS wanted (type)
             CROSS JOIN LATERAL (
                 SELECT id, priority FROM tasks
-                WHERE status = \(TaskStatus.scheduled.rawValue) AND type = wanted.type
+                WHERE status = \(TaskStatus.scheduled.rawValue) AND run_after IS NULL AND type = wanted.type
                 ORDER BY priority DESC, id
                 LIMIT $2
                 FOR UPDATE SKIP LOCKED
@@ -72,8 +72,13 @@ extension TaskStore {
 
     /// Records the result of a running task, once: the conditional update lets exactly one
     /// report move the task out of RUNNING; every later report finds it finished and is refused.
-    /// `attempt` fences stale workers as in `reportProgress`.
-    public func reportResult(id: Int64, result: TaskResult, attempt: Int? = nil) throws(TaskStoreError) -> ReportOutcome {
+    /// `attempt` fences stale workers as in `reportProgress`. A retryable failure follows `retryPolicy`.
+    public func reportResult(
+        id: Int64, result: TaskResult, attempt: Int? = nil, retryPolicy: RetryPolicy = RetryPolicy()
+    ) throws(TaskStoreError) -> ReportOutcome {
+        if case .retryableFailure(let message, let userFacing) = result {
+            return try retry(id: id, errorMessage: message, userFacingErrorMessage: userFacing, attempt: attempt, policy: retryPolicy)
+        }
         let status: TaskStatus
         let output: String?
         let errorMessage: String?
@@ -82,7 +87,7 @@ extension TaskStore {
         case .success(let object):
             (status, output, errorMessage, userFacingErrorMessage) =
                 (.successful, JSONValue.object(object).serializedString(), nil, nil)
-        case .failure(let message, let userFacing):
+        case .failure(let message, let userFacing), .retryableFailure(let message, let userFacing):
             (status, output, errorMessage, userFacingErrorMessage) = (.failed, nil, message, userFacing)
         }
         return try withConnection { connection in
@@ -96,6 +101,35 @@ extension TaskStore {
                 RETURNING \(TaskColumns.tasks)
                 """,
                 [id, status.rawValue, output, errorMessage, userFacingErrorMessage, attempt])
+            if let row = updated.rows.first { return .accepted(try TaskColumns.decode(row)) }
+            return try Self.outcomeWithoutUpdate(for: .result, id: id, on: connection)
+        }
+    }
+
+    /// Puts a running task back in the queue after a backoff of `base * 2^(attempt-1)` seconds,
+    /// capped, times a random factor in [0.5, 1] so that tasks failing together do not return
+    /// together; on the last allowed attempt the task fails instead.
+    private func retry(
+        id: Int64, errorMessage: String, userFacingErrorMessage: String?, attempt: Int?, policy: RetryPolicy
+    ) throws(TaskStoreError) -> ReportOutcome {
+        try withConnection { connection in
+            let updated = try connection.query(
+                """
+                UPDATE tasks
+                SET status = CASE WHEN attempt >= $4 THEN \(TaskStatus.failed.rawValue)
+                                  ELSE \(TaskStatus.scheduled.rawValue) END,
+                    run_after = CASE WHEN attempt >= $4 THEN NULL
+                        ELSE now() + make_interval(secs => least($6::float8, $5::float8 * power(2, attempt - 1))
+                                                          * (0.5 + random() / 2)) END,
+                    ended_at = CASE WHEN attempt >= $4 THEN now() END,
+                    progress = CASE WHEN attempt >= $4 THEN progress END,
+                    error_message = $2, user_facing_error_message = $3,
+                    lease_expires_at = NULL, claimed_by = NULL, last_updated = now()
+                WHERE id = $1 AND status = \(TaskStatus.running.rawValue) AND ($7::integer IS NULL OR attempt = $7)
+                RETURNING \(TaskColumns.tasks)
+                """,
+                [id, errorMessage, userFacingErrorMessage, policy.maxAttempts, policy.baseDelaySeconds,
+                 policy.maxDelaySeconds, attempt])
             if let row = updated.rows.first { return .accepted(try TaskColumns.decode(row)) }
             return try Self.outcomeWithoutUpdate(for: .result, id: id, on: connection)
         }

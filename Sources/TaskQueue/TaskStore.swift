@@ -33,13 +33,15 @@ public struct TaskStore: Sendable {
         let result = try connection.query(
             """
             INSERT INTO tasks (type, user_id, app_id, custom_id, input, webhook_uri, webhook_method,
-                               include_watermark, completion_expected_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now() + make_interval(secs => $9))
+                               include_watermark, completion_expected_at, priority, run_after)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now() + make_interval(secs => $9), $10,
+                    CASE WHEN to_timestamp($11::bigint) > now() THEN to_timestamp($11::bigint) END)
             RETURNING \(TaskColumns.tasks)
             """,
             [
                 task.type, task.userID, task.appID, task.customID, JSONValue.object(task.input).serializedString(),
                 task.webhookURI, task.webhookMethod, task.includeWatermark, task.expectedRuntimeSeconds,
+                task.priority, task.runAfter,
             ])
         return try TaskColumns.decode(result[0])
     }

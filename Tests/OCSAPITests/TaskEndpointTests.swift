@@ -11,7 +11,7 @@ struct TaskEndpointTests {
     static let taskFields: Set<String> = [
         "id", "type", "lastUpdated", "status", "userId", "appId", "input", "output", "customId",
         "completionExpectedAt", "progress", "scheduledAt", "startedAt", "endedAt", "allowCleanup",
-        "includeWatermark", "userFacingErrorMessage", "attempt", "leaseExpiresAt",
+        "includeWatermark", "userFacingErrorMessage", "attempt", "leaseExpiresAt", "priority", "runAfter",
     ]
 
     static var now: Int64 { Int64(Date().timeIntervalSince1970) }

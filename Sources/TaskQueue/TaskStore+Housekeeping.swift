@@ -1,0 +1,47 @@
+import Postgres
+
+extension TaskStore {
+    /// Makes delayed tasks whose time has come claimable (clears `run_after`), a batch at a
+    /// time. Safe from several servers at once: rows are taken with `SKIP LOCKED`.
+    @discardableResult
+    public func releaseDueTasks(batch: Int = 1000) throws(TaskStoreError) -> Int {
+        try withConnection { connection in
+            try connection.query(
+                """
+                UPDATE tasks SET run_after = NULL, last_updated = now()
+                WHERE id IN (
+                    SELECT id FROM tasks
+                    WHERE status = \(TaskStatus.scheduled.rawValue) AND run_after <= now()
+                    ORDER BY run_after
+                    LIMIT $1
+                    FOR UPDATE SKIP LOCKED
+                )
+                """,
+                [batch]
+            ).affectedRows
+        }
+    }
+
+    /// Deletes up to `batch` finished tasks last updated more than `olderThanSeconds` ago whose
+    /// `allowCleanup` is set, with their idempotency keys. Small batches keep each transaction
+    /// short, so cleanup never holds back vacuum or blocks claims for long. Returns how many.
+    @discardableResult
+    public func deleteFinishedTasks(olderThanSeconds: Int, batch: Int = 500) throws(TaskStoreError) -> Int {
+        try withConnection { connection in
+            try connection.query(
+                """
+                DELETE FROM tasks
+                WHERE id IN (
+                    SELECT id FROM tasks
+                    WHERE status >= \(TaskStatus.successful.rawValue) AND allow_cleanup
+                      AND last_updated < now() - make_interval(secs => $1::integer)
+                    ORDER BY last_updated
+                    LIMIT $2
+                    FOR UPDATE SKIP LOCKED
+                )
+                """,
+                [olderThanSeconds, batch]
+            ).affectedRows
+        }
+    }
+}
