@@ -1,0 +1,71 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Postgres
+import TaskQueue
+
+/// `taskdispatch`: the server and its administration.
+public struct TaskDispatchCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "taskdispatch",
+        abstract: "Dispatches tasks from apps to workers over Nextcloud's TaskProcessing OCS API.",
+        version: TaskDispatchVersion.current,
+        subcommands: [ServeCommand.self, MigrateCommand.self, CleanupCommand.self, UserCommand.self, AppCommand.self],
+        defaultSubcommand: ServeCommand.self)
+
+    public init() {}
+}
+
+/// Options every command that touches the database shares.
+struct DatabaseOptions: ParsableArguments {
+    @Option(help: "PostgreSQL connection string or URL (env DATABASE_URL). Without it, an embedded cluster is used.")
+    var databaseURL: String?
+
+    @Option(help: "Folder of the embedded cluster (env TASKDISPATCH_DATA_DIR).")
+    var dataDir: String?
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical (env TASKDISPATCH_LOG_LEVEL).")
+    var logLevel: String?
+
+    var flags: [String: String] {
+        var flags: [String: String] = [:]
+        flags["database-url"] = databaseURL
+        flags["data-dir"] = dataDir
+        flags["log-level"] = logLevel
+        return flags
+    }
+}
+
+/// Sets up logging once and runs `body` against the configured database.
+func withDatabase<T>(
+    _ configuration: ServerConfiguration, _ body: (DatabaseLocation, Logger) throws -> T
+) throws -> T {
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = configuration.logLevel
+        return handler
+    }
+    let logger = Logger(label: "taskdispatch")
+    let database = try DatabaseLocation.open(configuration, logger: logger)
+    defer { database.close() }
+    return try body(database, logger)
+}
+
+/// Runs `body` with a one-connection pool over the configured, migrated database: what the
+/// administration commands need.
+func withMigratedPool(_ options: DatabaseOptions, extraFlags: [String: String] = [:], _ body: (PostgresConnectionPool, ServerConfiguration) throws -> Void) throws {
+    let configuration = try ServerConfiguration.resolve(flags: options.flags.merging(extraFlags) { _, extra in extra })
+    try withDatabase(configuration) { database, logger in
+        let pool = PostgresConnectionPool(
+            configuration: PostgresPoolConfiguration(connectionString: database.connectionString, maxConnections: 1),
+            logger: logger)
+        defer { pool.close() }
+        _ = try pool.withConnection { try SchemaMigrator(logger: logger).migrate($0) }
+        try body(pool, configuration)
+    }
+}
+
+/// Runs `body` with the account store, for the user and app commands.
+func withAccounts(_ options: DatabaseOptions, _ body: (AccountStore) throws -> Void) throws {
+    try withMigratedPool(options) { pool, _ in try body(AccountStore(pool: pool)) }
+}
