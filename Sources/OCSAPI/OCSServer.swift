@@ -71,6 +71,7 @@ public final class OCSServer: HTTPHandler {
             headers: request.head.headers)
         switch route {
         case .schedule: return try taskEndpoints.schedule(context)
+        case .scheduleBatch: return try taskEndpoints.scheduleBatch(context)
         case .getTask(let id): return try taskEndpoints.get(context, id: id)
         case .deleteTask(let id): return try taskEndpoints.delete(context, id: id)
         case .listTasks: return try taskEndpoints.list(context)
@@ -80,6 +81,7 @@ public final class OCSServer: HTTPHandler {
         case .nextTask: return try providerEndpoints.next(context)
         case .reportProgress(let id): return try providerEndpoints.progress(context, taskID: id)
         case .reportResult(let id): return try providerEndpoints.result(context, taskID: id)
+        case .reportResults: return try providerEndpoints.results(context)
         case .adminStatus: return try adminEndpoints.status(context)
         }
     }

@@ -10,6 +10,8 @@ public struct OCSServerConfiguration: Sendable {
     public var maxLeaseSeconds: Int
     /// How results reported with `retryable: true` are retried.
     public var retryPolicy: RetryPolicy
+    /// Most items in one batched schedule or batched result call. Default 500.
+    public var maxBatchItems: Int
     /// Seconds until `completionExpectedAt` for a new task. Default 60.
     public var expectedRuntimeSeconds: Int
     /// How long a verified credential is remembered; 0 disables the cache. Default 30 s.
@@ -19,13 +21,14 @@ public struct OCSServerConfiguration: Sendable {
 
     public init(
         serverVersion: String, leaseSeconds: Int = 300, maxLeaseSeconds: Int = 3600,
-        retryPolicy: RetryPolicy = RetryPolicy(), expectedRuntimeSeconds: Int = 60,
+        retryPolicy: RetryPolicy = RetryPolicy(), maxBatchItems: Int = 500, expectedRuntimeSeconds: Int = 60,
         credentialCacheSeconds: Int = 30, maxJSONDepth: Int = 64
     ) {
         self.serverVersion = serverVersion
         self.leaseSeconds = leaseSeconds
         self.maxLeaseSeconds = maxLeaseSeconds
         self.retryPolicy = retryPolicy
+        self.maxBatchItems = maxBatchItems
         self.expectedRuntimeSeconds = expectedRuntimeSeconds
         self.credentialCacheSeconds = credentialCacheSeconds
         self.maxJSONDepth = maxJSONDepth

@@ -55,10 +55,55 @@ struct ProviderEndpoints: Sendable {
 
     func result(_ context: EndpointContext, taskID: Int64) throws(OCSError) -> EndpointResult {
         _ = try context.requireExApp()
-        let output = try context.parameters.object("output")
-        let errorMessage = try context.parameters.string("errorMessage")
-        let userFacingErrorMessage = try context.parameters.string("userFacingErrorMessage")
-        let retryable = try context.parameters.bool("retryable") ?? false
+        let report = try report(from: context.parameters, taskID: taskID)
+        let outcome = try storeCall { () throws(TaskStoreError) in
+            try store.reportResults([report], retryPolicy: configuration.retryPolicy)[0]
+        }
+        return try Self.answer(outcome, refused: "result")
+    }
+
+    /// Several results in one request and one transaction (beyond Nextcloud). Each item is
+    /// answered on its own: a bad or refused item gets its status and reason, the others apply.
+    func results(_ context: EndpointContext) throws(OCSError) -> EndpointResult {
+        _ = try context.requireExApp()
+        let items = try context.parameters.objectList("results", limit: configuration.maxBatchItems)
+        var answers = [JSONValue?](repeating: nil, count: items.count)
+        var reports: [(index: Int, report: TaskReport)] = []
+        for (index, item) in items.enumerated() {
+            let parameters = RequestParameters(item)
+            do throws(OCSError) {
+                guard let taskID = try parameters.int("taskId"), taskID > 0 else {
+                    throw OCSError.badRequest("missing or invalid 'taskId'")
+                }
+                reports.append((index, try report(from: parameters, taskID: Int64(taskID))))
+            } catch {
+                answers[index] = Self.itemAnswer(taskID: item["taskId"] ?? .null, error)
+            }
+        }
+        let outcomes = try storeCall { () throws(TaskStoreError) in
+            try store.reportResults(reports.map(\.report), retryPolicy: configuration.retryPolicy)
+        }
+        for ((index, report), outcome) in zip(reports, outcomes) {
+            do throws(OCSError) {
+                let answer = try Self.answer(outcome, refused: "result")
+                answers[index] = ["taskId": .int(report.taskID), "status": .int(Int64(answer.status)), "task": answer.data["task"] ?? .null]
+            } catch {
+                answers[index] = Self.itemAnswer(taskID: .int(report.taskID), error)
+            }
+        }
+        return .ok(["results": .array(answers.map { $0 ?? .null })])
+    }
+
+    private static func itemAnswer(taskID: JSONValue, _ error: OCSError) -> JSONValue {
+        ["taskId": taskID, "status": .int(Int64(error.status)), "message": .string(error.message)]
+    }
+
+    /// Reads one result: `output`, or `errorMessage` (retryable or not), and the claim's `attempt`.
+    private func report(from parameters: RequestParameters, taskID: Int64) throws(OCSError) -> TaskReport {
+        let output = try parameters.object("output")
+        let errorMessage = try parameters.string("errorMessage")
+        let userFacingErrorMessage = try parameters.string("userFacingErrorMessage")
+        let retryable = try parameters.bool("retryable") ?? false
         let result: TaskResult
         if let errorMessage, retryable {
             result = .retryableFailure(errorMessage: errorMessage, userFacingErrorMessage: userFacingErrorMessage)
@@ -69,11 +114,7 @@ struct ProviderEndpoints: Sendable {
         } else {
             throw .badRequest("a result needs 'output' (an object) or 'errorMessage' (a string)")
         }
-        let attempt = try attempt(context.parameters)
-        let outcome = try storeCall { () throws(TaskStoreError) in
-            try store.reportResult(id: taskID, result: result, attempt: attempt, retryPolicy: configuration.retryPolicy)
-        }
-        return try Self.answer(outcome, refused: "result")
+        return TaskReport(taskID: taskID, result: result, attempt: try attempt(parameters))
     }
 
     private static func answer(_ outcome: ReportOutcome, refused what: String) throws(OCSError) -> EndpointResult {

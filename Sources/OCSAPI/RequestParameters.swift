@@ -149,6 +149,21 @@ public struct RequestParameters: Sendable {
         return number
     }
 
+    /// A required JSON array of 1 to `limit` objects (batch calls).
+    public func objectList(_ name: String, limit: Int) throws(OCSError) -> [[String: JSONValue]] {
+        guard let value = self[name] else { throw .badRequest("missing required parameter '\(name)'") }
+        guard let list = value.arrayValue else { throw .badRequest("parameter '\(name)' must be a list of objects") }
+        guard (1...limit).contains(list.count) else {
+            throw .badRequest("parameter '\(name)' must hold 1 to \(limit) items, got \(list.count)")
+        }
+        var objects: [[String: JSONValue]] = []
+        for (index, item) in list.enumerated() {
+            guard let object = item.objectValue else { throw .badRequest("\(name)[\(index)] must be an object") }
+            objects.append(Dictionary(object.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last }))
+        }
+        return objects
+    }
+
     /// A whole number: a JSON integer, or a decimal string from the query or a form.
     public func int(_ name: String) throws(OCSError) -> Int? {
         guard let value = self[name] else { return nil }

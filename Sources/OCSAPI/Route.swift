@@ -1,6 +1,7 @@
 /// Every endpoint the server answers, with the ids taken from its path.
 public enum Route: Sendable, Equatable {
     case schedule
+    case scheduleBatch
     case getTask(id: Int64)
     case deleteTask(id: Int64)
     case listTasks
@@ -10,6 +11,7 @@ public enum Route: Sendable, Equatable {
     case nextTask
     case reportProgress(taskID: Int64)
     case reportResult(taskID: Int64)
+    case reportResults
     case adminStatus
 }
 
@@ -39,6 +41,7 @@ public enum Router {
         typealias Builder = ([String]) -> Route?
         let table: [([String], [(String, Builder)])] = [
             (["schedule"], [("POST", { _ in .schedule })]),
+            (["schedule", "batch"], [("POST", { _ in .scheduleBatch })]),
             (["tasktypes"], [("GET", { _ in .taskTypes })]),
             (["tasks"], [("GET", { _ in .listTasks })]),
             (["tasks", "app", ":app"], [("GET", { .listAppTasks(appID: $0[0]) })]),
@@ -50,6 +53,7 @@ public enum Router {
             (["tasks_provider", "next"], [("GET", { _ in .nextTask })]),
             (["tasks_provider", ":id", "progress"], [("POST", { id($0).map { .reportProgress(taskID: $0) } })]),
             (["tasks_provider", ":id", "result"], [("POST", { id($0).map { .reportResult(taskID: $0) } })]),
+            (["tasks_provider", "results"], [("POST", { _ in .reportResults })]),
             (["admin", "status"], [("GET", { _ in .adminStatus })]),
         ]
 

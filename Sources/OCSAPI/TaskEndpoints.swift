@@ -11,9 +11,8 @@ struct TaskEndpoints: Sendable {
     static let priorities = -1000...1000
     static let webhookMethods: Set<String> = ["HTTP:GET", "HTTP:POST", "HTTP:PUT", "HTTP:DELETE"]
 
-    func schedule(_ context: EndpointContext) throws(OCSError) -> EndpointResult {
-        let userID = try context.requireUser()
-        let parameters = context.parameters
+    /// Reads and checks one task's parameters (a request's, or one item of a batch).
+    func newTask(from parameters: RequestParameters, userID: String) throws(OCSError) -> NewTask {
         let type = try parameters.requiredString("type")
         let input = try parameters.requiredObject("input")
         let appID = try parameters.requiredString("appId")
@@ -44,13 +43,17 @@ struct TaskEndpoints: Sendable {
             throw .badRequest("parameter 'webhookUri' must be an http or https URL")
         }
 
-        let idempotencyKey = try Self.idempotencyKey(context)
-
-        let task = NewTask(
+        return NewTask(
             type: type, input: input, userID: userID, appID: appID, customID: customID, webhookURI: webhookURI,
             webhookMethod: webhookMethod, includeWatermark: includeWatermark,
             expectedRuntimeSeconds: configuration.expectedRuntimeSeconds, priority: priority,
             runAfter: runAfter.map(Int64.init))
+    }
+
+    func schedule(_ context: EndpointContext) throws(OCSError) -> EndpointResult {
+        let userID = try context.requireUser()
+        let task = try newTask(from: context.parameters, userID: userID)
+        let idempotencyKey = try Self.idempotencyKey(context)
         switch try storeCall({ () throws(TaskStoreError) in try store.schedule(task, idempotencyKey: idempotencyKey) }) {
         case .created(let scheduled), .replayed(let scheduled):
             return .ok(["task": TaskJSON.task(scheduled)])
@@ -72,6 +75,24 @@ struct TaskEndpoints: Sendable {
             case .exApp(let appID, let userID): "app:\(appID):\(userID ?? "")"
             }
         return IdempotencyKey(scope: scope, key: key)
+    }
+
+    /// Schedules up to `maxBatchItems` tasks in one statement (beyond Nextcloud). Every item is
+    /// checked first; one bad item refuses the whole batch (400 naming it), so a batch is
+    /// scheduled entirely or not at all.
+    func scheduleBatch(_ context: EndpointContext) throws(OCSError) -> EndpointResult {
+        let userID = try context.requireUser()
+        let items = try context.parameters.objectList("tasks", limit: configuration.maxBatchItems)
+        var tasks: [NewTask] = []
+        for (index, item) in items.enumerated() {
+            do throws(OCSError) {
+                tasks.append(try newTask(from: RequestParameters(item), userID: userID))
+            } catch {
+                throw OCSError(status: error.status, message: "tasks[\(index)]: \(error.message)")
+            }
+        }
+        let scheduled = try storeCall { () throws(TaskStoreError) in try store.schedule(batch: tasks) }
+        return .ok(["tasks": TaskJSON.tasks(scheduled)])
     }
 
     func get(_ context: EndpointContext, id: Int64) throws(OCSError) -> EndpointResult {

@@ -115,6 +115,19 @@ public enum TaskResult: Sendable, Equatable {
     case retryableFailure(errorMessage: String, userFacingErrorMessage: String?)
 }
 
+/// One worker report: the result of a task, and the claim (`attempt`) it belongs to, if the worker said.
+public struct TaskReport: Sendable, Equatable {
+    public var taskID: Int64
+    public var result: TaskResult
+    public var attempt: Int?
+
+    public init(taskID: Int64, result: TaskResult, attempt: Int? = nil) {
+        self.taskID = taskID
+        self.result = result
+        self.attempt = attempt
+    }
+}
+
 /// How retryable failures are retried: exponential backoff with jitter, capped.
 public struct RetryPolicy: Sendable, Equatable {
     /// Claims a task may have in all; the failure of the last one is final.

@@ -76,63 +76,86 @@ extension TaskStore {
     public func reportResult(
         id: Int64, result: TaskResult, attempt: Int? = nil, retryPolicy: RetryPolicy = RetryPolicy()
     ) throws(TaskStoreError) -> ReportOutcome {
-        if case .retryableFailure(let message, let userFacing) = result {
-            return try retry(id: id, errorMessage: message, userFacingErrorMessage: userFacing, attempt: attempt, policy: retryPolicy)
+        try withConnection { connection in
+            try Self.recordResult(
+                TaskReport(taskID: id, result: result, attempt: attempt), policy: retryPolicy, on: connection)
         }
+    }
+
+    /// Records several results in ONE transaction (one commit, the expensive part), each with the
+    /// same rules as `reportResult`, and answers each report's outcome in the order given. Rows
+    /// are updated in id order, so two batches touching the same tasks cannot deadlock.
+    public func reportResults(
+        _ reports: [TaskReport], retryPolicy: RetryPolicy = RetryPolicy()
+    ) throws(TaskStoreError) -> [ReportOutcome] {
+        guard !reports.isEmpty else { return [] }
+        return try withConnection { connection in
+            try connection.transaction { connection in
+                var outcomes = [ReportOutcome?](repeating: nil, count: reports.count)
+                for index in reports.indices.sorted(by: { reports[$0].taskID < reports[$1].taskID }) {
+                    outcomes[index] = try Self.recordResult(reports[index], policy: retryPolicy, on: connection)
+                }
+                return outcomes.map { $0 ?? .notFound }
+            }
+        }
+    }
+
+    static func recordResult(
+        _ report: TaskReport, policy: RetryPolicy, on connection: PostgresConnection
+    ) throws -> ReportOutcome {
         let status: TaskStatus
         let output: String?
         let errorMessage: String?
         let userFacingErrorMessage: String?
-        switch result {
+        switch report.result {
         case .success(let object):
             (status, output, errorMessage, userFacingErrorMessage) =
                 (.successful, JSONValue.object(object).serializedString(), nil, nil)
-        case .failure(let message, let userFacing), .retryableFailure(let message, let userFacing):
+        case .failure(let message, let userFacing):
             (status, output, errorMessage, userFacingErrorMessage) = (.failed, nil, message, userFacing)
+        case .retryableFailure(let message, let userFacing):
+            return try retry(report, errorMessage: message, userFacingErrorMessage: userFacing, policy: policy, on: connection)
         }
-        return try withConnection { connection in
-            let updated = try connection.query(
-                """
-                UPDATE tasks
-                SET status = $2::smallint, output = $3, error_message = $4, user_facing_error_message = $5,
-                    progress = CASE WHEN $2::smallint = \(TaskStatus.successful.rawValue) THEN 1 ELSE progress END,
-                    ended_at = now(), last_updated = now(), lease_expires_at = NULL
-                WHERE id = $1 AND status = \(TaskStatus.running.rawValue) AND ($6::integer IS NULL OR attempt = $6)
-                RETURNING \(TaskColumns.tasks)
-                """,
-                [id, status.rawValue, output, errorMessage, userFacingErrorMessage, attempt])
-            if let row = updated.rows.first { return .accepted(try TaskColumns.decode(row)) }
-            return try Self.outcomeWithoutUpdate(for: .result, id: id, on: connection)
-        }
+        let updated = try connection.query(
+            """
+            UPDATE tasks
+            SET status = $2::smallint, output = $3, error_message = $4, user_facing_error_message = $5,
+                progress = CASE WHEN $2::smallint = \(TaskStatus.successful.rawValue) THEN 1 ELSE progress END,
+                ended_at = now(), last_updated = now(), lease_expires_at = NULL
+            WHERE id = $1 AND status = \(TaskStatus.running.rawValue) AND ($6::integer IS NULL OR attempt = $6)
+            RETURNING \(TaskColumns.tasks)
+            """,
+            [report.taskID, status.rawValue, output, errorMessage, userFacingErrorMessage, report.attempt])
+        if let row = updated.rows.first { return .accepted(try TaskColumns.decode(row)) }
+        return try outcomeWithoutUpdate(for: .result, id: report.taskID, on: connection)
     }
 
     /// Puts a running task back in the queue after a backoff of `base * 2^(attempt-1)` seconds,
     /// capped, times a random factor in [0.5, 1] so that tasks failing together do not return
     /// together; on the last allowed attempt the task fails instead.
-    private func retry(
-        id: Int64, errorMessage: String, userFacingErrorMessage: String?, attempt: Int?, policy: RetryPolicy
-    ) throws(TaskStoreError) -> ReportOutcome {
-        try withConnection { connection in
-            let updated = try connection.query(
-                """
-                UPDATE tasks
-                SET status = CASE WHEN attempt >= $4 THEN \(TaskStatus.failed.rawValue)
-                                  ELSE \(TaskStatus.scheduled.rawValue) END,
-                    run_after = CASE WHEN attempt >= $4 THEN NULL
-                        ELSE now() + make_interval(secs => least($6::float8, $5::float8 * power(2, attempt - 1))
-                                                          * (0.5 + random() / 2)) END,
-                    ended_at = CASE WHEN attempt >= $4 THEN now() END,
-                    progress = CASE WHEN attempt >= $4 THEN progress END,
-                    error_message = $2, user_facing_error_message = $3,
-                    lease_expires_at = NULL, claimed_by = NULL, last_updated = now()
-                WHERE id = $1 AND status = \(TaskStatus.running.rawValue) AND ($7::integer IS NULL OR attempt = $7)
-                RETURNING \(TaskColumns.tasks)
-                """,
-                [id, errorMessage, userFacingErrorMessage, policy.maxAttempts, policy.baseDelaySeconds,
-                 policy.maxDelaySeconds, attempt])
-            if let row = updated.rows.first { return .accepted(try TaskColumns.decode(row)) }
-            return try Self.outcomeWithoutUpdate(for: .result, id: id, on: connection)
-        }
+    private static func retry(
+        _ report: TaskReport, errorMessage: String, userFacingErrorMessage: String?, policy: RetryPolicy,
+        on connection: PostgresConnection
+    ) throws -> ReportOutcome {
+        let updated = try connection.query(
+            """
+            UPDATE tasks
+            SET status = CASE WHEN attempt >= $4 THEN \(TaskStatus.failed.rawValue)
+                              ELSE \(TaskStatus.scheduled.rawValue) END,
+                run_after = CASE WHEN attempt >= $4 THEN NULL
+                    ELSE now() + make_interval(secs => least($6::float8, $5::float8 * power(2, attempt - 1))
+                                                      * (0.5 + random() / 2)) END,
+                ended_at = CASE WHEN attempt >= $4 THEN now() END,
+                progress = CASE WHEN attempt >= $4 THEN progress END,
+                error_message = $2, user_facing_error_message = $3,
+                lease_expires_at = NULL, claimed_by = NULL, last_updated = now()
+            WHERE id = $1 AND status = \(TaskStatus.running.rawValue) AND ($7::integer IS NULL OR attempt = $7)
+            RETURNING \(TaskColumns.tasks)
+            """,
+            [report.taskID, errorMessage, userFacingErrorMessage, policy.maxAttempts, policy.baseDelaySeconds,
+             policy.maxDelaySeconds, report.attempt])
+        if let row = updated.rows.first { return .accepted(try TaskColumns.decode(row)) }
+        return try outcomeWithoutUpdate(for: .result, id: report.taskID, on: connection)
     }
 
     /// When a conditional update matched nothing, reads the task and lets the lifecycle say why.

@@ -112,3 +112,36 @@ public struct TaskStore: Sendable {
         }
     }
 }
+
+extension TaskStore {
+    /// Inserts many tasks with ONE statement (each column sent as an array and unnested), so a
+    /// batch costs one round trip and one commit. Returns the tasks in the order given.
+    public func schedule(batch tasks: [NewTask]) throws(TaskStoreError) -> [TaskRecord] {
+        guard !tasks.isEmpty else { return [] }
+        return try withConnection { connection in
+            let rows = try connection.query(
+                """
+                INSERT INTO tasks (type, user_id, app_id, custom_id, input, webhook_uri, webhook_method,
+                                   include_watermark, completion_expected_at, priority, run_after)
+                SELECT type, user_id, app_id, custom_id, input, webhook_uri, webhook_method, include_watermark,
+                       now() + make_interval(secs => expected_runtime),
+                       priority, CASE WHEN to_timestamp(run_after) > now() THEN to_timestamp(run_after) END
+                FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                            $8::boolean[], $9::integer[], $10::integer[], $11::bigint[])
+                     WITH ORDINALITY AS batch (type, user_id, app_id, custom_id, input, webhook_uri, webhook_method,
+                                               include_watermark, expected_runtime, priority, run_after, position)
+                ORDER BY position
+                RETURNING \(TaskColumns.tasks)
+                """,
+                [
+                    tasks.map(\.type), tasks.map(\.userID), tasks.map(\.appID), tasks.map(\.customID),
+                    tasks.map { JSONValue.object($0.input).serializedString() }, tasks.map(\.webhookURI),
+                    tasks.map(\.webhookMethod), tasks.map(\.includeWatermark), tasks.map(\.expectedRuntimeSeconds),
+                    tasks.map(\.priority), tasks.map(\.runAfter),
+                ]
+            ).rows.map(TaskColumns.decode)
+            // Identity values follow insertion order, which follows `position`.
+            return rows.sorted { $0.id < $1.id }
+        }
+    }
+}
