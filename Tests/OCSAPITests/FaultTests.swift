@@ -103,26 +103,14 @@ struct FaultTests {
 
     @Test("restart PostgreSQL under load: the server answers 503 meanwhile and recovers by itself")
     func restartPostgresUnderLoad() throws {
-        let folder = try makeTemporaryFolder(prefix: "td-fault-postgres", mode: 0o755)
-        var clusterLogger = Logger(label: "fault-cluster")
-        clusterLogger.logLevel = .warning
-        let cluster = EmbeddedPostgres(
-            configuration: EmbeddedPostgresConfiguration(dataDirectory: folder, extraSettings: ["fsync": "off"]),
-            logger: clusterLogger)
-        defer {
-            cluster.stop()
-            try? FileManager.default.removeItem(atPath: folder)
+        let privateCluster = try PrivateCluster(prefix: "td-fault-postgres")
+        defer { privateCluster.remove() }
+        let cluster = privateCluster.cluster
+        let connectionString = privateCluster.connectionString
+        let server = try privateCluster.startServer {
+            $0.leaseSeconds = 2
+            $0.databasePoolSize = 8
         }
-        let connectionString = try cluster.start()
-
-        var configuration = ServerConfiguration()
-        configuration.port = 0
-        configuration.databaseURL = connectionString
-        configuration.maintenanceIntervalSeconds = 0.2
-        configuration.leaseSeconds = 2
-        configuration.databasePoolSize = 8
-        let server = TaskDispatchServer(configuration: configuration, connectionString: connectionString, logger: TestServer.silentLogger)
-        try server.start()
         defer { server.stop() }
         let port = server.port
         let alice = Caller.user("alice", try server.accounts.addUser(name: "alice", isAdmin: false).appPassword)

@@ -6,16 +6,6 @@ import Testing
 
 @Suite("Leases over HTTP")
 struct LeaseRecoveryTests {
-    /// Polls `condition` every 50 ms for at most `seconds`.
-    func eventually(within seconds: Double = 15, _ condition: () throws -> Bool) rethrows -> Bool {
-        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-        while ContinuousClock.now < deadline {
-            if try condition() { return true }
-            usleep(50_000)
-        }
-        return try condition()
-    }
-
     @Test("a stale worker's reports after its lease was re-granted get 409; the stored result is the current worker's")
     func staleWorker() throws {
         let server = try TestServer()

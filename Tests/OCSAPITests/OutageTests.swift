@@ -17,24 +17,11 @@ struct OutageTests {
 
     @Test("while PostgreSQL is down requests answer 503 with Retry-After; once it is back the same server recovers")
     func outageAndRecovery() throws {
-        let folder = try makeTemporaryFolder(prefix: "td-outage", mode: 0o755)
-        var clusterLogger = Logger(label: "outage-cluster")
-        clusterLogger.logLevel = .warning
-        let cluster = EmbeddedPostgres(
-            configuration: EmbeddedPostgresConfiguration(dataDirectory: folder, extraSettings: ["fsync": "off"]),
-            logger: clusterLogger)
-        defer {
-            cluster.stop()
-            try? FileManager.default.removeItem(atPath: folder)
-        }
-        let connectionString = try cluster.start()
-
-        var configuration = ServerConfiguration()
-        configuration.port = 0
-        configuration.databaseURL = connectionString
-        configuration.maintenanceIntervalSeconds = 0.2
-        let server = TaskDispatchServer(configuration: configuration, connectionString: connectionString, logger: TestServer.silentLogger)
-        try server.start()
+        let privateCluster = try PrivateCluster(prefix: "td-outage")
+        defer { privateCluster.remove() }
+        let cluster = privateCluster.cluster
+        let connectionString = privateCluster.connectionString
+        let server = try privateCluster.startServer()
         defer { server.stop() }
 
         // Credentials are cached after their first successful check (30 s). `alice` and `worker`

@@ -4,15 +4,6 @@ import Testing
 
 @Suite("Retries, priorities and delays over HTTP")
 struct RetryAndDelayTests {
-    func eventually(within seconds: Double = 15, _ condition: () throws -> Bool) rethrows -> Bool {
-        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-        while ContinuousClock.now < deadline {
-            if try condition() { return true }
-            usleep(50_000)
-        }
-        return try condition()
-    }
-
     @Test("a retryable failure puts the task back after its backoff; the next claim is attempt 2")
     func retryable() throws {
         let server = try TestServer()
