@@ -8,6 +8,9 @@ public struct OCSServerConfiguration: Sendable {
     public var leaseSeconds: Int
     /// The longest lease a worker may ask for with `leaseSeconds`; longer asks are capped. Default 3600.
     public var maxLeaseSeconds: Int
+    /// Leases for particular task types (e.g. long image generation), used instead of
+    /// `leaseSeconds` unless the worker asks for a lease itself. Default none.
+    public var leaseSecondsByType: [String: Int]
     /// How results reported with `retryable: true` are retried.
     public var retryPolicy: RetryPolicy
     /// Most items in one batched schedule or batched result call. Default 500.
@@ -21,12 +24,13 @@ public struct OCSServerConfiguration: Sendable {
 
     public init(
         serverVersion: String, leaseSeconds: Int = 300, maxLeaseSeconds: Int = 3600,
-        retryPolicy: RetryPolicy = RetryPolicy(), maxBatchItems: Int = 500, expectedRuntimeSeconds: Int = 60,
+        leaseSecondsByType: [String: Int] = [:], retryPolicy: RetryPolicy = RetryPolicy(), maxBatchItems: Int = 500, expectedRuntimeSeconds: Int = 60,
         credentialCacheSeconds: Int = 30, maxJSONDepth: Int = 64
     ) {
         self.serverVersion = serverVersion
         self.leaseSeconds = leaseSeconds
         self.maxLeaseSeconds = maxLeaseSeconds
+        self.leaseSecondsByType = leaseSecondsByType
         self.retryPolicy = retryPolicy
         self.maxBatchItems = maxBatchItems
         self.expectedRuntimeSeconds = expectedRuntimeSeconds

@@ -8,26 +8,29 @@ struct ProviderEndpoints: Sendable {
     let configuration: OCSServerConfiguration
 
     /// Claims the oldest waiting task of the requested types; 204 with no body when there is none.
-    /// The claim is leased for `leaseSeconds` if the worker asks (capped), else the default.
+    /// The claim is leased for `leaseSeconds` if the worker asks (capped), else for its type's
+    /// configured lease, else the default.
     func next(_ context: EndpointContext) throws(OCSError) -> EndpointResult {
         let appID = try context.requireExApp()
         guard context.parameters["providerIds"] != nil else { throw .badRequest("missing required parameter 'providerIds'") }
         guard context.parameters["taskTypeIds"] != nil else { throw .badRequest("missing required parameter 'taskTypeIds'") }
         let providerIDs = try context.parameters.stringList("providerIds")
         let types = try context.parameters.stringList("taskTypeIds").filter { catalog[$0] != nil }
-        let leaseSeconds = try leaseSeconds(context.parameters)
+        let askedLease = try askedLeaseSeconds(context.parameters)
         guard let providerID = providerIDs.first, !types.isEmpty else { return .noContent }
 
         let claimed = try storeCall { () throws(TaskStoreError) in
-            try store.claim(types: types, limit: 1, claimant: appID, leaseSeconds: leaseSeconds)
+            try store.claim(
+                types: types, limit: 1, claimant: appID, leaseSeconds: askedLease ?? configuration.leaseSeconds,
+                leaseSecondsByType: askedLease == nil ? configuration.leaseSecondsByType : [:])
         }
         guard let task = claimed.first else { return .noContent }
         return .ok(["task": TaskJSON.task(task), "provider": ["name": .string(providerID)]])
     }
 
-    /// The lease a worker asked for, capped at the maximum; the default when it asked for none.
-    private func leaseSeconds(_ parameters: RequestParameters) throws(OCSError) -> Int {
-        guard let asked = try parameters.int("leaseSeconds") else { return configuration.leaseSeconds }
+    /// The lease a worker asked for, capped at the maximum; nil when it asked for none.
+    private func askedLeaseSeconds(_ parameters: RequestParameters) throws(OCSError) -> Int? {
+        guard let asked = try parameters.int("leaseSeconds") else { return nil }
         guard asked > 0 else { throw .badRequest("parameter 'leaseSeconds' must be a positive number of seconds") }
         return min(asked, configuration.maxLeaseSeconds)
     }

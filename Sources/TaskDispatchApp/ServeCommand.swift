@@ -20,6 +20,8 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Seconds a claimed task is leased (env TASKDISPATCH_LEASE_SECONDS, default 300).") var leaseSeconds: String?
     @Option(help: "Longest lease a worker may ask for (env TASKDISPATCH_MAX_LEASE_SECONDS, default 3600).")
     var maxLeaseSeconds: String?
+    @Option(help: "Leases per task type, TYPE=SECONDS,... (env TASKDISPATCH_LEASE_BY_TYPE).")
+    var leaseByType: String?
     @Option(help: "Claims before an expired lease fails a task (env TASKDISPATCH_MAX_ATTEMPTS, default 3).")
     var maxAttempts: String?
     @Option(help: "Seconds an Idempotency-Key is remembered (env TASKDISPATCH_IDEMPOTENCY_RETENTION_SECONDS, default 86400).")
@@ -44,6 +46,7 @@ struct ServeCommand: ParsableCommand {
         flags["request-timeout"] = requestTimeout
         flags["lease-seconds"] = leaseSeconds
         flags["max-lease-seconds"] = maxLeaseSeconds
+        flags["lease-by-type"] = leaseByType
         flags["max-attempts"] = maxAttempts
         flags["idempotency-retention"] = idempotencyRetention
         flags["retry-base-seconds"] = retryBaseSeconds

@@ -31,6 +31,9 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var leaseSeconds: Int = 300
     /// The longest lease a worker may ask for on `next`. Default 3600 (`TASKDISPATCH_MAX_LEASE_SECONDS`).
     public var maxLeaseSeconds: Int = 3600
+    /// Leases per task type, instead of `leaseSeconds`: `TYPE=SECONDS,...`. Default none
+    /// (`TASKDISPATCH_LEASE_BY_TYPE`, `--lease-by-type`).
+    public var leaseSecondsByType: [String: Int] = [:]
     /// Claims a task may have before an expired lease fails it instead of requeueing it.
     /// Default 3 (`TASKDISPATCH_MAX_ATTEMPTS`).
     public var maxAttempts: Int = 3
@@ -98,6 +101,9 @@ public struct ServerConfiguration: Sendable, Equatable {
         if let seconds = try parse("max-lease-seconds", "TASKDISPATCH_MAX_LEASE_SECONDS", positive) {
             configuration.maxLeaseSeconds = seconds
         }
+        if let leases = try parse("lease-by-type", "TASKDISPATCH_LEASE_BY_TYPE", parseLeasesByType) {
+            configuration.leaseSecondsByType = leases
+        }
         if let attempts = try parse("max-attempts", "TASKDISPATCH_MAX_ATTEMPTS", positive) { configuration.maxAttempts = attempts }
         if let seconds = try parse("retry-base-seconds", "TASKDISPATCH_RETRY_BASE_SECONDS", positive) {
             configuration.retryBaseSeconds = seconds
@@ -115,6 +121,20 @@ public struct ServerConfiguration: Sendable, Equatable {
             configuration.logLevel = level
         }
         return configuration
+    }
+
+    /// `core:text2image=900,core:audio2text=600` → the map; nil if any entry is malformed.
+    static func parseLeasesByType(_ text: String) -> [String: Int]? {
+        var leases: [String: Int] = [:]
+        for entry in text.split(separator: ",") {
+            // Type ids contain colons, so split at the last `=`.
+            guard let equals = entry.lastIndex(of: "="), let seconds = Int(entry[entry.index(after: equals)...]), seconds > 0
+            else { return nil }
+            let type = entry[..<equals].trimmingCharacters(in: .whitespaces)
+            guard !type.isEmpty else { return nil }
+            leases[type] = seconds
+        }
+        return leases.isEmpty ? nil : leases
     }
 
     static func defaultDataDirectory() -> String {

@@ -29,7 +29,8 @@ public final class TaskDispatchServer: Sendable {
             tasks: tasks, accounts: accounts,
             configuration: OCSServerConfiguration(
                 serverVersion: TaskDispatchVersion.current, leaseSeconds: configuration.leaseSeconds,
-                maxLeaseSeconds: configuration.maxLeaseSeconds, retryPolicy: configuration.retryPolicy,
+                maxLeaseSeconds: configuration.maxLeaseSeconds, leaseSecondsByType: configuration.leaseSecondsByType,
+                retryPolicy: configuration.retryPolicy,
                 expectedRuntimeSeconds: configuration.expectedRuntimeSeconds),
             logger: logger)
         http = HTTPServer(

@@ -12,14 +12,18 @@ extension TaskStore {
     /// `MATERIALIZED` so the planner cannot re-run the LIMIT subquery and update more rows than
     /// asked. A task therefore leaves the scheduled state once per attempt, whatever the number
     /// of workers and server processes.
+    ///
+    /// Each claim is leased for `leaseSecondsByType[type]`, or else `leaseSeconds`.
     public func claim(
-        types: [String], limit: Int = 1, claimant: String, leaseSeconds: Int
+        types: [String], limit: Int = 1, claimant: String, leaseSeconds: Int, leaseSecondsByType: [String: Int] = [:]
     ) throws(TaskStoreError) -> [TaskRecord] {
         var seen = Set<String>()
         let wanted = types.filter { seen.insert($0).inserted }
         guard !wanted.isEmpty, limit > 0 else { return [] }
+        let leaseTypes = wanted.filter { leaseSecondsByType[$0] != nil }
+        let leases = leaseTypes.compactMap { leaseSecondsByType[$0] }
         return try withConnection { connection in
-            try connection.query(Self.claimSQL, [wanted, limit, claimant, leaseSeconds]).rows
+            try connection.query(Self.claimSQL, [wanted, limit, claimant, leaseSeconds, leaseTypes, leases]).rows
                 .map(TaskColumns.decode)
                 .sorted { (-$0.priority, $0.id) < (-$1.priority, $1.id) }
         }
@@ -27,8 +31,9 @@ extension TaskStore {
 
     static let claimSQL = """
         WITH candidates AS MATERIALIZED (
-            SELECT candidate.id, candidate.priority
+            SELECT candidate.id, candidate.priority, coalesce(per_type.seconds, $4::integer) AS lease
             FROM unnest($1::text[]) AS wanted (type)
+            LEFT JOIN unnest($5::text[], $6::integer[]) AS per_type (type, seconds) ON per_type.type = wanted.type
             CROSS JOIN LATERAL (
                 SELECT id, priority FROM tasks
                 WHERE status = \(TaskStatus.scheduled.rawValue) AND run_after IS NULL AND type = wanted.type
@@ -42,7 +47,7 @@ extension TaskStore {
         UPDATE tasks
         SET status = \(TaskStatus.running.rawValue), started_at = now(), last_updated = now(),
             attempt = tasks.attempt + 1, claimed_by = $3,
-            lease_seconds = $4::integer, lease_expires_at = now() + make_interval(secs => $4::integer)
+            lease_seconds = candidates.lease, lease_expires_at = now() + make_interval(secs => candidates.lease)
         FROM candidates
         WHERE tasks.id = candidates.id AND tasks.status = \(TaskStatus.scheduled.rawValue)
         RETURNING \(TaskColumns.tasks)

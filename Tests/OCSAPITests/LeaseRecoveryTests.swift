@@ -65,6 +65,26 @@ struct LeaseRecoveryTests {
         }
     }
 
+    @Test("a task type's configured lease applies unless the worker asks for one")
+    func leaseByType() throws {
+        let server = try TestServer { $0.leaseSecondsByType = ["core:text2text:summary": 42] }
+        defer { server.stop() }
+        let app = server.client(server.alice)
+        let worker = server.client(server.worker)
+        _ = try app.schedule(type: "core:text2text:summary")
+        _ = try app.schedule(type: "core:text2text:summary")
+        _ = try app.schedule()
+        func grantedLease(_ response: APIResponse) throws -> Int64 {
+            try #require(response.task?["leaseExpiresAt"]?.int64Value) - (try #require(response.task?["startedAt"]?.int64Value))
+        }
+        #expect((42...43).contains(try grantedLease(try worker.next(types: ["core:text2text:summary"]))))
+        #expect((300...301).contains(try grantedLease(try worker.next(types: ["core:text2text"]))))
+        let asked = try worker.call(
+            "GET", "tasks_provider/next",
+            json: ["providerIds": ["p"], "taskTypeIds": ["core:text2text:summary"], "leaseSeconds": 77])
+        #expect((77...78).contains(try grantedLease(asked)))
+    }
+
     /// A worker in its own process that claims `count` tasks over HTTP, says which, and then
     /// hangs on to them until it is killed.
     static let holdingWorker = #"""

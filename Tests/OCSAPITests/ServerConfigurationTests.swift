@@ -16,10 +16,17 @@ struct ServerConfigurationTests {
         #expect(try ServerConfiguration.resolve(flags: [:], environment: [:]) == defaults)
     }
 
+    @Test("leases per type: type ids keep their colons, several entries, spaces around names")
+    func leasesByType() throws {
+        let resolved = try ServerConfiguration.resolve(
+            flags: ["lease-by-type": "core:text2image=900, core:audio2text=600"], environment: [:])
+        #expect(resolved.leaseSecondsByType == ["core:text2image": 900, "core:audio2text": 600])
+    }
+
     @Test("every setting is read from its flag", arguments: [
         ("host", "::1"), ("threads", "4"), ("db-pool-size", "3"), ("max-body-bytes", "2048"),
         ("connection-timeout", "5"), ("request-timeout", "6"), ("lease-seconds", "90"),
-        ("max-lease-seconds", "900"), ("max-attempts", "2"), ("idempotency-retention", "60"), ("log-level", "debug"),
+        ("max-lease-seconds", "900"), ("lease-by-type", "core:text2image=900"), ("max-attempts", "2"), ("idempotency-retention", "60"), ("log-level", "debug"),
     ])
     func flags(name: String, value: String) throws {
         let resolved = try ServerConfiguration.resolve(flags: [name: value], environment: [:])
@@ -28,6 +35,7 @@ struct ServerConfigurationTests {
 
     @Test("nonsense is refused with the setting's name", arguments: [
         ("port", "70000"), ("threads", "0"), ("lease-seconds", "-1"), ("max-attempts", "many"), ("log-level", "loud"),
+        ("lease-by-type", "core:text2image"), ("lease-by-type", "core:text2image=-5"), ("lease-by-type", "=60"),
     ])
     func invalid(name: String, value: String) {
         #expect {

@@ -94,7 +94,7 @@ struct ClaimTests {
         _ = try store.query("ANALYZE tasks")
         let plan = try store.pool.withConnection { connection in
             try connection.transaction { connection in
-                try connection.query("EXPLAIN " + TaskStore.claimSQL, [["core:text2text"], 1, "w", 60])
+                try connection.query("EXPLAIN " + TaskStore.claimSQL, [["core:text2text"], 1, "w", 60, [String](), [Int]()])
             }
         }
         let text = plan.rows.compactMap { $0.string(at: 0) }.joined(separator: "\n")
