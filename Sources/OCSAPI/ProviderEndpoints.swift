@@ -25,6 +25,42 @@ struct ProviderEndpoints: Sendable {
         return .ok(["task": TaskJSON.task(task), "provider": ["name": .string(providerID)]])
     }
 
+    static let batchSizes = 1...100
+
+    /// Claims up to `numberOfTasks` (default 1) of the oldest waiting tasks in one claim
+    /// statement; never 204, an empty list when there is nothing. `has_more` comes from a probe
+    /// after the claim (`TaskStore.hasReadyTask`): true when a ready task of those types remained.
+    func nextBatch(_ context: EndpointContext) throws(OCSError) -> EndpointResult {
+        let appID = try context.requireExApp()
+        guard context.parameters["providerIds"] != nil else { throw .badRequest("missing required parameter 'providerIds'") }
+        guard context.parameters["taskTypeIds"] != nil else { throw .badRequest("missing required parameter 'taskTypeIds'") }
+        let providerIDs = try context.parameters.stringList("providerIds")
+        let types = try context.parameters.stringList("taskTypeIds").filter { catalog[$0] != nil }
+        let count = try context.parameters.int("numberOfTasks") ?? 1
+        guard Self.batchSizes.contains(count) else {
+            throw .badRequest(
+                "parameter 'numberOfTasks' must be between \(Self.batchSizes.lowerBound) and \(Self.batchSizes.upperBound)")
+        }
+        let leaseSeconds = try leaseSeconds(context.parameters)
+        guard let providerID = providerIDs.first, !types.isEmpty else { return .ok(["tasks": [], "has_more": false]) }
+
+        let (claimed, hasMore) = try storeCall { () throws(TaskStoreError) in
+            let claimed = try store.claim(types: types, limit: count, claimant: appID, leaseSeconds: leaseSeconds)
+            return (claimed, try store.hasReadyTask(types: types))
+        }
+        let tasks = claimed.map { task -> JSONValue in ["task": TaskJSON.task(task), "provider": .string(providerID)] }
+        return .ok(["tasks": .array(tasks), "has_more": .bool(hasMore)])
+    }
+
+    /// Scheduled and running tasks of `taskTypeIds[]` (all types when none is named), from the
+    /// maintained counters. For ExApps, as in Nextcloud, and for administrators.
+    func queueStats(_ context: EndpointContext) throws(OCSError) -> EndpointResult {
+        if case .user(_, false) = context.principal { throw .forbidden("queue_stats is for ExApps and administrators") }
+        let types = try context.parameters.stringList("taskTypeIds")
+        let counts = try storeCall { () throws(TaskStoreError) in try store.queueCounts(types: types) }
+        return .ok(["scheduled": .int(counts.scheduled), "running": .int(counts.running)])
+    }
+
     /// The lease a worker asked for, capped at the maximum; the default when it asked for none.
     private func leaseSeconds(_ parameters: RequestParameters) throws(OCSError) -> Int {
         guard let asked = try parameters.int("leaseSeconds") else { return configuration.leaseSeconds }
@@ -70,10 +106,27 @@ struct ProviderEndpoints: Sendable {
             throw .badRequest("a result needs 'output' (an object) or 'errorMessage' (a string)")
         }
         let attempt = try attempt(context.parameters)
+        let checked = try checkedOutput(result, taskID: taskID)
         let outcome = try storeCall { () throws(TaskStoreError) in
-            try store.reportResult(id: taskID, result: result, attempt: attempt, retryPolicy: configuration.retryPolicy)
+            try store.reportResult(id: taskID, result: checked, attempt: attempt, retryPolicy: configuration.retryPolicy)
         }
         return try Self.answer(outcome, refused: "result")
+    }
+
+    /// A successful result with its output validated against the task type's output shapes
+    /// (unknown keys dropped); an output that does not fit becomes a failure, as in Nextcloud,
+    /// and the worker is answered 200 with the failed task. A task's type never changes, so
+    /// reading it before the conditional report is safe; an unknown task is left to the report (404).
+    private func checkedOutput(_ result: TaskResult, taskID: Int64) throws(OCSError) -> TaskResult {
+        guard case .success(let output) = result else { return result }
+        guard let task = try storeCall({ () throws(TaskStoreError) in try store.task(id: taskID, userID: nil) }),
+            let taskType = catalog[task.type]
+        else { return result }
+        do {
+            return .success(output: try ShapeValidator.validateOutput(output, for: taskType))
+        } catch {
+            return .failure(errorMessage: "Output validation failed: \(error)", userFacingErrorMessage: nil)
+        }
     }
 
     private static func answer(_ outcome: ReportOutcome, refused what: String) throws(OCSError) -> EndpointResult {

@@ -11,12 +11,30 @@ struct TaskEndpoints: Sendable {
     static let priorities = -1000...1000
     static let webhookMethods: Set<String> = ["HTTP:GET", "HTTP:POST", "HTTP:PUT", "HTTP:DELETE"]
 
+    /// `schedule` for a user: `appId` names the scheduling app and is required, as in Nextcloud.
     func schedule(_ context: EndpointContext) throws(OCSError) -> EndpointResult {
         let userID = try context.requireUser()
+        return try schedule(context, userID: userID, appID: try context.parameters.requiredString("appId"))
+    }
+
+    /// `tasks_consumer/schedule`: `appId` defaults to the calling ExApp. Acting for no user, the
+    /// ExApp owns the task through its app id, so it cannot schedule under another app's id.
+    func consumerSchedule(_ context: EndpointContext) throws(OCSError) -> EndpointResult {
+        let owner = try context.consumerOwner()
+        let callerAppID = try context.requireExApp(routes: "tasks_consumer routes")
+        let appID = try context.parameters.string("appId") ?? callerAppID
+        if owner.appID != nil, appID != callerAppID {
+            throw .badRequest(
+                "parameter 'appId' must be the calling ExApp's id ('\(callerAppID)') when it acts for no user: "
+                    + "the task belongs to that app")
+        }
+        return try schedule(context, userID: owner.userID, appID: appID)
+    }
+
+    private func schedule(_ context: EndpointContext, userID: String?, appID: String) throws(OCSError) -> EndpointResult {
         let parameters = context.parameters
         let type = try parameters.requiredString("type")
-        let input = try parameters.requiredObject("input")
-        let appID = try parameters.requiredString("appId")
+        let rawInput = try parameters.requiredObject("input")
         let customID = try parameters.string("customId") ?? ""
         let webhookURI = try parameters.string("webhookUri")
         let webhookMethod = try parameters.string("webhookMethod")
@@ -24,7 +42,7 @@ struct TaskEndpoints: Sendable {
         let priority = try parameters.int("priority") ?? 0
         let runAfter = try parameters.int("runAfter")
 
-        guard catalog[type] != nil else { throw .badRequest("unknown task type '\(type)'; GET /tasktypes lists them") }
+        guard let taskType = catalog[type] else { throw .badRequest("unknown task type '\(type)'; GET /tasktypes lists them") }
         guard !appID.isEmpty, appID.utf8.count <= Self.maxIdentifierLength else {
             throw .badRequest("parameter 'appId' must be 1 to \(Self.maxIdentifierLength) bytes")
         }
@@ -42,6 +60,13 @@ struct TaskEndpoints: Sendable {
         }
         if let webhookURI, !(webhookURI.hasPrefix("http://") || webhookURI.hasPrefix("https://")) {
             throw .badRequest("parameter 'webhookUri' must be an http or https URL")
+        }
+
+        let input: JSONObject
+        do {
+            input = try ShapeValidator.validateInput(rawInput, for: taskType)
+        } catch {
+            throw .badRequest("invalid input for \(type): \(error)")
         }
 
         let idempotencyKey = try Self.idempotencyKey(context)
@@ -74,18 +99,16 @@ struct TaskEndpoints: Sendable {
         return IdempotencyKey(scope: scope, key: key)
     }
 
-    func get(_ context: EndpointContext, id: Int64) throws(OCSError) -> EndpointResult {
-        let userID = try context.requireUser()
-        guard let task = try storeCall({ () throws(TaskStoreError) in try store.task(id: id, userID: userID) }) else {
+    func get(_ context: EndpointContext, id: Int64, owner: TaskOwner) throws(OCSError) -> EndpointResult {
+        guard let task = try storeCall({ () throws(TaskStoreError) in try store.task(id: id, owner: owner) }) else {
             throw .notFound("Task not found")
         }
         return .ok(["task": TaskJSON.task(task)])
     }
 
     /// Answers 200 with `null` also when there was nothing to delete, as Nextcloud does.
-    func delete(_ context: EndpointContext, id: Int64) throws(OCSError) -> EndpointResult {
-        let userID = try context.requireUser()
-        try storeCall { () throws(TaskStoreError) in _ = try store.delete(id: id, userID: userID) }
+    func delete(_ context: EndpointContext, id: Int64, owner: TaskOwner) throws(OCSError) -> EndpointResult {
+        try storeCall { () throws(TaskStoreError) in _ = try store.delete(id: id, owner: owner) }
         return .ok(.null)
     }
 
@@ -106,9 +129,8 @@ struct TaskEndpoints: Sendable {
         return .ok(["tasks": TaskJSON.tasks(tasks)])
     }
 
-    func cancel(_ context: EndpointContext, id: Int64) throws(OCSError) -> EndpointResult {
-        let userID = try context.requireUser()
-        switch try storeCall({ () throws(TaskStoreError) in try store.cancel(id: id, userID: userID) }) {
+    func cancel(_ context: EndpointContext, id: Int64, owner: TaskOwner) throws(OCSError) -> EndpointResult {
+        switch try storeCall({ () throws(TaskStoreError) in try store.cancel(id: id, owner: owner) }) {
         case .cancelled(let task), .unchanged(let task): return .ok(["task": TaskJSON.task(task)])
         case .notFound: throw .notFound("Task not found")
         }
