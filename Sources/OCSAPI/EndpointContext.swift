@@ -16,12 +16,22 @@ struct EndpointContext {
         return userID
     }
 
-    /// The ExApp calling a worker route.
-    func requireExApp() throws(OCSError) -> String {
+    /// The ExApp calling a worker (or other ExApp-only) route.
+    func requireExApp(routes: String = "tasks_provider routes") throws(OCSError) -> String {
         guard case .exApp(let appID, _) = principal else {
-            throw .forbidden("tasks_provider routes are for ExApps authenticated with AppAPI headers")
+            throw .forbidden("\(routes) are for ExApps authenticated with AppAPI headers")
         }
         return appID
+    }
+
+    /// Whose tasks the user routes act on: the user's.
+    func userOwner() throws(OCSError) -> TaskOwner { .user(try requireUser()) }
+
+    /// Whose tasks the `tasks_consumer` routes act on: the user the ExApp names, else the
+    /// ExApp's own tasks without a user.
+    func consumerOwner() throws(OCSError) -> TaskOwner {
+        let appID = try requireExApp(routes: "tasks_consumer routes")
+        return principal.userID.map(TaskOwner.user) ?? .app(appID)
     }
 
     func requireAdmin() throws(OCSError) {

@@ -72,17 +72,26 @@ public final class OCSServer: HTTPHandler {
         switch route {
         case .schedule: return try taskEndpoints.schedule(context)
         case .scheduleBatch: return try taskEndpoints.scheduleBatch(context)
-        case .getTask(let id): return try taskEndpoints.get(context, id: id)
-        case .deleteTask(let id): return try taskEndpoints.delete(context, id: id)
+        case .getTask(let id): return try taskEndpoints.get(context, id: id, owner: try context.userOwner())
+        case .deleteTask(let id): return try taskEndpoints.delete(context, id: id, owner: try context.userOwner())
         case .listTasks: return try taskEndpoints.list(context)
         case .listAppTasks(let appID): return try taskEndpoints.listForApp(context, appID: appID)
-        case .cancelTask(let id): return try taskEndpoints.cancel(context, id: id)
+        case .cancelTask(let id): return try taskEndpoints.cancel(context, id: id, owner: try context.userOwner())
         case .taskTypes: return try taskEndpoints.taskTypes(context)
         case .nextTask: return try providerEndpoints.next(context)
         case .reportProgress(let id): return try providerEndpoints.progress(context, taskID: id)
         case .reportResult(let id): return try providerEndpoints.result(context, taskID: id)
         case .reportResults: return try providerEndpoints.results(context)
         case .adminStatus: return try adminEndpoints.status(context)
+        case .nextBatch: return try providerEndpoints.nextBatch(context)
+        case .queueStats: return try providerEndpoints.queueStats(context)
+        case .consumerSchedule: return try taskEndpoints.consumerSchedule(context)
+        case .consumerGetTask(let id): return try taskEndpoints.get(context, id: id, owner: try context.consumerOwner())
+        case .consumerDeleteTask(let id): return try taskEndpoints.delete(context, id: id, owner: try context.consumerOwner())
+        case .consumerCancelTask(let id): return try taskEndpoints.cancel(context, id: id, owner: try context.consumerOwner())
+        case .consumerTaskTypes:
+            _ = try context.requireExApp(routes: "tasks_consumer routes")
+            return try taskEndpoints.taskTypes(context)
         }
     }
 

@@ -7,25 +7,61 @@ struct ProviderEndpoints: Sendable {
     let catalog: TaskTypeCatalog
     let configuration: OCSServerConfiguration
 
+    static let batchSizes = 1...100
+
     /// Claims the oldest waiting task of the requested types; 204 with no body when there is none.
-    /// The claim is leased for `leaseSeconds` if the worker asks (capped), else for its type's
-    /// configured lease, else the default.
     func next(_ context: EndpointContext) throws(OCSError) -> EndpointResult {
+        guard let (providerID, claimed, _) = try claim(context, count: 1), let task = claimed.first else {
+            return .noContent
+        }
+        return .ok(["task": TaskJSON.task(task), "provider": ["name": .string(providerID)]])
+    }
+
+    /// Claims up to `numberOfTasks` (default 1) of the oldest waiting tasks in one claim
+    /// statement; never 204, an empty list when there is nothing. `has_more` comes from a probe
+    /// after the claim (`TaskStore.hasReadyTask`): true when a ready task of those types remained.
+    func nextBatch(_ context: EndpointContext) throws(OCSError) -> EndpointResult {
+        let count = try context.parameters.int("numberOfTasks") ?? 1
+        guard Self.batchSizes.contains(count) else {
+            throw .badRequest(
+                "parameter 'numberOfTasks' must be between \(Self.batchSizes.lowerBound) and \(Self.batchSizes.upperBound)")
+        }
+        guard let (providerID, claimed, types) = try claim(context, count: count) else {
+            return .ok(["tasks": [], "has_more": false])
+        }
+        let hasMore = try storeCall { () throws(TaskStoreError) in try store.hasReadyTask(types: types) }
+        let tasks = claimed.map { task -> JSONValue in ["task": TaskJSON.task(task), "provider": .string(providerID)] }
+        return .ok(["tasks": .array(tasks), "has_more": .bool(hasMore)])
+    }
+
+    /// The claim behind `next` and `next_batch`: reads `providerIds[]` and `taskTypeIds[]`, and
+    /// claims up to `count` tasks in one statement, leased for what the worker asks (capped),
+    /// else for its type's lease, else the default. Nil when no known type or no provider was named.
+    private func claim(
+        _ context: EndpointContext, count: Int
+    ) throws(OCSError) -> (providerID: String, tasks: [TaskRecord], types: [String])? {
         let appID = try context.requireExApp()
         guard context.parameters["providerIds"] != nil else { throw .badRequest("missing required parameter 'providerIds'") }
         guard context.parameters["taskTypeIds"] != nil else { throw .badRequest("missing required parameter 'taskTypeIds'") }
         let providerIDs = try context.parameters.stringList("providerIds")
         let types = try context.parameters.stringList("taskTypeIds").filter { catalog[$0] != nil }
         let askedLease = try askedLeaseSeconds(context.parameters)
-        guard let providerID = providerIDs.first, !types.isEmpty else { return .noContent }
-
+        guard let providerID = providerIDs.first, !types.isEmpty else { return nil }
         let claimed = try storeCall { () throws(TaskStoreError) in
             try store.claim(
-                types: types, limit: 1, claimant: appID, leaseSeconds: askedLease ?? configuration.leaseSeconds,
+                types: types, limit: count, claimant: appID, leaseSeconds: askedLease ?? configuration.leaseSeconds,
                 leaseSecondsByType: askedLease == nil ? configuration.leaseSecondsByType : [:])
         }
-        guard let task = claimed.first else { return .noContent }
-        return .ok(["task": TaskJSON.task(task), "provider": ["name": .string(providerID)]])
+        return (providerID, claimed, types)
+    }
+
+    /// Scheduled and running tasks of `taskTypeIds[]` (all types when none is named), from the
+    /// maintained counters. For ExApps, as in Nextcloud, and for administrators.
+    func queueStats(_ context: EndpointContext) throws(OCSError) -> EndpointResult {
+        if case .user(_, false) = context.principal { throw .forbidden("queue_stats is for ExApps and administrators") }
+        let types = try context.parameters.stringList("taskTypeIds")
+        let counts = try storeCall { () throws(TaskStoreError) in try store.queueCounts(types: types) }
+        return .ok(["scheduled": .int(counts.scheduled), "running": .int(counts.running)])
     }
 
     /// The lease a worker asked for, capped at the maximum; nil when it asked for none.
@@ -117,7 +153,24 @@ struct ProviderEndpoints: Sendable {
         } else {
             throw .badRequest("a result needs 'output' (an object) or 'errorMessage' (a string)")
         }
-        return TaskReport(taskID: taskID, result: result, attempt: try attempt(parameters))
+        // Output is checked against the type's output shape here, for single and batched results alike.
+        return TaskReport(taskID: taskID, result: try checkedOutput(result, taskID: taskID), attempt: try attempt(parameters))
+    }
+
+    /// A successful result with its output validated against the task type's output shapes
+    /// (unknown keys dropped); an output that does not fit becomes a failure, as in Nextcloud,
+    /// and the worker is answered 200 with the failed task. A task's type never changes, so
+    /// reading it before the conditional report is safe; an unknown task is left to the report (404).
+    private func checkedOutput(_ result: TaskResult, taskID: Int64) throws(OCSError) -> TaskResult {
+        guard case .success(let output) = result else { return result }
+        guard let task = try storeCall({ () throws(TaskStoreError) in try store.task(id: taskID, userID: nil) }),
+            let taskType = catalog[task.type]
+        else { return result }
+        do {
+            return .success(output: try ShapeValidator.validateOutput(output, for: taskType))
+        } catch {
+            return .failure(errorMessage: "Output validation failed: \(error)", userFacingErrorMessage: nil)
+        }
     }
 
     private static func answer(_ outcome: ReportOutcome, refused what: String) throws(OCSError) -> EndpointResult {

@@ -13,6 +13,13 @@ public enum Route: Sendable, Equatable {
     case reportResult(taskID: Int64)
     case reportResults
     case adminStatus
+    case nextBatch
+    case queueStats
+    case consumerSchedule
+    case consumerGetTask(id: Int64)
+    case consumerDeleteTask(id: Int64)
+    case consumerCancelTask(id: Int64)
+    case consumerTaskTypes
 }
 
 /// The outcome of matching a method and path.
@@ -55,6 +62,15 @@ public enum Router {
             (["tasks_provider", ":id", "result"], [("POST", { id($0).map { .reportResult(taskID: $0) } })]),
             (["tasks_provider", "results"], [("POST", { _ in .reportResults })]),
             (["admin", "status"], [("GET", { _ in .adminStatus })]),
+            (["tasks_provider", "next_batch"], [("GET", { _ in .nextBatch })]),
+            (["queue_stats"], [("GET", { _ in .queueStats })]),
+            (["tasks_consumer", "schedule"], [("POST", { _ in .consumerSchedule })]),
+            (["tasks_consumer", "task", ":id"], [
+                ("GET", { id($0).map { .consumerGetTask(id: $0) } }),
+                ("DELETE", { id($0).map { .consumerDeleteTask(id: $0) } }),
+            ]),
+            (["tasks_consumer", "tasks", ":id", "cancel"], [("POST", { id($0).map { .consumerCancelTask(id: $0) } })]),
+            (["tasks_consumer", "tasktypes"], [("GET", { _ in .consumerTaskTypes })]),
         ]
 
         for (pattern, methods) in table {

@@ -11,11 +11,62 @@ struct TaskEndpoints: Sendable {
     static let priorities = -1000...1000
     static let webhookMethods: Set<String> = ["HTTP:GET", "HTTP:POST", "HTTP:PUT", "HTTP:DELETE"]
 
-    /// Reads and checks one task's parameters (a request's, or one item of a batch).
-    func newTask(from parameters: RequestParameters, userID: String) throws(OCSError) -> NewTask {
+    /// `schedule` for a user: `appId` names the scheduling app and is required, as in Nextcloud.
+    func schedule(_ context: EndpointContext) throws(OCSError) -> EndpointResult {
+        let userID = try context.requireUser()
+        return try schedule(context, userID: userID, appID: try context.parameters.requiredString("appId"))
+    }
+
+    /// `tasks_consumer/schedule`: `appId` defaults to the calling ExApp. Acting for no user, the
+    /// ExApp owns the task through its app id, so it cannot schedule under another app's id.
+    func consumerSchedule(_ context: EndpointContext) throws(OCSError) -> EndpointResult {
+        let owner = try context.consumerOwner()
+        let callerAppID = try context.requireExApp(routes: "tasks_consumer routes")
+        let appID = try context.parameters.string("appId") ?? callerAppID
+        if owner.appID != nil, appID != callerAppID {
+            throw .badRequest(
+                "parameter 'appId' must be the calling ExApp's id ('\(callerAppID)') when it acts for no user: "
+                    + "the task belongs to that app")
+        }
+        return try schedule(context, userID: owner.userID, appID: appID)
+    }
+
+    private func schedule(_ context: EndpointContext, userID: String?, appID: String) throws(OCSError) -> EndpointResult {
+        let task = try newTask(from: context.parameters, userID: userID, appID: appID)
+        let idempotencyKey = try Self.idempotencyKey(context)
+        switch try storeCall({ () throws(TaskStoreError) in try store.schedule(task, idempotencyKey: idempotencyKey) }) {
+        case .created(let scheduled), .replayed(let scheduled):
+            return .ok(["task": TaskJSON.task(scheduled)])
+        case .keyReused:
+            throw OCSError(
+                status: 422, message: "the Idempotency-Key was already used with a different request; nothing was scheduled")
+        }
+    }
+
+    /// Schedules up to `maxBatchItems` tasks in one statement (beyond Nextcloud). Every item is
+    /// checked first; one bad item refuses the whole batch (400 naming it), so a batch is
+    /// scheduled entirely or not at all.
+    func scheduleBatch(_ context: EndpointContext) throws(OCSError) -> EndpointResult {
+        let userID = try context.requireUser()
+        let items = try context.parameters.objectList("tasks", limit: configuration.maxBatchItems)
+        var tasks: [NewTask] = []
+        for (index, item) in items.enumerated() {
+            do throws(OCSError) {
+                let parameters = RequestParameters(item)
+                tasks.append(try newTask(from: parameters, userID: userID, appID: try parameters.requiredString("appId")))
+            } catch {
+                throw OCSError(status: error.status, message: "tasks[\(index)]: \(error.message)")
+            }
+        }
+        let scheduled = try storeCall { () throws(TaskStoreError) in try store.schedule(batch: tasks) }
+        return .ok(["tasks": TaskJSON.tasks(scheduled)])
+    }
+
+    /// Reads and checks one task's parameters (a request's, or one item of a batch), and
+    /// validates its input against the type's shapes (defaults filled, unknown keys dropped).
+    func newTask(from parameters: RequestParameters, userID: String?, appID: String) throws(OCSError) -> NewTask {
         let type = try parameters.requiredString("type")
-        let input = try parameters.requiredObject("input")
-        let appID = try parameters.requiredString("appId")
+        let rawInput = try parameters.requiredObject("input")
         let customID = try parameters.string("customId") ?? ""
         let webhookURI = try parameters.string("webhookUri")
         let webhookMethod = try parameters.string("webhookMethod")
@@ -23,7 +74,7 @@ struct TaskEndpoints: Sendable {
         let priority = try parameters.int("priority") ?? 0
         let runAfter = try parameters.int("runAfter")
 
-        guard catalog[type] != nil else { throw .badRequest("unknown task type '\(type)'; GET /tasktypes lists them") }
+        guard let taskType = catalog[type] else { throw .badRequest("unknown task type '\(type)'; GET /tasktypes lists them") }
         guard !appID.isEmpty, appID.utf8.count <= Self.maxIdentifierLength else {
             throw .badRequest("parameter 'appId' must be 1 to \(Self.maxIdentifierLength) bytes")
         }
@@ -42,25 +93,17 @@ struct TaskEndpoints: Sendable {
         if let webhookURI, !(webhookURI.hasPrefix("http://") || webhookURI.hasPrefix("https://")) {
             throw .badRequest("parameter 'webhookUri' must be an http or https URL")
         }
-
+        let input: JSONObject
+        do {
+            input = try ShapeValidator.validateInput(rawInput, for: taskType)
+        } catch {
+            throw .badRequest("invalid input for \(type): \(error)")
+        }
         return NewTask(
             type: type, input: input, userID: userID, appID: appID, customID: customID, webhookURI: webhookURI,
             webhookMethod: webhookMethod, includeWatermark: includeWatermark,
             expectedRuntimeSeconds: configuration.expectedRuntimeSeconds, priority: priority,
             runAfter: runAfter.map(Int64.init))
-    }
-
-    func schedule(_ context: EndpointContext) throws(OCSError) -> EndpointResult {
-        let userID = try context.requireUser()
-        let task = try newTask(from: context.parameters, userID: userID)
-        let idempotencyKey = try Self.idempotencyKey(context)
-        switch try storeCall({ () throws(TaskStoreError) in try store.schedule(task, idempotencyKey: idempotencyKey) }) {
-        case .created(let scheduled), .replayed(let scheduled):
-            return .ok(["task": TaskJSON.task(scheduled)])
-        case .keyReused:
-            throw OCSError(
-                status: 422, message: "the Idempotency-Key was already used with a different request; nothing was scheduled")
-        }
     }
 
     /// The caller's `Idempotency-Key`, scoped to the caller so that keys of different callers never meet.
@@ -77,36 +120,16 @@ struct TaskEndpoints: Sendable {
         return IdempotencyKey(scope: scope, key: key)
     }
 
-    /// Schedules up to `maxBatchItems` tasks in one statement (beyond Nextcloud). Every item is
-    /// checked first; one bad item refuses the whole batch (400 naming it), so a batch is
-    /// scheduled entirely or not at all.
-    func scheduleBatch(_ context: EndpointContext) throws(OCSError) -> EndpointResult {
-        let userID = try context.requireUser()
-        let items = try context.parameters.objectList("tasks", limit: configuration.maxBatchItems)
-        var tasks: [NewTask] = []
-        for (index, item) in items.enumerated() {
-            do throws(OCSError) {
-                tasks.append(try newTask(from: RequestParameters(item), userID: userID))
-            } catch {
-                throw OCSError(status: error.status, message: "tasks[\(index)]: \(error.message)")
-            }
-        }
-        let scheduled = try storeCall { () throws(TaskStoreError) in try store.schedule(batch: tasks) }
-        return .ok(["tasks": TaskJSON.tasks(scheduled)])
-    }
-
-    func get(_ context: EndpointContext, id: Int64) throws(OCSError) -> EndpointResult {
-        let userID = try context.requireUser()
-        guard let task = try storeCall({ () throws(TaskStoreError) in try store.task(id: id, userID: userID) }) else {
+    func get(_ context: EndpointContext, id: Int64, owner: TaskOwner) throws(OCSError) -> EndpointResult {
+        guard let task = try storeCall({ () throws(TaskStoreError) in try store.task(id: id, owner: owner) }) else {
             throw .notFound("Task not found")
         }
         return .ok(["task": TaskJSON.task(task)])
     }
 
     /// Answers 200 with `null` also when there was nothing to delete, as Nextcloud does.
-    func delete(_ context: EndpointContext, id: Int64) throws(OCSError) -> EndpointResult {
-        let userID = try context.requireUser()
-        try storeCall { () throws(TaskStoreError) in _ = try store.delete(id: id, userID: userID) }
+    func delete(_ context: EndpointContext, id: Int64, owner: TaskOwner) throws(OCSError) -> EndpointResult {
+        try storeCall { () throws(TaskStoreError) in _ = try store.delete(id: id, owner: owner) }
         return .ok(.null)
     }
 
@@ -127,9 +150,8 @@ struct TaskEndpoints: Sendable {
         return .ok(["tasks": TaskJSON.tasks(tasks)])
     }
 
-    func cancel(_ context: EndpointContext, id: Int64) throws(OCSError) -> EndpointResult {
-        let userID = try context.requireUser()
-        switch try storeCall({ () throws(TaskStoreError) in try store.cancel(id: id, userID: userID) }) {
+    func cancel(_ context: EndpointContext, id: Int64, owner: TaskOwner) throws(OCSError) -> EndpointResult {
+        switch try storeCall({ () throws(TaskStoreError) in try store.cancel(id: id, owner: owner) }) {
         case .cancelled(let task), .unchanged(let task): return .ok(["task": TaskJSON.task(task)])
         case .notFound: throw .notFound("Task not found")
         }

@@ -56,6 +56,16 @@ public struct TaskStore: Sendable {
         }
     }
 
+    /// The task with this id if it belongs to `owner`: a user's, or an app's task without a user.
+    public func task(id: Int64, owner: TaskOwner) throws(TaskStoreError) -> TaskRecord? {
+        try withConnection { connection in
+            let result = try connection.query(
+                "SELECT \(TaskColumns.tasks) FROM tasks WHERE id = $1 AND \(TaskOwner.condition(user: "$2", app: "$3"))",
+                [id, owner.userID, owner.appID])
+            return try result.rows.first.map(TaskColumns.decode)
+        }
+    }
+
     /// A user's tasks, oldest first, optionally of one type and/or one custom id.
     public func tasks(userID: String, type: String?, customID: String?) throws(TaskStoreError) -> [TaskRecord] {
         try withConnection { connection in
@@ -87,26 +97,41 @@ public struct TaskStore: Sendable {
     /// Deletes a user's task whatever its state. Returns whether a task was deleted.
     @discardableResult
     public func delete(id: Int64, userID: String) throws(TaskStoreError) -> Bool {
+        try delete(id: id, owner: .user(userID))
+    }
+
+    /// Deletes one of `owner`'s tasks whatever its state. Returns whether a task was deleted.
+    @discardableResult
+    public func delete(id: Int64, owner: TaskOwner) throws(TaskStoreError) -> Bool {
         try withConnection { connection in
-            try connection.query("DELETE FROM tasks WHERE id = $1 AND user_id = $2", [id, userID]).affectedRows > 0
+            try connection.query(
+                "DELETE FROM tasks WHERE id = $1 AND \(TaskOwner.condition(user: "$2", app: "$3"))",
+                [id, owner.userID, owner.appID]
+            ).affectedRows > 0
         }
     }
 
     /// Cancels a user's task if it is scheduled or running.
     public func cancel(id: Int64, userID: String) throws(TaskStoreError) -> CancelOutcome {
-        try withConnection { connection in
+        try cancel(id: id, owner: .user(userID))
+    }
+
+    /// Cancels one of `owner`'s tasks if it is scheduled or running.
+    public func cancel(id: Int64, owner: TaskOwner) throws(TaskStoreError) -> CancelOutcome {
+        let owned = TaskOwner.condition(user: "$2", app: "$3")
+        return try withConnection { connection in
             let updated = try connection.query(
                 """
                 UPDATE tasks SET status = \(TaskStatus.cancelled.rawValue), ended_at = now(), last_updated = now(),
                                  lease_expires_at = NULL
-                WHERE id = $1 AND user_id = $2
+                WHERE id = $1 AND \(owned)
                   AND status IN (\(TaskStatus.scheduled.rawValue), \(TaskStatus.running.rawValue))
                 RETURNING \(TaskColumns.tasks)
                 """,
-                [id, userID])
+                [id, owner.userID, owner.appID])
             if let row = updated.rows.first { return .cancelled(try TaskColumns.decode(row)) }
             let current = try connection.query(
-                "SELECT \(TaskColumns.tasks) FROM tasks WHERE id = $1 AND user_id = $2", [id, userID])
+                "SELECT \(TaskColumns.tasks) FROM tasks WHERE id = $1 AND \(owned)", [id, owner.userID, owner.appID])
             guard let row = current.rows.first else { return .notFound }
             return .unchanged(try TaskColumns.decode(row))
         }

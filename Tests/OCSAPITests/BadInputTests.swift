@@ -214,7 +214,7 @@ struct BadInputTests {
     @Test("unknown routes are 404 naming the method and path", arguments: [
         "/ocs/v2.php/taskprocessing/nope", "/ocs/v2.php/taskprocessing/task", "/ocs/v2.php/taskprocessing/task/1/extra",
         "/ocs/v2.php/taskprocessing", "/", "/index.php/apps/taskprocessing/tasks", "/ocs/v3.php/taskprocessing/tasks",
-        "/ocs/v2.php/taskprocessing/tasks_consumer/schedule",
+        "/ocs/v2.php/taskprocessing/tasks_consumer/unknown",
     ])
     func unknownRoute(path: String) throws {
         let server = try TestServer()

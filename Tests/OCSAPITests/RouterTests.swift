@@ -18,6 +18,13 @@ struct RouterTests {
         ("POST", "/tasks_provider/9/result", .reportResult(taskID: 9)),
         ("GET", "/admin/status", .adminStatus),
         ("GET", "/tasks/", .listTasks),
+        ("GET", "/tasks_provider/next_batch", .nextBatch),
+        ("GET", "/queue_stats", .queueStats),
+        ("POST", "/tasks_consumer/schedule", .consumerSchedule),
+        ("GET", "/tasks_consumer/task/42", .consumerGetTask(id: 42)),
+        ("DELETE", "/tasks_consumer/task/42", .consumerDeleteTask(id: 42)),
+        ("POST", "/tasks_consumer/tasks/7/cancel", .consumerCancelTask(id: 7)),
+        ("GET", "/tasks_consumer/tasktypes", .consumerTaskTypes),
     ])
     func routes(method: String, path: String, route: Route) {
         #expect(Router.match(method: method, path: v2 + path) == .route(route, .v2))

@@ -1,0 +1,27 @@
+/// Whose tasks a caller sees on the task routes. Ownership is explicit so that tasks with no
+/// user (scheduled by an ExApp acting for nobody) belong to that app alone, and never to a
+/// user or another app.
+public enum TaskOwner: Sendable, Equatable {
+    /// A user's tasks (`user_id = name`), whichever app scheduled them.
+    case user(String)
+    /// The tasks an ExApp scheduled for no user (`user_id IS NULL AND app_id = appID`).
+    case app(String)
+
+    /// The user id the owner's tasks carry; nil for an app.
+    public var userID: String? {
+        if case .user(let name) = self { return name }
+        return nil
+    }
+
+    /// The app id that owns tasks without a user; nil for a user.
+    public var appID: String? {
+        if case .app(let appID) = self { return appID }
+        return nil
+    }
+
+    /// The SQL condition selecting the owner's rows, given the placeholders bound to `userID`
+    /// and `appID` (exactly one of which is non-null).
+    static func condition(user: String, app: String) -> String {
+        "CASE WHEN \(user)::text IS NOT NULL THEN user_id = \(user) ELSE user_id IS NULL AND app_id = \(app)::text END"
+    }
+}

@@ -1,0 +1,63 @@
+import Postgres
+
+/// How many tasks of some types wait and run.
+public struct QueueCounts: Sendable, Equatable {
+    public var scheduled: Int64
+    public var running: Int64
+
+    public init(scheduled: Int64, running: Int64) {
+        self.scheduled = scheduled
+        self.running = running
+    }
+}
+
+extension TaskStore {
+    /// Whether a task of one of `types` is ready to be claimed. One probe of `tasks_claim_idx`
+    /// per type. Rows another claimer holds locked but has not committed yet still count, so
+    /// the answer can be a harmless `true` that the next claim finds empty; it is never a wrong
+    /// `false` for a task that was ready before the call.
+    public func hasReadyTask(types: [String]) throws(TaskStoreError) -> Bool {
+        guard !types.isEmpty else { return false }
+        return try withConnection { connection in
+            try connection.query(
+                """
+                SELECT EXISTS (
+                    SELECT 1 FROM tasks
+                    WHERE status = \(TaskStatus.scheduled.rawValue) AND run_after IS NULL AND type = ANY($1::text[])
+                ) AS ready
+                """,
+                [types]
+            ).rows.first?.bool("ready") ?? false
+        }
+    }
+
+    /// Scheduled and running tasks of `types` (all types when empty), from the maintained
+    /// counters (folded totals plus pending deltas): the cost grows with the number of types,
+    /// never with the number of tasks.
+    public func queueCounts(types: [String]) throws(TaskStoreError) -> QueueCounts {
+        try withConnection { connection in
+            let rows = try connection.query(
+                """
+                SELECT status, sum(n)::bigint AS n FROM (
+                    SELECT type, status, n FROM task_counts
+                    UNION ALL
+                    SELECT type, status, delta FROM task_count_deltas
+                ) AS all_counts
+                WHERE status IN (\(TaskStatus.scheduled.rawValue), \(TaskStatus.running.rawValue))
+                  AND (cardinality($1::text[]) = 0 OR type = ANY($1::text[]))
+                GROUP BY status
+                """,
+                [types]
+            ).rows
+            var counts = QueueCounts(scheduled: 0, running: 0)
+            for row in rows {
+                switch row.int("status").flatMap(TaskStatus.init(rawValue:)) {
+                case .scheduled: counts.scheduled = row.int64("n") ?? 0
+                case .running: counts.running = row.int64("n") ?? 0
+                default: break
+                }
+            }
+            return counts
+        }
+    }
+}
