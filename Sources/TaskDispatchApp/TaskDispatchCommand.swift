@@ -10,7 +10,9 @@ public struct TaskDispatchCommand: ParsableCommand {
         commandName: "taskdispatch",
         abstract: "Dispatches tasks from apps to workers over Nextcloud's TaskProcessing OCS API.",
         version: TaskDispatchVersion.current,
-        subcommands: [ServeCommand.self, MigrateCommand.self, CleanupCommand.self, UserCommand.self, AppCommand.self],
+        subcommands: [
+            ServeCommand.self, MigrateCommand.self, CleanupCommand.self, UserCommand.self, AppCommand.self, BenchCommand.self,
+        ],
         defaultSubcommand: ServeCommand.self)
 
     public init() {}

@@ -29,7 +29,9 @@ extension TaskStore {
         }
     }
 
-    static let claimSQL = """
+    /// The claim statement; parameters: types, limit, claimant, lease seconds, per-type lease
+    /// types and seconds. Public for the benchmark, which runs it directly as its ceiling.
+    public static let claimSQL = """
         WITH candidates AS MATERIALIZED (
             SELECT candidate.id, candidate.priority, coalesce(per_type.seconds, $4::integer) AS lease
             FROM unnest($1::text[]) AS wanted (type)
@@ -122,18 +124,22 @@ extension TaskStore {
             return try retry(report, errorMessage: message, userFacingErrorMessage: userFacing, policy: policy, on: connection)
         }
         let updated = try connection.query(
-            """
-            UPDATE tasks
-            SET status = $2::smallint, output = $3, error_message = $4, user_facing_error_message = $5,
-                progress = CASE WHEN $2::smallint = \(TaskStatus.successful.rawValue) THEN 1 ELSE progress END,
-                ended_at = now(), last_updated = now(), lease_expires_at = NULL
-            WHERE id = $1 AND status = \(TaskStatus.running.rawValue) AND ($6::integer IS NULL OR attempt = $6)
-            RETURNING \(TaskColumns.tasks)
-            """,
+            finishSQL,
             [report.taskID, status.rawValue, output, errorMessage, userFacingErrorMessage, report.attempt])
         if let row = updated.rows.first { return .accepted(try TaskColumns.decode(row)) }
         return try outcomeWithoutUpdate(for: .result, id: report.taskID, on: connection)
     }
+
+    /// Finishes a running task; parameters: id, status, output, error message, user-facing
+    /// error message, attempt (nil: any). Public for the benchmark, which runs it directly.
+    public static let finishSQL = """
+        UPDATE tasks
+        SET status = $2::smallint, output = $3, error_message = $4, user_facing_error_message = $5,
+            progress = CASE WHEN $2::smallint = \(TaskStatus.successful.rawValue) THEN 1 ELSE progress END,
+            ended_at = now(), last_updated = now(), lease_expires_at = NULL
+        WHERE id = $1 AND status = \(TaskStatus.running.rawValue) AND ($6::integer IS NULL OR attempt = $6)
+        RETURNING \(TaskColumns.tasks)
+        """
 
     /// Puts a running task back in the queue after a backoff of `base * 2^(attempt-1)` seconds,
     /// capped, times a random factor in [0.5, 1] so that tasks failing together do not return

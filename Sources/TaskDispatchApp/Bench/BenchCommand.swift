@@ -1,0 +1,49 @@
+import ArgumentParser
+import EmbeddedPostgres
+import Foundation
+import Logging
+
+/// `taskdispatch bench`: the benchmark of issue 5, against its own in-process server.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure claim, result and schedule throughput against an in-process server; prints a Markdown table.",
+        discussion: """
+            Without --database-url, a private PostgreSQL cluster is started in a new temporary folder \
+            and deleted afterwards. With it, the database's tasks are DELETED: never point it at production.
+            """)
+
+    @Option(help: "Concurrent workers (threads).") var workers = 16
+    @Option(help: "Tasks per scenario.") var tasks = 20_000
+    @Option(help: "Waiting tasks in the large-backlog scenario.") var backlog = 1_000_000
+    @Option(help: "PostgreSQL connection string or URL of a database to use (its tasks are deleted).")
+    var databaseURL: String?
+    @Flag(help: "Tiny sizes: a smoke test of every scenario.") var quick = false
+
+    func validate() throws {
+        guard workers > 0, tasks > 0, backlog > 0 else { throw ValidationError("--workers, --tasks and --backlog must be positive") }
+    }
+
+    func run() throws {
+        var settings = quick ? BenchSettings.quick : BenchSettings()
+        if !quick {
+            settings.workers = workers
+            settings.tasks = tasks
+            settings.backlog = backlog
+        }
+        var logger = Logger(label: "taskdispatch-bench") { StreamLogHandler.standardError(label: $0) }
+        logger.logLevel = .warning
+        if let databaseURL {
+            print(try Benchmark.run(settings: settings, connectionString: databaseURL).markdown)
+            return
+        }
+        let folder = FileManager.default.temporaryDirectory.path + "/taskdispatch-bench-\(getpid())-\(UInt32.random(in: .min ... .max))"
+        try FileManager.default.createDirectory(
+            atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let cluster = EmbeddedPostgres(configuration: EmbeddedPostgresConfiguration(dataDirectory: folder), logger: logger)
+        let connectionString = try cluster.start()
+        defer { cluster.stop() }
+        print(try Benchmark.run(settings: settings, connectionString: connectionString).markdown)
+    }
+}

@@ -1,0 +1,40 @@
+/// One row of the benchmark table.
+public struct BenchResult: Sendable {
+    public let scenario: String
+    /// Tasks the scenario was meant to process (0 for scenarios that did not run).
+    public let expectedTasks: Int
+    /// Tasks it processed.
+    public let tasks: Int
+    public let seconds: Double
+    /// Per-request latencies in milliseconds (HTTP requests, or SQL statements for the ceiling).
+    public let latencies: [Double]
+    /// Write transactions (transaction ids assigned) during the measured phase.
+    public let writeTransactions: Int64?
+    /// CPU seconds (user + system) of this process during the measured phase.
+    public let processCPUSeconds: Double
+    /// CPU seconds of the database's backends during the measured phase, when readable.
+    public let databaseCPUSeconds: Double?
+    /// Failures of requests or statements; empty when the scenario ran cleanly.
+    public let errors: [String]
+    /// Why the scenario did not run, if it did not.
+    public let unavailable: String?
+    /// The ratio to another row, with that row's label.
+    public var ratio: (value: Double, to: String)?
+
+    public var completed: Bool { unavailable == nil && errors.isEmpty && tasks == expectedTasks }
+    public var tasksPerSecond: Double { seconds > 0 ? Double(tasks) / seconds : 0 }
+
+    static func notAvailable(_ scenario: String, _ reason: String) -> BenchResult {
+        BenchResult(
+            scenario: scenario, expectedTasks: 0, tasks: 0, seconds: 0, latencies: [], writeTransactions: nil,
+            processCPUSeconds: 0, databaseCPUSeconds: nil, errors: [], unavailable: reason)
+    }
+
+    /// The `fraction` percentile of the latencies (nearest rank), nil without latencies.
+    public func percentile(_ fraction: Double) -> Double? {
+        guard !latencies.isEmpty else { return nil }
+        let sorted = latencies.sorted()
+        let rank = Int((fraction * Double(sorted.count)).rounded(.up)) - 1
+        return sorted[min(max(rank, 0), sorted.count - 1)]
+    }
+}

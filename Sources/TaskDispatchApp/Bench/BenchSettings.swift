@@ -1,0 +1,27 @@
+/// The sizes of one benchmark run.
+public struct BenchSettings: Sendable {
+    /// Concurrent workers (threads) in every measured phase.
+    public var workers = 16
+    /// Tasks per scenario (and claims measured in the backlog scenario).
+    public var tasks = 20_000
+    /// Tasks waiting in the large-backlog half of scenario 7.
+    public var backlog = 1_000_000
+    /// Tasks waiting in the small-backlog half of scenario 7.
+    public var smallBacklog = 10_000
+    /// Tasks per `next_batch` claim and per batched results call (scenario 3).
+    public var claimBatch = 50
+    /// Tasks per `schedule/batch` call (scenario 4).
+    public var scheduleBatch = 100
+
+    public init() {}
+
+    /// Tiny sizes, for the test: every scenario runs, in seconds.
+    public static var quick: BenchSettings {
+        var settings = BenchSettings()
+        settings.workers = 4
+        settings.tasks = 300
+        settings.backlog = 3_000
+        settings.smallBacklog = 300
+        return settings
+    }
+}

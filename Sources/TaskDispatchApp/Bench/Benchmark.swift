@@ -1,0 +1,122 @@
+import Foundation
+import Logging
+import Postgres
+import TaskQueue
+
+/// The benchmark of issue 5: an in-process server on a free loopback port over the given
+/// database, and the scenarios run against it one after another, on an emptied table each.
+public final class Benchmark {
+    let settings: BenchSettings
+    let connectionString: String
+    let logger: Logger
+    let server: TaskDispatchServer
+    /// The benchmark's own connection: inserts, cleaning, and the probes.
+    let admin: PostgresConnection
+    let userPassword: String
+    let appSecret: String
+
+    static let type = "core:text2text"
+    static let user = "bench"
+    static let app = "bench"
+
+    /// Runs every scenario over the database at `connectionString` (migrated by the server;
+    /// its tasks are deleted) and returns the table.
+    public static func run(settings: BenchSettings, connectionString: String) throws -> BenchReport {
+        let benchmark = try Benchmark(settings: settings, connectionString: connectionString)
+        defer { benchmark.stop() }
+        return BenchReport(settings: settings, results: try benchmark.runScenarios(), machine: BenchReport.describeMachine())
+    }
+
+    init(settings: BenchSettings, connectionString: String) throws {
+        self.settings = settings
+        self.connectionString = connectionString
+        var logger = Logger(label: "taskdispatch-bench") { StreamLogHandler.standardError(label: $0) }
+        logger.logLevel = .warning
+        self.logger = logger
+        var configuration = ServerConfiguration()
+        configuration.host = "127.0.0.1"
+        configuration.port = 0
+        configuration.databaseURL = connectionString
+        configuration.logLevel = .warning
+        server = TaskDispatchServer(configuration: configuration, connectionString: connectionString, logger: logger)
+        try server.start()
+        do {
+            admin = try PostgresConnection(connectionString: connectionString, logger: logger)
+            try Self.clean(admin)
+            if try server.accounts.user(named: Self.user) != nil { try server.accounts.removeUser(name: Self.user) }
+            if try server.accounts.apps().contains(where: { $0.appID == Self.app }) { try server.accounts.removeApp(appID: Self.app) }
+            userPassword = try server.accounts.addUser(name: Self.user, isAdmin: false).appPassword
+            appSecret = try server.accounts.addApp(appID: Self.app)
+        } catch {
+            server.stop()
+            throw error
+        }
+    }
+
+    func stop() {
+        try? Self.clean(admin)
+        admin.close()
+        server.stop()
+    }
+
+    func runScenarios() throws -> [BenchResult] {
+        let ceiling = try ceiling()
+        var single = try httpSingle(label: "2 HTTP next + result")
+        single.ratio = (single.tasksPerSecond / max(ceiling.tasksPerSecond, 1e-9), "of 1")
+        var batched = try httpBatched()
+        batched.ratio = (batched.tasksPerSecond / max(single.tasksPerSecond, 1e-9), "of 2")
+        let scheduleSingle = try scheduleSingle()
+        var scheduleBatched = try scheduleBatched()
+        scheduleBatched.ratio = (scheduleBatched.tasksPerSecond / max(scheduleSingle.tasksPerSecond, 1e-9), "of 4 single")
+        let smallBacklog = try backlog(waiting: settings.smallBacklog)
+        var largeBacklog = try backlog(waiting: settings.backlog)
+        largeBacklog.ratio = (largeBacklog.tasksPerSecond / max(smallBacklog.tasksPerSecond, 1e-9), "of 7 small")
+        return [
+            ceiling, single, batched, scheduleSingle, scheduleBatched,
+            .notAvailable("5 wake latency", "not available (needs long poll)"),
+            .notAvailable("6 idle fleet", "not available (needs long poll)"),
+            smallBacklog, largeBacklog,
+        ]
+    }
+
+    // MARK: - Shared steps
+
+    /// Inserts `count` waiting tasks in one statement, then refreshes the planner's statistics.
+    func insertTasks(_ count: Int) throws {
+        try admin.query(
+            """
+            INSERT INTO tasks (type, user_id, app_id, input)
+            SELECT $1, $2, $3, '{"input":"x"}' FROM generate_series(1, $4)
+            """,
+            [Self.type, Self.user, Self.app, count])
+        try admin.execute("ANALYZE tasks")
+    }
+
+    /// Empties the task table and its counters (TRUNCATE fires no row triggers, so the counters
+    /// are emptied with it).
+    static func clean(_ connection: PostgresConnection) throws {
+        try connection.execute("TRUNCATE tasks, task_counts, task_count_deltas CASCADE")
+        try connection.execute("VACUUM ANALYZE tasks")
+    }
+
+    /// Runs the measured phase between two probes, then empties the table.
+    func measure(
+        _ scenario: String, expecting expected: Int, beforeEnd: () -> Void = {}, _ phase: () throws -> WorkerOutcome
+    ) throws -> BenchResult {
+        let before = BenchProbe.read(admin)
+        let start = DispatchTime.now().uptimeNanoseconds
+        let outcome = try phase()
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1_000_000_000
+        let after = BenchProbe.read(admin)
+        beforeEnd()
+        try Self.clean(admin)
+        var transactions: Int64?
+        if let first = before.transactionID, let last = after.transactionID { transactions = last - first }
+        return BenchResult(
+            scenario: scenario, expectedTasks: expected, tasks: outcome.processed, seconds: seconds,
+            latencies: outcome.latencies, writeTransactions: transactions,
+            processCPUSeconds: after.processCPU - before.processCPU,
+            databaseCPUSeconds: BenchProbe.databaseCPU(from: before.databaseCPU, to: after.databaseCPU),
+            errors: outcome.errors, unavailable: nil)
+    }
+}

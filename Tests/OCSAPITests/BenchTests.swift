@@ -1,0 +1,41 @@
+import Postgres
+import TaskDispatchApp
+import TaskDispatchTesting
+import Testing
+
+/// The benchmark program runs every scenario to the end; its numbers are not judged here
+/// (no thresholds: timing depends on the machine).
+@Suite("taskdispatch bench")
+struct BenchTests {
+    @Test("--quick sizes: every scenario completes with the expected number of tasks")
+    func quickRun() throws {
+        let connectionString = try TestDatabase.create(prefix: "bench")
+        let settings = BenchSettings.quick
+        let report = try Benchmark.run(settings: settings, connectionString: connectionString)
+
+        let ran = report.results.filter { $0.unavailable == nil }
+        #expect(ran.map(\.scenario).map { $0.prefix(1) } == ["1", "2", "3", "4", "4", "7", "7"])
+        for result in ran {
+            #expect(result.errors.isEmpty, "\(result.scenario): \(result.errors)")
+            #expect(result.expectedTasks == settings.tasks, "\(result.scenario)")
+            #expect(result.tasks == settings.tasks, "\(result.scenario)")
+            #expect(result.completed, "\(result.scenario)")
+            #expect(!result.latencies.isEmpty, "\(result.scenario)")
+        }
+        let unavailable = report.results.filter { $0.unavailable != nil }.map(\.scenario)
+        #expect(unavailable == ["5 wake latency", "6 idle fleet"])
+        #expect(report.results.filter { $0.scenario.hasPrefix("7") }.map(\.scenario)
+            == ["7 backlog, \(settings.smallBacklog) waiting", "7 backlog, \(settings.backlog) waiting"])
+
+        let table = report.markdown
+        for result in report.results {
+            #expect(table.contains("| \(result.scenario)"), "a row for \(result.scenario)")
+        }
+        #expect(table.contains("not available (needs long poll)"))
+        #expect(!table.contains("INCOMPLETE"))
+
+        let database = try PostgresConnection(connectionString: connectionString, logger: TestServer.silentLogger)
+        defer { database.close() }
+        #expect(try database.query("SELECT count(*) AS n FROM tasks")[0].int64("n") == 0, "the benchmark leaves no tasks behind")
+    }
+}
