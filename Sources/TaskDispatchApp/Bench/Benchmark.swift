@@ -83,7 +83,7 @@ public final class Benchmark {
 
     /// Inserts `count` waiting tasks in one statement, then refreshes the planner's statistics.
     func insertTasks(_ count: Int) throws {
-        try admin.query(
+        _ = try admin.query(
             """
             INSERT INTO tasks (type, user_id, app_id, input)
             SELECT $1, $2, $3, '{"input":"x"}' FROM generate_series(1, $4)
