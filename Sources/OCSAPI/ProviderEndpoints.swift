@@ -94,9 +94,11 @@ struct ProviderEndpoints: Sendable {
 
     func result(_ context: EndpointContext, taskID: Int64) throws(OCSError) -> EndpointResult {
         _ = try context.requireExApp()
-        let report = try report(from: context.parameters, taskID: taskID)
+        let report = try checkedOutputs([report(from: context.parameters, taskID: taskID)])[0]
+        // One conditional UPDATE commits on its own: no transaction around a single report.
         let outcome = try storeCall { () throws(TaskStoreError) in
-            try store.reportResults([report], retryPolicy: configuration.retryPolicy)[0]
+            try store.reportResult(
+                id: report.taskID, result: report.result, attempt: report.attempt, retryPolicy: configuration.retryPolicy)
         }
         return try Self.answer(outcome, refused: "result")
     }
@@ -119,8 +121,9 @@ struct ProviderEndpoints: Sendable {
                 answers[index] = Self.itemAnswer(taskID: item["taskId"] ?? .null, error)
             }
         }
+        let checked = try checkedOutputs(reports.map(\.report))
         let outcomes = try storeCall { () throws(TaskStoreError) in
-            try store.reportResults(reports.map(\.report), retryPolicy: configuration.retryPolicy)
+            try store.reportResults(checked, retryPolicy: configuration.retryPolicy)
         }
         for ((index, report), outcome) in zip(reports, outcomes) {
             do throws(OCSError) {
@@ -153,23 +156,28 @@ struct ProviderEndpoints: Sendable {
         } else {
             throw .badRequest("a result needs 'output' (an object) or 'errorMessage' (a string)")
         }
-        // Output is checked against the type's output shape here, for single and batched results alike.
-        return TaskReport(taskID: taskID, result: try checkedOutput(result, taskID: taskID), attempt: try attempt(parameters))
+        return TaskReport(taskID: taskID, result: result, attempt: try attempt(parameters))
     }
 
-    /// A successful result with its output validated against the task type's output shapes
-    /// (unknown keys dropped); an output that does not fit becomes a failure, as in Nextcloud,
-    /// and the worker is answered 200 with the failed task. A task's type never changes, so
-    /// reading it before the conditional report is safe; an unknown task is left to the report (404).
-    private func checkedOutput(_ result: TaskResult, taskID: Int64) throws(OCSError) -> TaskResult {
-        guard case .success(let output) = result else { return result }
-        guard let task = try storeCall({ () throws(TaskStoreError) in try store.task(id: taskID, userID: nil) }),
-            let taskType = catalog[task.type]
-        else { return result }
-        do {
-            return .success(output: try ShapeValidator.validateOutput(output, for: taskType))
-        } catch {
-            return .failure(errorMessage: "Output validation failed: \(error)", userFacingErrorMessage: nil)
+    /// The reports with every successful output validated against its task type's output
+    /// shapes (unknown keys dropped); an output that does not fit becomes a failure, as in
+    /// Nextcloud, and the worker is answered 200 with the failed task. The types come from one
+    /// query for all reports; a task's type never changes, so reading it before the conditional
+    /// report is safe. An unknown task is left to the report (404).
+    private func checkedOutputs(_ reports: [TaskReport]) throws(OCSError) -> [TaskReport] {
+        let successes = reports.filter { if case .success = $0.result { true } else { false } }
+        guard !successes.isEmpty else { return reports }
+        let types = try storeCall { () throws(TaskStoreError) in try store.taskTypes(ids: successes.map(\.taskID)) }
+        return reports.map { report in
+            guard case .success(let output) = report.result, let type = types[report.taskID], let taskType = catalog[type]
+            else { return report }
+            var checked = report
+            do {
+                checked.result = .success(output: try ShapeValidator.validateOutput(output, for: taskType))
+            } catch {
+                checked.result = .failure(errorMessage: "Output validation failed: \(error)", userFacingErrorMessage: nil)
+            }
+            return checked
         }
     }
 

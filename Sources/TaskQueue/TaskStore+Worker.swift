@@ -173,9 +173,7 @@ extension TaskStore {
     private static func outcomeWithoutUpdate(
         for event: TaskEvent, id: Int64, on connection: PostgresConnection
     ) throws -> ReportOutcome {
-        let current = try connection.query("SELECT \(TaskColumns.tasks) FROM tasks WHERE id = $1", [id])
-        guard let row = current.rows.first else { return .notFound }
-        let task = try TaskColumns.decode(row)
+        guard let task = try task(id: id, on: connection) else { return .notFound }
         switch TaskLifecycle.transition(for: event, from: task.status) {
         case .answerUnchanged: return .unchanged(task)
         // `.apply` here means the report named an older claim (a stale worker), or the task

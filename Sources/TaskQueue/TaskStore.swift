@@ -48,11 +48,25 @@ public struct TaskStore: Sendable {
 
     /// The task with this id, if it exists and belongs to `userID` (nil: any owner, for workers).
     public func task(id: Int64, userID: String?) throws(TaskStoreError) -> TaskRecord? {
-        try withConnection { connection in
-            let result = try connection.query(
-                "SELECT \(TaskColumns.tasks) FROM tasks WHERE id = $1 AND ($2::text IS NULL OR user_id = $2)",
-                [id, userID])
-            return try result.rows.first.map(TaskColumns.decode)
+        if let userID { return try task(id: id, owner: .user(userID)) }
+        return try withConnection { connection in try Self.task(id: id, on: connection) }
+    }
+
+    /// The task with this id, whoever owns it.
+    static func task(id: Int64, on connection: PostgresConnection) throws -> TaskRecord? {
+        try connection.query("SELECT \(TaskColumns.tasks) FROM tasks WHERE id = $1", [id]).rows.first.map(TaskColumns.decode)
+    }
+
+    /// The types of the tasks with these ids (absent ids are left out): a task's type never
+    /// changes, so workers' outputs can be checked against it before their report is recorded.
+    public func taskTypes(ids: [Int64]) throws(TaskStoreError) -> [Int64: String] {
+        guard !ids.isEmpty else { return [:] }
+        return try withConnection { connection in
+            var types: [Int64: String] = [:]
+            for row in try connection.query("SELECT id, type FROM tasks WHERE id = ANY($1::bigint[])", [ids]).rows {
+                if let id = row.int64("id"), let type = row.string("type") { types[id] = type }
+            }
+            return types
         }
     }
 

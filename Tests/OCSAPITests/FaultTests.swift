@@ -28,12 +28,7 @@ struct FaultTests {
 
     @Test("kill -9 the server under load and restart it: every acknowledged task exists and is finished once")
     func killServerUnderLoad() throws {
-        let located = taskdispatchExecutable()
-        guard let executable = located.path else {
-            Issue.record(
-                "the taskdispatch binary is not at \(located.lookedAt): build it together with the tests (`swift build --build-tests`)")
-            return
-        }
+        guard let executable = requireTaskdispatchExecutable() else { return }
         let connectionString = try TestDatabase.create(prefix: "fault_kill")
         let folder = try makeTemporaryFolder(prefix: "td-fault-kill")
         defer { try? FileManager.default.removeItem(atPath: folder) }

@@ -14,12 +14,7 @@ struct TwoProcessTests {
 
     @Test("16 workers on two server processes over one database drain 2,000 tasks exactly once; both exit 0 on SIGTERM")
     func twoProcessesDrainExactlyOnce() throws {
-        let located = taskdispatchExecutable()
-        guard let executable = located.path else {
-            Issue.record(
-                "the taskdispatch binary is not at \(located.lookedAt): build it together with the tests (`swift build --build-tests`)")
-            return
-        }
+        guard let executable = requireTaskdispatchExecutable() else { return }
         let connectionString = try TestDatabase.create(prefix: "two_process")
         let folder = try makeTemporaryFolder(prefix: "td-two-process")
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -92,12 +87,7 @@ struct TwoProcessTests {
 struct ServerProcessSignalTests {
     @Test("SIGTERM just after the server says it is listening: it still stops in order and exits 0")
     func sigtermRightAfterStart() throws {
-        let located = taskdispatchExecutable()
-        guard let executable = located.path else {
-            Issue.record(
-                "the taskdispatch binary is not at \(located.lookedAt): build it together with the tests (`swift build --build-tests`)")
-            return
-        }
+        guard let executable = requireTaskdispatchExecutable() else { return }
         let connectionString = try TestDatabase.create(prefix: "signals")
         let folder = try makeTemporaryFolder(prefix: "td-signals")
         defer { try? FileManager.default.removeItem(atPath: folder) }

@@ -1,5 +1,6 @@
 import Foundation
 import LoopbackHTTPClient
+import Testing
 
 #if canImport(Glibc)
 import Glibc
@@ -174,6 +175,16 @@ func taskdispatchExecutable() -> (path: String?, lookedAt: String) {
     let bundle = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
     let candidate = (bundle as NSString).deletingLastPathComponent + "/taskdispatch"
     return (FileManager.default.isExecutableFile(atPath: candidate) ? candidate : nil, candidate)
+}
+
+/// The `taskdispatch` binary, or nil after recording a test issue that says where it was looked for.
+func requireTaskdispatchExecutable() -> String? {
+    let located = taskdispatchExecutable()
+    if located.path == nil {
+        Issue.record(
+            "the taskdispatch binary is not at \(located.lookedAt): build it together with the tests (`swift build --build-tests`)")
+    }
+    return located.path
 }
 
 /// A loopback port that was free a moment ago: bound to 127.0.0.1:0, read back, closed.
