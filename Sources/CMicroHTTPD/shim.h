@@ -34,4 +34,8 @@ static inline MHD_socket CMicroHTTPD_connectionSocket(struct MHD_Connection *con
     return info == NULL ? MHD_INVALID_SOCKET : info->connect_fd;
 }
 
+/// Linux's `POLLRDHUP` (the peer closed its end), which glibc hides without `_GNU_SOURCE`;
+/// used to notice clients that hang up while their request is parked.
+static const short CMicroHTTPD_POLLRDHUP = 0x2000;
+
 #endif

@@ -11,6 +11,8 @@ final class DaemonContext: Sendable {
     let maxBodyBytes: Int
     /// `nil` when ``HTTPServerConfiguration/requestTimeoutSeconds`` is 0.
     let deadlines: ConnectionDeadlines?
+    /// Connections suspended for a ``PendingResponse``.
+    let parked = ParkedConnections()
 
     /// Requests between their first callback and their completion notice; ``HTTPServer/stop()``
     /// waits for this to reach zero so answers already being computed still go out.

@@ -1,4 +1,5 @@
 import CMicroHTTPD
+import Glibc
 import Logging
 
 /// Starts a libmicrohttpd daemon for a configuration.
@@ -9,6 +10,7 @@ enum DaemonLauncher {
         logger: Logger
     ) throws(HTTPServerError) -> RunningDaemon {
         try validate(configuration)
+        raiseOpenFileLimit(logger: logger)
         let address = try ListenAddress(host: configuration.host, port: configuration.port)
         let context = DaemonContext(
             handler: handler, logger: logger, maxBodyBytes: configuration.maxBodyBytes,
@@ -39,11 +41,29 @@ enum DaemonLauncher {
                     )
                 }
             }
-            let sweeper = context.deadlines.map { DeadlineSweeper.start(deadlines: $0, logger: logger) }
+            let sweeper = DeadlineSweeper.start(deadlines: context.deadlines, parked: context.parked, logger: logger)
             return RunningDaemon(daemon: daemon, context: retainedContext, sweeper: sweeper)
         } catch {
             retainedContext.release()
             throw error
+        }
+    }
+
+    /// Parked long polls keep their sockets open, so hundreds of connections are normal: the
+    /// soft descriptor limit (often 1024) is raised to the hard one.
+    private static func raiseOpenFileLimit(logger: Logger) {
+        do {
+            var limit = rlimit()
+            try CheckedCall.run(
+                { getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 ? () : nil },
+                orThrow: { .callFailed(operation: "getrlimit(RLIMIT_NOFILE)", reason: $0) })
+            guard limit.rlim_cur < limit.rlim_max else { return }
+            limit.rlim_cur = limit.rlim_max
+            try CheckedCall.run(
+                { setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 ? () : nil },
+                orThrow: { .callFailed(operation: "setrlimit(RLIMIT_NOFILE)", reason: $0) })
+        } catch {
+            logger.warning("could not raise the open file limit", metadata: ["error": "\(error)"])
         }
     }
 

@@ -3,13 +3,16 @@ import class Foundation.Thread
 import Logging
 import Synchronization
 
-/// A thread that, once a second, cuts off the connections past their ``ConnectionDeadlines``.
+/// A thread that, once a second, cuts off the connections past their ``ConnectionDeadlines``
+/// and cancels the parked requests whose clients have hung up (``ParkedConnections``).
 ///
 /// libmicrohttpd has no timer of its own for this, and its worker threads may all be blocked in
 /// handlers, so the check runs on a thread of its own. A connection therefore lasts up to a
 /// second beyond its deadline, which is precise enough to free slots from slow clients.
 final class DeadlineSweeper: Sendable {
-    private let deadlines: ConnectionDeadlines
+    /// `nil` when request deadlines are off.
+    private let deadlines: ConnectionDeadlines?
+    private let parked: ParkedConnections
     private let logger: Logger
     /// Signalled by ``stop()`` to end the wait early; otherwise it times out once a second.
     private let wakeUp = DispatchSemaphore(value: 0)
@@ -20,16 +23,17 @@ final class DeadlineSweeper: Sendable {
     private static let interval = DispatchTimeInterval.seconds(1)
 
     /// Starts the sweeping thread; ``stop()`` must be called before the daemon is stopped.
-    static func start(deadlines: ConnectionDeadlines, logger: Logger) -> DeadlineSweeper {
-        let sweeper = DeadlineSweeper(deadlines: deadlines, logger: logger)
+    static func start(deadlines: ConnectionDeadlines?, parked: ParkedConnections, logger: Logger) -> DeadlineSweeper {
+        let sweeper = DeadlineSweeper(deadlines: deadlines, parked: parked, logger: logger)
         let thread = Thread { sweeper.run() }
         thread.name = "MicroHTTP deadlines"
         thread.start()
         return sweeper
     }
 
-    private init(deadlines: ConnectionDeadlines, logger: Logger) {
+    private init(deadlines: ConnectionDeadlines?, parked: ParkedConnections, logger: Logger) {
         self.deadlines = deadlines
+        self.parked = parked
         self.logger = logger
     }
 
@@ -45,8 +49,12 @@ final class DeadlineSweeper: Sendable {
         while true {
             _ = wakeUp.wait(timeout: .now() + Self.interval)
             if stopRequested.load(ordering: .acquiring) { return }
-            for overdue in deadlines.cutOffOverdue(at: .now) {
+            for overdue in deadlines?.cutOffOverdue(at: .now) ?? [] {
                 log(overdue)
+            }
+            let hungUp = parked.cancelHungUp()
+            if hungUp > 0 {
+                logger.debug("parked requests whose client hung up", metadata: ["count": "\(hungUp)"])
             }
         }
     }

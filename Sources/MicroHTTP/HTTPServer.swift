@@ -53,8 +53,10 @@ public final class HTTPServer: Sendable {
         port.load(ordering: .acquiring)
     }
 
-    /// Stops accepting connections, lets the requests in flight finish (for up to
-    /// ``shutdownGracePeriodSeconds``), then closes every connection.
+    /// Stops accepting connections, answers parked requests (``PendingResponse``) the handler
+    /// has not answered with 503, lets the requests in flight finish (for up to
+    /// ``shutdownGracePeriodSeconds``), then closes every connection. A handler that wants
+    /// parked requests answered otherwise completes them before calling this.
     ///
     /// Idempotent: stopping a server that is not running does nothing. A second call made while
     /// the first is still waiting returns at once.
@@ -65,6 +67,7 @@ public final class HTTPServer: Sendable {
         } catch {
             logger.warning("could not stop accepting before shutdown", metadata: ["error": "\(error)"])
         }
+        running.cancelParkedRequests(answering: HTTPResponse(status: 503, headers: ["Connection": "close"]))
         running.waitForRequestsInFlight(upToSeconds: Self.shutdownGracePeriodSeconds)
         _ = consume running
         logger.info("HTTP server stopped", metadata: ["port": "\(boundPort)"])

@@ -11,6 +11,8 @@ final class RequestContext {
         case receiving
         /// The server refused the request; any further body bytes are dropped unread.
         case refusing(HTTPRejection)
+        /// The handler answers later: the connection is suspended until it does.
+        case parked(PendingResponse)
         /// A response is queued; nothing more is to be done but wait for completion.
         case answered(status: Int)
     }
@@ -55,9 +57,14 @@ final class RequestContext {
             body = []
             phase = .refusing(.bodyTooLarge(limit: bodyLimit))
             return discard(chunk.count)
-        case .refusing, .answered:
+        case .refusing, .parked, .answered:
             return discard(chunk.count)
         }
+    }
+
+    /// Records that the connection is suspended until `pending` is completed.
+    func markParked(_ pending: PendingResponse) {
+        phase = .parked(pending)
     }
 
     /// Records that a response with `status` is queued.

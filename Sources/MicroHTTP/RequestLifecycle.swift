@@ -1,6 +1,13 @@
 import CMicroHTTPD
 import Logging
 
+/// A suspended connection, to be resumed from whichever thread completes its response;
+/// libmicrohttpd allows `MHD_resume_connection` from any thread.
+struct ConnectionHandle: @unchecked Sendable {
+    let connection: OpaquePointer
+    init(_ connection: OpaquePointer) { self.connection = connection }
+}
+
 /// The three moments of a request as libmicrohttpd reports them, on its worker threads.
 extension DaemonContext {
     /// The head has arrived: decide from it alone whether the request is refused, so that an
@@ -31,7 +38,17 @@ extension DaemonContext {
             // The request has arrived in full: however long the handler takes is not the
             // client's doing, so the connection's deadline stops until the response is sent.
             deadlines?.handlingStarted(on: connection)
-            response = handler.handle(HTTPRequest(head: request.head, body: request.body))
+            switch handler.respond(to: HTTPRequest(head: request.head, body: request.body)) {
+            case .response(let given):
+                response = given
+            case .deferred(let pending):
+                if park(request, until: pending, on: connection) { return true }
+                response = pending.takeResponse() ?? HTTPResponse(status: 500)
+            }
+        case .parked(let pending):
+            // The call libmicrohttpd makes after `MHD_resume_connection`: the only moment the
+            // deferred response may be queued.
+            response = pending.takeResponse() ?? HTTPResponse(status: 500)
         case .refusing(let rejection):
             deadlines?.handlingStarted(on: connection)
             response = handler.reject(request.head, reason: rejection)
@@ -48,6 +65,29 @@ extension DaemonContext {
         }
         logAnswered(request)
         return true
+    }
+
+    /// Suspends the connection until `pending` is completed; false when it already is, so the
+    /// response can be queued at once.
+    private func park(_ request: RequestContext, until pending: PendingResponse, on connection: OpaquePointer) -> Bool {
+        let socket = CMicroHTTPD_connectionSocket(connection)
+        let parked = self.parked
+        let handle = ConnectionHandle(connection)
+        let suspended = pending.park(
+            suspend: {
+                MHD_suspend_connection(connection)
+                if socket != MHD_INVALID_SOCKET {
+                    parked.add(connection, socket: socket, pending: pending)
+                }
+            },
+            resume: {
+                parked.remove(handle.connection)
+                MHD_resume_connection(handle.connection)
+            })
+        if suspended {
+            request.markParked(pending)
+        }
+        return suspended
     }
 
     /// libmicrohttpd is done with the request, whether answered, timed out or torn down.

@@ -10,12 +10,12 @@ import Glibc
 struct RunningDaemon: ~Copyable {
     private let daemon: OpaquePointer
     private let context: Unmanaged<DaemonContext>
-    private let sweeper: DeadlineSweeper?
+    private let sweeper: DeadlineSweeper
     private var quiescedListenSocket: Int32?
 
     /// Takes ownership of a started daemon, of the retained `context` it was given and of the
     /// running `sweeper`, if any.
-    init(daemon: OpaquePointer, context: Unmanaged<DaemonContext>, sweeper: DeadlineSweeper?) {
+    init(daemon: OpaquePointer, context: Unmanaged<DaemonContext>, sweeper: DeadlineSweeper) {
         self.daemon = daemon
         self.context = context
         self.sweeper = sweeper
@@ -47,6 +47,12 @@ struct RunningDaemon: ~Copyable {
         )
     }
 
+    /// Answers every parked request the application has not answered with `response`, so that
+    /// their connections resume and can be closed.
+    func cancelParkedRequests(answering response: HTTPResponse) {
+        context.takeUnretainedValue().parked.cancelAll(answering: response)
+    }
+
     /// Waits until no request is between its head and its completion, or `seconds` have passed.
     func waitForRequestsInFlight(upToSeconds seconds: Int) {
         let context = self.context.takeUnretainedValue()
@@ -60,7 +66,9 @@ struct RunningDaemon: ~Copyable {
 
     deinit {
         // First, so that no socket is shut down while libmicrohttpd tears its connections down.
-        sweeper?.stop()
+        sweeper.stop()
+        // libmicrohttpd requires every suspended connection to be resumed before it stops.
+        context.takeUnretainedValue().parked.cancelAll(answering: ParkedConnections.lostConnectionResponse)
         MHD_stop_daemon(daemon)
         // libmicrohttpd hands the quiesced socket over to us, but its threads may use it until
         // `MHD_stop_daemon` has returned.

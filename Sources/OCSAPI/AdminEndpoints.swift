@@ -5,6 +5,7 @@ import TaskQueue
 struct AdminEndpoints: Sendable {
     let store: TaskStore
     let configuration: OCSServerConfiguration
+    let longPolls: LongPollWaiters?
 
     /// Task counts by status and by type, the age of the oldest waiting task, and the version.
     /// Reads maintained counters, never counts the task table.
@@ -23,6 +24,8 @@ struct AdminEndpoints: Sendable {
             "version": .string(configuration.serverVersion),
             "tasks": ["byStatus": .object(byStatus), "byType": .object(byType)],
             "oldestScheduledAgeSeconds": statistics.oldestScheduledAgeSeconds.map(JSONValue.int) ?? .null,
+            // This process's waiting long polls (each server process counts its own).
+            "waitingLongPolls": .int(Int64(longPolls?.waitingCount ?? 0)),
         ])
     }
 }

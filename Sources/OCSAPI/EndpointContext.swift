@@ -3,7 +3,7 @@ import MicroHTTP
 import TaskQueue
 
 /// What an endpoint gets: the authenticated caller and the request's parameters.
-struct EndpointContext {
+struct EndpointContext: Sendable {
     let principal: Principal
     let parameters: RequestParameters
     let headers: HTTPHeaders
@@ -40,7 +40,7 @@ struct EndpointContext {
 }
 
 /// What an endpoint answers: an HTTP status and the envelope's `data`.
-struct EndpointResult {
+struct EndpointResult: Sendable {
     var status: Int
     var data: JSONValue
 

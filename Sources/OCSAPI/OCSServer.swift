@@ -12,14 +12,19 @@ public final class OCSServer: HTTPHandler {
     private let authenticator: Authenticator
     private let jsonOptions: JSONParseOptions
     private let logger: Logger
+    /// Where `next` / `next_batch` requests with `wait` park; without it `wait` is accepted
+    /// and checked but nobody waits.
+    private let longPolls: LongPollWaiters?
 
+    /// Creates the handler; `longPolls` enables waiting on `next` / `next_batch`.
     public init(
         tasks: TaskStore, accounts: AccountStore, catalog: TaskTypeCatalog = .core,
-        configuration: OCSServerConfiguration, logger: Logger
+        configuration: OCSServerConfiguration, longPolls: LongPollWaiters? = nil, logger: Logger
     ) {
+        self.longPolls = longPolls
         taskEndpoints = TaskEndpoints(store: tasks, catalog: catalog, configuration: configuration)
         providerEndpoints = ProviderEndpoints(store: tasks, catalog: catalog, configuration: configuration)
-        adminEndpoints = AdminEndpoints(store: tasks, configuration: configuration)
+        adminEndpoints = AdminEndpoints(store: tasks, configuration: configuration, longPolls: longPolls)
         authenticator = Authenticator(
             accounts: accounts, cache: CredentialCache(ttl: .seconds(configuration.credentialCacheSeconds)))
         jsonOptions = JSONParseOptions(maxDepth: configuration.maxJSONDepth)
@@ -50,6 +55,50 @@ public final class OCSServer: HTTPHandler {
         }
     }
 
+    /// `next` and `next_batch` with `wait` may answer later; everything else answers now.
+    public func respond(to request: HTTPRequest) -> HTTPHandlerResult {
+        guard let longPolls, case .route(let route, let version) = Router.match(method: request.head.method, path: request.head.path)
+        else { return .response(handle(request)) }
+        let claimOnce: @Sendable (EndpointContext) throws(OCSError) -> ProviderEndpoints.ClaimAttempt
+        let emptyResult: EndpointResult
+        switch route {
+        case .nextTask:
+            claimOnce = { [providerEndpoints] context throws(OCSError) in try providerEndpoints.claimNext(context) }
+            emptyResult = .noContent
+        case .nextBatch:
+            claimOnce = { [providerEndpoints] context throws(OCSError) in try providerEndpoints.claimNextBatch(context) }
+            emptyResult = ProviderEndpoints.emptyBatch
+        default:
+            return .response(handle(request))
+        }
+        let head = request.head
+        do {
+            let context = try endpointContext(request)
+            let waitSeconds = try providerEndpoints.waitSeconds(context.parameters)
+            let seenWakeups = longPolls.wakeups
+            let first = try claimOnce(context)
+            if let result = first.result {
+                return .response(OCSResponse.success(result.data, status: result.status, version: version))
+            }
+            let emptyResponse = OCSResponse.success(emptyResult.data, status: emptyResult.status, version: version)
+            guard waitSeconds > 0, !first.types.isEmpty else { return .response(emptyResponse) }
+            let pending = PendingResponse()
+            longPolls.park(
+                types: first.types, deadline: .now + .seconds(waitSeconds), seenWakeups: seenWakeups, pending: pending,
+                emptyResponse: emptyResponse,
+                attempt: { [self] in
+                    do {
+                        return try claimOnce(context).result.map { OCSResponse.success($0.data, status: $0.status, version: version) }
+                    } catch {
+                        return refuse(head, error, version: version)
+                    }
+                })
+            return .deferred(pending)
+        } catch {
+            return .response(refuse(head, error, version: version))
+        }
+    }
+
     public func reject(_ head: HTTPRequestHead, reason: HTTPRejection) -> HTTPResponse {
         let version: OCSVersion = head.path.hasPrefix("/ocs/v1.php/") ? .v1 : .v2
         switch reason {
@@ -61,14 +110,7 @@ public final class OCSServer: HTTPHandler {
     }
 
     private func dispatch(_ route: Route, _ request: HTTPRequest) throws(OCSError) -> EndpointResult {
-        guard let principal = try authenticator.authenticate(request.head.headers) else {
-            throw .unauthorized(
-                "authentication required: HTTP Basic with a user name and app password, "
-                    + "Authorization: Bearer <app password>, or AppAPI headers")
-        }
-        let context = EndpointContext(
-            principal: principal, parameters: try RequestParameters(request: request, jsonOptions: jsonOptions),
-            headers: request.head.headers)
+        let context = try endpointContext(request)
         switch route {
         case .schedule: return try taskEndpoints.schedule(context)
         case .scheduleBatch: return try taskEndpoints.scheduleBatch(context)
@@ -93,6 +135,18 @@ public final class OCSServer: HTTPHandler {
             _ = try context.requireExApp(routes: "tasks_consumer routes")
             return try taskEndpoints.taskTypes(context)
         }
+    }
+
+    /// The authenticated caller and the parameters of `request`.
+    private func endpointContext(_ request: HTTPRequest) throws(OCSError) -> EndpointContext {
+        guard let principal = try authenticator.authenticate(request.head.headers) else {
+            throw .unauthorized(
+                "authentication required: HTTP Basic with a user name and app password, "
+                    + "Authorization: Bearer <app password>, or AppAPI headers")
+        }
+        return EndpointContext(
+            principal: principal, parameters: try RequestParameters(request: request, jsonOptions: jsonOptions),
+            headers: request.head.headers)
     }
 
     /// The error envelope for `error`, logged with the request id. Client mistakes are `notice`,

@@ -21,12 +21,15 @@ public struct OCSServerConfiguration: Sendable {
     public var credentialCacheSeconds: Int
     /// Deepest nesting accepted in JSON bodies. Default 64.
     public var maxJSONDepth: Int
+    /// The longest long poll (`wait` on `next` / `next_batch`); longer asks are capped. Default 30 s.
+    public var maxWaitSeconds: Int
 
     public init(
         serverVersion: String, leaseSeconds: Int = 300, maxLeaseSeconds: Int = 3600,
         leaseSecondsByType: [String: Int] = [:], retryPolicy: RetryPolicy = RetryPolicy(), maxBatchItems: Int = 500, expectedRuntimeSeconds: Int = 60,
-        credentialCacheSeconds: Int = 30, maxJSONDepth: Int = 64
+        credentialCacheSeconds: Int = 30, maxJSONDepth: Int = 64, maxWaitSeconds: Int = 30
     ) {
+        self.maxWaitSeconds = maxWaitSeconds
         self.serverVersion = serverVersion
         self.leaseSeconds = leaseSeconds
         self.maxLeaseSeconds = maxLeaseSeconds

@@ -3,6 +3,14 @@ import TaskQueue
 
 /// The worker routes (`tasks_provider/*`): claim the next task, report progress and results.
 struct ProviderEndpoints: Sendable {
+    /// What one claim attempt of `next` or `next_batch` found.
+    struct ClaimAttempt {
+        /// The answer with the claimed tasks; nil when nothing was claimed.
+        var result: EndpointResult?
+        /// The known task types asked for; empty when nothing could ever be claimed.
+        var types: [String]
+    }
+
     let store: TaskStore
     let catalog: TaskTypeCatalog
     let configuration: OCSServerConfiguration
@@ -11,27 +19,52 @@ struct ProviderEndpoints: Sendable {
 
     /// Claims the oldest waiting task of the requested types; 204 with no body when there is none.
     func next(_ context: EndpointContext) throws(OCSError) -> EndpointResult {
-        guard let (providerID, claimed, _) = try claim(context, count: 1), let task = claimed.first else {
-            return .noContent
-        }
-        return .ok(["task": TaskJSON.task(task), "provider": ["name": .string(providerID)]])
+        try claimNext(context).result ?? .noContent
     }
 
     /// Claims up to `numberOfTasks` (default 1) of the oldest waiting tasks in one claim
-    /// statement; never 204, an empty list when there is nothing. `has_more` comes from a probe
-    /// after the claim (`TaskStore.hasReadyTask`): true when a ready task of those types remained.
+    /// statement; never 204, an empty list when there is nothing.
     func nextBatch(_ context: EndpointContext) throws(OCSError) -> EndpointResult {
+        try claimNextBatch(context).result ?? Self.emptyBatch
+    }
+
+    /// `next_batch`'s answer when nothing was claimed.
+    static let emptyBatch = EndpointResult.ok(["tasks": [], "has_more": false])
+
+    /// One claim for `next`: the answer when a task was claimed, else nil, with the known types
+    /// asked for (what a long poll waits for).
+    func claimNext(_ context: EndpointContext) throws(OCSError) -> ClaimAttempt {
+        let claim = try claim(context, count: 1)
+        guard let (providerID, claimed, _) = claim, let task = claimed.first else {
+            return ClaimAttempt(result: nil, types: claim?.types ?? [])
+        }
+        return ClaimAttempt(
+            result: .ok(["task": TaskJSON.task(task), "provider": ["name": .string(providerID)]]), types: claim?.types ?? [])
+    }
+
+    /// One claim for `next_batch`, as ``claimNext(_:)``. `has_more` comes from a probe after the
+    /// claim (`TaskStore.hasReadyTask`): true when a ready task of those types remained.
+    func claimNextBatch(_ context: EndpointContext) throws(OCSError) -> ClaimAttempt {
         let count = try context.parameters.int("numberOfTasks") ?? 1
         guard Self.batchSizes.contains(count) else {
             throw .badRequest(
                 "parameter 'numberOfTasks' must be between \(Self.batchSizes.lowerBound) and \(Self.batchSizes.upperBound)")
         }
-        guard let (providerID, claimed, types) = try claim(context, count: count) else {
-            return .ok(["tasks": [], "has_more": false])
+        let claim = try claim(context, count: count)
+        guard let (providerID, claimed, types) = claim, !claimed.isEmpty else {
+            return ClaimAttempt(result: nil, types: claim?.types ?? [])
         }
         let hasMore = try storeCall { () throws(TaskStoreError) in try store.hasReadyTask(types: types) }
         let tasks = claimed.map { task -> JSONValue in ["task": TaskJSON.task(task), "provider": .string(providerID)] }
-        return .ok(["tasks": .array(tasks), "has_more": .bool(hasMore)])
+        return ClaimAttempt(result: .ok(["tasks": .array(tasks), "has_more": .bool(hasMore)]), types: types)
+    }
+
+    /// The long poll `wait` in seconds, capped at the configured maximum; 0 when not asked.
+    /// A negative or non-numeric value is a 400.
+    func waitSeconds(_ parameters: RequestParameters) throws(OCSError) -> Int {
+        guard let asked = try parameters.int("wait") else { return 0 }
+        guard asked >= 0 else { throw .badRequest("parameter 'wait' must be a non-negative number of seconds") }
+        return min(asked, configuration.maxWaitSeconds)
     }
 
     /// The claim behind `next` and `next_batch`: reads `providerIds[]` and `taskTypeIds[]`, and

@@ -96,6 +96,16 @@ public final class PostgresConnection {
         return true
     }
 
+    /// The next notification libpq has already read (after ``consumeWaitingInput()``), if any.
+    func takeNotification() -> PostgresNotification? {
+        guard let handle, let raw = PQnotifies(handle) else { return nil }
+        defer { PQfreemem(raw) }
+        return PostgresNotification(
+            channel: String(cString: raw.pointee.relname),
+            payload: raw.pointee.extra.map { String(cString: $0) } ?? "",
+            senderPID: raw.pointee.be_pid)
+    }
+
     /// Runs one raw libpq call that returns a `PGresult` and turns every way it can fail into a ``PostgresError``.
     ///
     /// This is the only place results are checked: a missing result, an error result, a lost

@@ -18,6 +18,9 @@ final class MaintenanceLoop: Sendable {
     /// Cleanup batches per pass: bounded, so a large backlog of old tasks is worked off over
     /// several passes instead of in one long stretch.
     static let cleanupBatchesPerPass = 10
+    /// Retention and idempotency cleanup run every this many passes (a minute at the default
+    /// interval): nothing waits on them, and an idle server should cost the database little.
+    static let housekeepingEveryPasses = 30
     private let logger: Logger
     private let stopRequested = DispatchSemaphore(value: 0)
     private let stopped = DispatchSemaphore(value: 0)
@@ -41,7 +44,9 @@ final class MaintenanceLoop: Sendable {
     }
 
     private func run() {
+        var pass = 0
         while stopRequested.wait(timeout: .now() + interval) == .timedOut {
+            pass += 1
             do {
                 let sweep = try tasks.reapExpiredLeases(maxAttempts: maxAttempts)
                 if !sweep.isEmpty {
@@ -50,12 +55,14 @@ final class MaintenanceLoop: Sendable {
                     ])
                 }
                 try tasks.releaseDueTasks()
-                if retentionSeconds > 0 {
-                    for _ in 0..<Self.cleanupBatchesPerPass {
-                        guard try tasks.deleteFinishedTasks(olderThanSeconds: retentionSeconds) > 0 else { break }
+                if pass % Self.housekeepingEveryPasses == 1 {
+                    if retentionSeconds > 0 {
+                        for _ in 0..<Self.cleanupBatchesPerPass {
+                            guard try tasks.deleteFinishedTasks(olderThanSeconds: retentionSeconds) > 0 else { break }
+                        }
                     }
+                    try tasks.expireIdempotencyKeys(retentionSeconds: idempotencyRetentionSeconds)
                 }
-                try tasks.expireIdempotencyKeys(retentionSeconds: idempotencyRetentionSeconds)
                 try tasks.foldCountDeltas()
             } catch {
                 logger.warning("maintenance failed", metadata: ["error": "\(error)"])

@@ -32,6 +32,10 @@ struct ServeCommand: ParsableCommand {
     var retryMaxSeconds: String?
     @Option(help: "Delete finished tasks this many seconds after their last update, 0 = never (env TASKDISPATCH_RETENTION_SECONDS, default 2592000).")
     var retention: String?
+    @Option(help: "Longest long poll (wait) on next/next_batch in seconds; longer asks are capped (env TASKDISPATCH_MAX_WAIT_SECONDS, default 30).")
+    var maxWaitSeconds: String?
+    @Option(help: "While long polls wait, seconds between checks for tasks whose notification was lost (env TASKDISPATCH_LONG_POLL_BACKSTOP_SECONDS, default 5).")
+    var longPollBackstopSeconds: String?
 
     func run() throws {
         // First: a SIGTERM that arrives while the database or the server starts must not be lost.
@@ -52,6 +56,8 @@ struct ServeCommand: ParsableCommand {
         flags["retry-base-seconds"] = retryBaseSeconds
         flags["retry-max-seconds"] = retryMaxSeconds
         flags["retention"] = retention
+        flags["max-wait-seconds"] = maxWaitSeconds
+        flags["long-poll-backstop-seconds"] = longPollBackstopSeconds
         let configuration = try ServerConfiguration.resolve(flags: flags)
 
         try withDatabase(configuration) { database, logger in

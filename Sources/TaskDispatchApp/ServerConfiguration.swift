@@ -50,8 +50,17 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var idempotencyRetentionSeconds: Int = 86_400
     /// Seconds after scheduling a result is expected (`completionExpectedAt`). Default 60.
     public var expectedRuntimeSeconds: Int = 60
-    /// How often the status counters are folded. Default 2 s.
+    /// How often the status counters are folded, expired leases reaped and delayed tasks
+    /// released; retention and idempotency cleanup run every 30th pass. Default 2 s.
     public var maintenanceIntervalSeconds: Double = 2
+    /// The longest long poll (`wait` on `next` / `next_batch`); longer asks are capped.
+    /// Default 30 s (`TASKDISPATCH_MAX_WAIT_SECONDS`, `--max-wait-seconds`).
+    public var maxWaitSeconds: Int = 30
+    /// While long polls wait, how often one statement checks for claimable tasks whose
+    /// notification was lost. Default 5 s (`TASKDISPATCH_LONG_POLL_BACKSTOP_SECONDS`, `--long-poll-backstop-seconds`).
+    public var longPollBackstopSeconds: Double = 5
+    /// Threads that retry the claims of woken long polls. Default 2.
+    public var longPollClaimThreads: Int = 2
     /// Log level: trace, debug, info, notice, warning, error, critical. Default info (`TASKDISPATCH_LOG_LEVEL`).
     public var logLevel: Logger.Level = .info
 
@@ -116,6 +125,12 @@ public struct ServerConfiguration: Sendable, Equatable {
         }
         if let seconds = try parse("idempotency-retention", "TASKDISPATCH_IDEMPOTENCY_RETENTION_SECONDS", positive) {
             configuration.idempotencyRetentionSeconds = seconds
+        }
+        if let seconds = try parse("max-wait-seconds", "TASKDISPATCH_MAX_WAIT_SECONDS", { Int($0).flatMap { $0 >= 0 ? $0 : nil } }) {
+            configuration.maxWaitSeconds = seconds
+        }
+        if let seconds = try parse("long-poll-backstop-seconds", "TASKDISPATCH_LONG_POLL_BACKSTOP_SECONDS", { Double($0).flatMap { $0 > 0 ? $0 : nil } }) {
+            configuration.longPollBackstopSeconds = seconds
         }
         if let level = try parse("log-level", "TASKDISPATCH_LOG_LEVEL", { Logger.Level(rawValue: $0.lowercased()) }) {
             configuration.logLevel = level

@@ -5,7 +5,8 @@ import Postgres
 import TaskQueue
 
 /// One server process's parts, wired together: the database pool, the schema, the stores, the
-/// OCS handler on the HTTP server, and the maintenance loop. Used by `serve` and by the tests.
+/// OCS handler on the HTTP server, the long poll waiters with their notification listener, and
+/// the maintenance loop. Used by `serve` and by the tests.
 public final class TaskDispatchServer: Sendable {
     public let configuration: ServerConfiguration
     public let pool: PostgresConnectionPool
@@ -13,6 +14,8 @@ public final class TaskDispatchServer: Sendable {
     public let accounts: AccountStore
     private let http: HTTPServer
     private let maintenance: MaintenanceLoop
+    private let longPolls: LongPollWaiters
+    private let readyListener: ReadyTaskListener
     private let logger: Logger
 
     /// Prepares the parts; nothing runs until `start`.
@@ -25,14 +28,19 @@ public final class TaskDispatchServer: Sendable {
             logger: logger)
         tasks = TaskStore(pool: pool)
         accounts = AccountStore(pool: pool)
+        longPolls = LongPollWaiters(claimThreads: configuration.longPollClaimThreads, logger: logger)
+        readyListener = ReadyTaskListener(
+            connectionString: connectionString, tasks: tasks, waiters: longPolls,
+            backstopSeconds: configuration.longPollBackstopSeconds, logger: logger)
         let handler = OCSServer(
             tasks: tasks, accounts: accounts,
             configuration: OCSServerConfiguration(
                 serverVersion: TaskDispatchVersion.current, leaseSeconds: configuration.leaseSeconds,
                 maxLeaseSeconds: configuration.maxLeaseSeconds, leaseSecondsByType: configuration.leaseSecondsByType,
                 retryPolicy: configuration.retryPolicy,
-                expectedRuntimeSeconds: configuration.expectedRuntimeSeconds),
-            logger: logger)
+                expectedRuntimeSeconds: configuration.expectedRuntimeSeconds,
+                maxWaitSeconds: configuration.maxWaitSeconds),
+            longPolls: longPolls, logger: logger)
         http = HTTPServer(
             configuration: HTTPServerConfiguration(
                 host: configuration.host, port: configuration.port, threadPoolSize: configuration.httpThreads,
@@ -52,6 +60,7 @@ public final class TaskDispatchServer: Sendable {
             try SchemaMigrator(logger: logger).migrate(connection)
         }
         try http.start()
+        readyListener.start()
         maintenance.start()
         logger.info("serving", metadata: ["address": "\(configuration.host):\(http.boundPort)"])
     }
@@ -59,9 +68,15 @@ public final class TaskDispatchServer: Sendable {
     /// The port the server listens on (the real one when configured with 0).
     public var port: UInt16 { http.boundPort }
 
-    /// Stops accepting, lets in-flight requests finish, then closes the database pool.
+    /// Long polls waiting in this process (parked or claiming).
+    public var waitingLongPolls: Int { longPolls.waitingCount }
+
+    /// Answers every waiting long poll with its empty answer, stops accepting, lets in-flight
+    /// requests finish, then closes the database pool.
     public func stop() {
+        longPolls.close()
         http.stop()
+        readyListener.stop()
         maintenance.stop()
         pool.close()
     }

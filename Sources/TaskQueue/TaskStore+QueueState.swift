@@ -31,6 +31,34 @@ extension TaskStore {
         }
     }
 
+    /// How many tasks of each of `types` are ready to be claimed, counting at most `cap` per
+    /// type (so a large backlog costs no more than `cap` index entries per type); types with
+    /// none are left out. One statement for all types: the long poll backstop runs it while
+    /// requests wait.
+    public func readyCounts(types: [String], cap: Int) throws(TaskStoreError) -> [String: Int] {
+        guard !types.isEmpty else { return [:] }
+        return try withConnection { connection in
+            let rows = try connection.query(
+                """
+                SELECT wanted.type, (
+                    SELECT count(*) FROM (
+                        SELECT 1 FROM tasks
+                        WHERE status = \(TaskStatus.scheduled.rawValue) AND run_after IS NULL AND type = wanted.type
+                        LIMIT $2
+                    ) AS capped
+                ) AS n
+                FROM unnest($1::text[]) AS wanted(type)
+                """,
+                [types, cap]
+            ).rows
+            var counts: [String: Int] = [:]
+            for row in rows {
+                if let type = row.string("type"), let n = row.int("n"), n > 0 { counts[type] = n }
+            }
+            return counts
+        }
+    }
+
     /// Scheduled and running tasks of `types` (all types when empty), from the maintained
     /// counters (folded totals plus pending deltas): the cost grows with the number of types,
     /// never with the number of tasks.

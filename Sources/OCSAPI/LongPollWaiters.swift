@@ -1,0 +1,235 @@
+import Dispatch
+import class Foundation.Thread
+import Logging
+import MicroHTTP
+import Synchronization
+
+/// The `next` / `next_batch` requests of this server process that wait for a task (`wait`).
+///
+/// A request that found nothing to claim parks here with its ``PendingResponse``; no thread is
+/// held for it. ``wake(_:)`` (a notification said k tasks of type T became claimable) hands at
+/// most k of the oldest waiters wanting T to the claim threads, which retry the claim; a
+/// waiter that loses the race parks again with its remaining time. At its deadline a waiter
+/// gets its empty answer. ``wakeAll()`` is for "something may have changed" (a reconnected
+/// listener, an unspecified notification).
+///
+/// Claims block on the database, so they run on a few dedicated threads: never on
+/// libmicrohttpd's worker threads (which must stay free for other requests) nor on Swift's
+/// cooperative pool. Another server process's waiters are its own business: each process
+/// listens for the same notifications and wakes its own.
+public final class LongPollWaiters: Sendable {
+    /// One parked request.
+    struct Waiter: Sendable {
+        /// Increasing: a lower id parked earlier, and keeps its place when it parks again.
+        let id: UInt64
+        let types: Set<String>
+        let deadline: ContinuousClock.Instant
+        let pending: PendingResponse
+        /// Claims once: the response when something was claimed (or the claim failed), nil
+        /// when there was nothing.
+        let attempt: @Sendable () -> HTTPResponse?
+        /// The answer when the wait ends with nothing claimed.
+        let emptyResponse: HTTPResponse
+    }
+
+    private struct State {
+        var parked: [UInt64: Waiter] = [:]
+        /// Woken waiters for the claim threads, in order.
+        var claimQueue: [Waiter] = []
+        /// Waiters taken off the queue whose claim is running.
+        var claiming = 0
+        var nextID: UInt64 = 0
+        /// Counts wakeups, so a claim can tell whether one came while it ran.
+        var wakeups: UInt64 = 0
+        var closed = false
+        var threadsRunning = 0
+    }
+
+    private let state = Mutex(State())
+    private let claimWork = DispatchSemaphore(value: 0)
+    private let timerWakeUp = DispatchSemaphore(value: 0)
+    private let threadExited = DispatchSemaphore(value: 0)
+    private let logger: Logger
+
+    /// Starts `claimThreads` claim threads and the deadline thread.
+    public init(claimThreads: Int = 2, logger: Logger) {
+        self.logger = logger
+        state.withLock { $0.threadsRunning = claimThreads + 1 }
+        for index in 0..<claimThreads {
+            let thread = Thread { [self] in runClaims() }
+            thread.name = "long-poll-claims-\(index)"
+            thread.start()
+        }
+        let timer = Thread { [self] in runDeadlines() }
+        timer.name = "long-poll-deadlines"
+        timer.start()
+    }
+
+    /// The wakeup count now: read before a claim, passed to ``park(types:deadline:seenWakeups:pending:emptyResponse:attempt:)``.
+    public var wakeups: UInt64 { state.withLock { $0.wakeups } }
+
+    /// Requests waiting (parked, or woken and claiming).
+    public var waitingCount: Int {
+        state.withLock { $0.parked.count + $0.claimQueue.count + $0.claiming }
+    }
+
+    /// The task types parked requests wait for, for the backstop check.
+    public var waitedTypes: [String] {
+        state.withLock { Array(Set($0.parked.values.flatMap(\.types))).sorted() }
+    }
+
+    /// Parks a request whose claim found nothing, until ``wake(_:)`` or its deadline. If a
+    /// wakeup came since `seenWakeups` (read before that claim), the claim is retried at once
+    /// instead: the task it announced may have been committed just after the claim looked.
+    public func park(
+        types: [String], deadline: ContinuousClock.Instant, seenWakeups: UInt64, pending: PendingResponse,
+        emptyResponse: HTTPResponse, attempt: @escaping @Sendable () -> HTTPResponse?
+    ) {
+        let waiter = state.withLock { state -> Waiter? in
+            guard !state.closed else { return nil }
+            state.nextID += 1
+            return Waiter(
+                id: state.nextID, types: Set(types), deadline: deadline, pending: pending, attempt: attempt,
+                emptyResponse: emptyResponse)
+        }
+        guard let waiter else {
+            pending.complete(with: emptyResponse)
+            return
+        }
+        pending.onCancel { [weak self] in self?.forget(waiter.id) }
+        requeue(waiter, seenWakeups: seenWakeups)
+    }
+
+    /// Tasks became claimable, `counts[type]` of each: wakes at most that many of the oldest
+    /// waiters wanting each type. Returns how many were woken.
+    @discardableResult
+    public func wake(_ counts: [String: Int]) -> Int {
+        let woken = state.withLock { state -> Int in
+            state.wakeups += 1
+            var woken: [Waiter] = []
+            for (type, count) in counts where count > 0 {
+                let wanting = state.parked.values.filter { $0.types.contains(type) }.sorted { $0.id < $1.id }.prefix(count)
+                for waiter in wanting {
+                    state.parked[waiter.id] = nil
+                    woken.append(waiter)
+                }
+            }
+            state.claimQueue.append(contentsOf: woken.sorted { $0.id < $1.id })
+            return woken.count
+        }
+        for _ in 0..<woken { claimWork.signal() }
+        return woken
+    }
+
+    /// Something may have become claimable, no one knows what: every waiter checks.
+    @discardableResult
+    public func wakeAll() -> Int {
+        let woken = state.withLock { state -> Int in
+            state.wakeups += 1
+            let woken = state.parked.values.sorted { $0.id < $1.id }
+            state.parked = [:]
+            state.claimQueue.append(contentsOf: woken)
+            return woken.count
+        }
+        for _ in 0..<woken { claimWork.signal() }
+        return woken
+    }
+
+    /// Shutdown: answers every waiting request with its empty answer (claims already running
+    /// finish first), refuses to park new ones, and ends the threads.
+    public func close() {
+        let (parked, queued) = state.withLock { state -> ([Waiter], [Waiter]) in
+            guard !state.closed else { return ([], []) }
+            state.closed = true
+            defer {
+                state.parked = [:]
+                state.claimQueue = []
+            }
+            return (Array(state.parked.values), state.claimQueue)
+        }
+        for waiter in parked + queued {
+            waiter.pending.complete(with: waiter.emptyResponse)
+        }
+        let threads = state.withLock { $0.threadsRunning }
+        for _ in 0..<threads { claimWork.signal() }
+        timerWakeUp.signal()
+        for _ in 0..<threads { threadExited.wait() }
+    }
+
+    /// Parks `waiter` again, unless it has run out of time (empty answer) or a wakeup came
+    /// since `seenWakeups` (claim again).
+    private func requeue(_ waiter: Waiter, seenWakeups: UInt64) {
+        enum Next { case parked, claimAgain, expired, closed }
+        let next = state.withLock { state -> Next in
+            if state.closed { return .closed }
+            if waiter.pending.isCompleted { return .parked }
+            if ContinuousClock.now >= waiter.deadline { return .expired }
+            if state.wakeups != seenWakeups {
+                state.claimQueue.append(waiter)
+                return .claimAgain
+            }
+            state.parked[waiter.id] = waiter
+            return .parked
+        }
+        switch next {
+        case .parked: timerWakeUp.signal()
+        case .claimAgain: claimWork.signal()
+        case .expired, .closed: waiter.pending.complete(with: waiter.emptyResponse)
+        }
+    }
+
+    /// The client went away: forget its waiter (if it is being claimed for, the claim's
+    /// completion is ignored and a claimed task returns through its lease).
+    private func forget(_ id: UInt64) {
+        _ = state.withLock { $0.parked.removeValue(forKey: id) }
+    }
+
+    private func runClaims() {
+        defer { exited() }
+        while true {
+            claimWork.wait()
+            let next = state.withLock { state -> (Waiter, UInt64)? in
+                guard !state.closed, !state.claimQueue.isEmpty else { return nil }
+                state.claiming += 1
+                return (state.claimQueue.removeFirst(), state.wakeups)
+            }
+            guard let (waiter, seenWakeups) = next else {
+                if state.withLock({ $0.closed }) { return }
+                continue
+            }
+            defer { state.withLock { $0.claiming -= 1 } }
+            guard !waiter.pending.isCompleted else { continue }
+            if let response = waiter.attempt() {
+                if !waiter.pending.complete(with: response) {
+                    logger.notice("claimed for a request whose client has gone; the lease returns the task")
+                }
+            } else {
+                requeue(waiter, seenWakeups: seenWakeups)
+            }
+        }
+    }
+
+    /// Answers waiters at their deadlines; sleeps until the earliest one (at most a second).
+    private func runDeadlines() {
+        defer { exited() }
+        while true {
+            let now = ContinuousClock.now
+            let (expired, earliest, closed) = state.withLock { state -> ([Waiter], ContinuousClock.Instant?, Bool) in
+                let expired = state.parked.values.filter { $0.deadline <= now }
+                for waiter in expired { state.parked[waiter.id] = nil }
+                return (expired, state.parked.values.map(\.deadline).min(), state.closed)
+            }
+            if closed { return }
+            for waiter in expired {
+                waiter.pending.complete(with: waiter.emptyResponse)
+            }
+            let sleep = min(earliest.map { now.duration(to: $0) } ?? .seconds(1), .seconds(1))
+            let nanoseconds = max(Int(sleep.components.seconds) * 1_000_000_000 + Int(sleep.components.attoseconds / 1_000_000_000), 1_000_000)
+            _ = timerWakeUp.wait(timeout: .now() + .nanoseconds(nanoseconds))
+        }
+    }
+
+    private func exited() {
+        threadExited.signal()
+    }
+}

@@ -1,0 +1,111 @@
+import Dispatch
+import Foundation
+import Logging
+import OCSAPI
+import Postgres
+import TaskQueue
+
+/// Wakes this process's long polls: one `LISTEN` connection per server process, on a
+/// dedicated thread (libpq blocks).
+///
+/// Each `taskdispatch_ready` notification (``ReadyTaskNotice``) wakes as many waiters per type
+/// as tasks became claimable; the notifications that arrive together are added up first. A
+/// notification can be lost (the listening connection broke, the database restarted), so
+/// while requests wait a backstop check runs every `backstopSeconds`: one statement counting
+/// the ready tasks of every waited type. A lost notification therefore delays a task by at
+/// most that long, never strands it. After (re)connecting the check runs at once.
+final class ReadyTaskListener: Sendable {
+    private let connectionString: String
+    private let tasks: TaskStore
+    private let waiters: LongPollWaiters
+    private let backstop: Duration
+    private let logger: Logger
+    private let stopRequested = DispatchSemaphore(value: 0)
+    private let stopped = DispatchSemaphore(value: 0)
+
+    /// How long one wait for a notification lasts, which bounds how late ``stop()`` is noticed.
+    private static let waitMilliseconds: Int32 = 200
+    /// Most ready tasks counted per type by the backstop check: more waiters than this are
+    /// woken by later checks or notifications.
+    private static let backstopCountCap = 1000
+
+    init(connectionString: String, tasks: TaskStore, waiters: LongPollWaiters, backstopSeconds: Double, logger: Logger) {
+        self.connectionString = connectionString
+        self.tasks = tasks
+        self.waiters = waiters
+        self.backstop = .milliseconds(Int(backstopSeconds * 1000))
+        self.logger = logger
+    }
+
+    func start() {
+        let thread = Thread { [self] in run() }
+        thread.name = "taskdispatch-ready-listener"
+        thread.start()
+    }
+
+    /// Ends the thread and waits for it.
+    func stop() {
+        stopRequested.signal()
+        stopped.wait()
+    }
+
+    private func run() {
+        defer { stopped.signal() }
+        let listener = PostgresListener(connectionString: connectionString, channels: [ReadyTaskNotice.channel], logger: logger)
+        defer { listener.close() }
+        var nextBackstop = ContinuousClock.now + backstop
+        var failing = false
+        while stopRequested.wait(timeout: .now()) == .timedOut {
+            do {
+                switch try listener.next(timeoutMilliseconds: Self.waitMilliseconds) {
+                case .connected:
+                    if failing { logger.notice("listening for ready tasks again") }
+                    failing = false
+                    // Whatever was announced while nobody listened is lost: check now.
+                    nextBackstop = .now
+                case .notifications(let notifications):
+                    wake(for: notifications)
+                case .timedOut:
+                    break
+                }
+            } catch {
+                if !failing {
+                    logger.warning("cannot listen for ready tasks; long polls rely on the backstop check", metadata: ["error": "\(error)"])
+                }
+                failing = true
+                // The database is away: retry after a pause (or stop).
+                if stopRequested.wait(timeout: .now() + 1) == .success { return }
+            }
+            if ContinuousClock.now >= nextBackstop {
+                nextBackstop = .now + backstop
+                checkWaitedTypes()
+            }
+        }
+    }
+
+    private func wake(for notifications: [PostgresNotification]) {
+        var counts: [String: Int] = [:]
+        for notification in notifications {
+            switch ReadyTaskNotice(payload: notification.payload) {
+            case .counts(let ready):
+                counts.merge(ready, uniquingKeysWith: +)
+            case .unspecified:
+                checkWaitedTypes()
+                return
+            }
+        }
+        waiters.wake(counts)
+    }
+
+    /// The backstop: one statement for all waited types, nothing when no request waits.
+    private func checkWaitedTypes() {
+        let types = waiters.waitedTypes
+        guard !types.isEmpty else { return }
+        do {
+            let ready = try tasks.readyCounts(types: types, cap: Self.backstopCountCap)
+            if !ready.isEmpty { waiters.wake(ready) }
+        } catch {
+            logger.warning("long poll backstop check failed", metadata: ["error": "\(error)"])
+        }
+    }
+}
