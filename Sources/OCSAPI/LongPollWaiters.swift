@@ -136,21 +136,22 @@ public final class LongPollWaiters: Sendable {
     }
 
     /// Shutdown: answers every waiting request with its empty answer (claims already running
-    /// finish first), refuses to park new ones, and ends the threads.
+    /// finish first), refuses to park new ones, and ends the threads. Later calls do nothing.
     public func close() {
-        let (parked, queued) = state.withLock { state -> ([Waiter], [Waiter]) in
-            guard !state.closed else { return ([], []) }
+        let closing = state.withLock { state -> (waiters: [Waiter], threads: Int)? in
+            guard !state.closed else { return nil }
             state.closed = true
             defer {
                 state.parked = [:]
                 state.claimQueue = []
             }
-            return (Array(state.parked.values), state.claimQueue)
+            return (Array(state.parked.values) + state.claimQueue, state.threadsRunning)
         }
-        for waiter in parked + queued {
+        // Closed already: a second call returns at once.
+        guard let (waiters, threads) = closing else { return }
+        for waiter in waiters {
             waiter.pending.complete(with: waiter.emptyResponse)
         }
-        let threads = state.withLock { $0.threadsRunning }
         for _ in 0..<threads { claimWork.signal() }
         timerWakeUp.signal()
         for _ in 0..<threads { threadExited.wait() }
@@ -158,11 +159,14 @@ public final class LongPollWaiters: Sendable {
 
     /// Parks `waiter` again, unless it has run out of time (empty answer) or a wakeup came
     /// since `seenWakeups` (claim again).
-    private func requeue(_ waiter: Waiter, seenWakeups: UInt64) {
-        enum Next { case parked, claimAgain, expired, closed }
+    /// `afterClaim`: the waiter comes from a claim thread, which stops counting it here.
+    private func requeue(_ waiter: Waiter, seenWakeups: UInt64, afterClaim: Bool = false) {
+        enum Next { case parked, claimAgain, expired, closed, gone }
         let next = state.withLock { state -> Next in
+            if afterClaim { state.claiming -= 1 }
             if state.closed { return .closed }
-            if waiter.pending.isCompleted { return .parked }
+            // Answered already (its client went away): nothing left to do.
+            if waiter.pending.isCompleted { return .gone }
             if ContinuousClock.now >= waiter.deadline { return .expired }
             if state.wakeups != seenWakeups {
                 state.claimQueue.append(waiter)
@@ -175,6 +179,7 @@ public final class LongPollWaiters: Sendable {
         case .parked: timerWakeUp.signal()
         case .claimAgain: claimWork.signal()
         case .expired, .closed: waiter.pending.complete(with: waiter.emptyResponse)
+        case .gone: break
         }
     }
 
@@ -197,14 +202,15 @@ public final class LongPollWaiters: Sendable {
                 if state.withLock({ $0.closed }) { return }
                 continue
             }
-            defer { state.withLock { $0.claiming -= 1 } }
-            guard !waiter.pending.isCompleted else { continue }
-            if let response = waiter.attempt() {
-                if !waiter.pending.complete(with: response) {
-                    logger.notice("claimed for a request whose client has gone; the lease returns the task")
-                }
-            } else {
-                requeue(waiter, seenWakeups: seenWakeups)
+            let response = waiter.pending.isCompleted ? nil : waiter.attempt()
+            guard let response else {
+                requeue(waiter, seenWakeups: seenWakeups, afterClaim: true)
+                continue
+            }
+            // Counted out before the answer goes, so the count never includes answered requests.
+            state.withLock { $0.claiming -= 1 }
+            if !waiter.pending.complete(with: response) {
+                logger.notice("claimed for a request whose client has gone; the lease returns the task")
             }
         }
     }
