@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import OCSAPI
 import Postgres
+import Synchronization
 import TaskQueue
 
 /// Wakes this process's long polls: one `LISTEN` connection per server process, on a
@@ -22,6 +23,7 @@ final class ReadyTaskListener: Sendable {
     private let logger: Logger
     private let stopRequested = DispatchSemaphore(value: 0)
     private let stopped = DispatchSemaphore(value: 0)
+    private let running = Atomic<Bool>(false)
 
     /// How long one wait for a notification lasts, which bounds how late ``stop()`` is noticed.
     private static let waitMilliseconds: Int32 = 200
@@ -38,13 +40,15 @@ final class ReadyTaskListener: Sendable {
     }
 
     func start() {
+        guard !running.exchange(true, ordering: .acquiringAndReleasing) else { return }
         let thread = Thread { [self] in run() }
         thread.name = "taskdispatch-ready-listener"
         thread.start()
     }
 
-    /// Ends the thread and waits for it.
+    /// Ends the thread and waits for it; does nothing unless it runs.
     func stop() {
+        guard running.exchange(false, ordering: .acquiringAndReleasing) else { return }
         stopRequested.signal()
         stopped.wait()
     }

@@ -2,6 +2,7 @@ import Logging
 import MicroHTTP
 import OCSAPI
 import Postgres
+import Synchronization
 import TaskQueue
 
 /// One server process's parts, wired together: the database pool, the schema, the stores, the
@@ -16,6 +17,7 @@ public final class TaskDispatchServer: Sendable {
     private let maintenance: MaintenanceLoop
     private let longPolls: LongPollWaiters
     private let readyListener: ReadyTaskListener
+    private let stopped = Atomic<Bool>(false)
     private let logger: Logger
 
     /// Prepares the parts; nothing runs until `start`.
@@ -72,8 +74,9 @@ public final class TaskDispatchServer: Sendable {
     public var waitingLongPolls: Int { longPolls.waitingCount }
 
     /// Answers every waiting long poll with its empty answer, stops accepting, lets in-flight
-    /// requests finish, then closes the database pool.
+    /// requests finish, then closes the database pool. Later calls do nothing.
     public func stop() {
+        guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
         longPolls.close()
         http.stop()
         readyListener.stop()

@@ -36,6 +36,9 @@ public struct BenchReport: Sendable {
             ]
             lines.append("| " + cells.joined(separator: " | ") + " |")
         }
+        for result in results {
+            if let note = result.note { lines += ["", "\(result.scenario): \(note)"] }
+        }
         lines.append("")
         lines.append("commits/task: write transactions (transaction ids assigned) per task. Process CPU: this process, server and clients together.")
         return lines.joined(separator: "\n")

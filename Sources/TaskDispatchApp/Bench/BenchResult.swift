@@ -20,6 +20,15 @@ public struct BenchResult: Sendable {
     public let unavailable: String?
     /// The ratio to another row, with that row's label.
     public var ratio: (value: Double, to: String)?
+    /// What the row measures besides tasks (statements per second, memory), if anything.
+    public var note: String?
+
+    /// This result with `note`.
+    func with(note: String) -> BenchResult {
+        var result = self
+        result.note = note
+        return result
+    }
 
     public var completed: Bool { unavailable == nil && errors.isEmpty && tasks == expectedTasks }
     public var tasksPerSecond: Double { seconds > 0 ? Double(tasks) / seconds : 0 }

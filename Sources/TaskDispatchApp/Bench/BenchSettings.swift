@@ -12,6 +12,14 @@ public struct BenchSettings: Sendable {
     public var claimBatch = 50
     /// Tasks per `schedule/batch` call (scenario 4).
     public var scheduleBatch = 100
+    /// Parked workers in scenario 5.
+    public var parkedWorkers = 50
+    /// Tasks scheduled one at a time in scenario 5.
+    public var wakeRounds = 200
+    /// Parked workers in scenario 6.
+    public var idleWorkers = 500
+    /// Seconds scenario 6 measures.
+    public var idleSeconds: Double = 60
 
     public init() {}
 
@@ -22,6 +30,10 @@ public struct BenchSettings: Sendable {
         settings.tasks = 300
         settings.backlog = 3_000
         settings.smallBacklog = 300
+        settings.parkedWorkers = 8
+        settings.wakeRounds = 10
+        settings.idleWorkers = 20
+        settings.idleSeconds = 2
         return settings
     }
 }

@@ -22,7 +22,7 @@ struct WorkerTally {
 
 /// Runs `body(index, &tally)` on `count` plain threads at once (blocking libpq and socket calls
 /// belong on their own threads, not on Swift's cooperative pool) and merges their tallies.
-func runWorkers(_ count: Int, _ body: @escaping @Sendable (Int, inout WorkerTally) throws -> Void) -> WorkerOutcome {
+func runWorkers(_ count: Int, stackSize: Int = 1 << 20, _ body: @escaping @Sendable (Int, inout WorkerTally) throws -> Void) -> WorkerOutcome {
     let outcome = Mutex(WorkerOutcome())
     let group = DispatchGroup()
     for index in 0..<count {
@@ -39,7 +39,7 @@ func runWorkers(_ count: Int, _ body: @escaping @Sendable (Int, inout WorkerTall
             }
             group.leave()
         }
-        thread.stackSize = 1 << 20
+        thread.stackSize = stackSize
         thread.start()
     }
     group.wait()

@@ -71,11 +71,10 @@ public final class Benchmark {
         let smallBacklog = try backlog(waiting: settings.smallBacklog)
         var largeBacklog = try backlog(waiting: settings.backlog)
         largeBacklog.ratio = (largeBacklog.tasksPerSecond / max(smallBacklog.tasksPerSecond, 1e-9), "of 7 small")
+        let wakeLatency = try wakeLatency()
+        let idleFleet = try idleFleet()
         return [
-            ceiling, single, batched, scheduleSingle, scheduleBatched,
-            .notAvailable("5 wake latency", "not available (needs long poll)"),
-            .notAvailable("6 idle fleet", "not available (needs long poll)"),
-            smallBacklog, largeBacklog,
+            ceiling, single, batched, scheduleSingle, scheduleBatched, wakeLatency, idleFleet, smallBacklog, largeBacklog,
         ]
     }
 
