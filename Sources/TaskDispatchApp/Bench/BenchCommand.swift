@@ -16,12 +16,19 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Concurrent workers (threads).") var workers = 16
     @Option(help: "Tasks per scenario.") var tasks = 20_000
     @Option(help: "Waiting tasks in the large-backlog scenario.") var backlog = 1_000_000
+    @Option(help: "Parked workers in the wake latency scenario (5).") var parkedWorkers = 50
+    @Option(help: "Tasks scheduled one at a time in the wake latency scenario (5).") var wakeRounds = 200
+    @Option(help: "Parked workers in the idle fleet scenario (6).") var idleWorkers = 500
+    @Option(help: "Seconds the idle fleet scenario (6) measures.") var idleSeconds = 60
     @Option(help: "PostgreSQL connection string or URL of a database to use (its tasks are deleted).")
     var databaseURL: String?
     @Flag(help: "Tiny sizes: a smoke test of every scenario.") var quick = false
 
     func validate() throws {
         guard workers > 0, tasks > 0, backlog > 0 else { throw ValidationError("--workers, --tasks and --backlog must be positive") }
+        guard parkedWorkers > 0, wakeRounds > 0, idleWorkers > 0, idleSeconds > 0 else {
+            throw ValidationError("--parked-workers, --wake-rounds, --idle-workers and --idle-seconds must be positive")
+        }
     }
 
     func run() throws {
@@ -30,6 +37,10 @@ struct BenchCommand: ParsableCommand {
             settings.workers = workers
             settings.tasks = tasks
             settings.backlog = backlog
+            settings.parkedWorkers = parkedWorkers
+            settings.wakeRounds = wakeRounds
+            settings.idleWorkers = idleWorkers
+            settings.idleSeconds = Double(idleSeconds)
         }
         var logger = Logger(label: "taskdispatch-bench") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = .warning
