@@ -37,6 +37,20 @@ final class EchoHandler: HTTPHandler {
         }
     }
 
+    /// Requests to `/deferred` are parked, in arrival order, until the test completes them.
+    let parked = Mutex<[PendingResponse]>([])
+    /// How many parked requests the server cancelled (client hung up, or the server stopped).
+    let cancellations = Atomic<Int>(0)
+
+    func respond(to request: HTTPRequest) -> HTTPHandlerResult {
+        guard request.path == "/deferred" else { return .response(handle(request)) }
+        handled.withLock { $0.append(request) }
+        let pending = PendingResponse()
+        pending.onCancel { [self] in cancellations.add(1, ordering: .relaxed) }
+        parked.withLock { $0.append(pending) }
+        return .deferred(pending)
+    }
+
     func reject(_ head: HTTPRequestHead, reason: HTTPRejection) -> HTTPResponse {
         rejections.withLock { $0.append(reason) }
         switch reason {
