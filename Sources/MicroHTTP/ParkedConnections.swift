@@ -38,12 +38,13 @@ final class ParkedConnections: Sendable {
     func cancelHungUp() -> Int {
         let hungUp = entries.withLock { entries -> [PendingResponse] in
             guard !entries.isEmpty else { return [] }
-            let keys = Array(entries.keys)
-            var descriptors = keys.map { pollfd(fd: entries[$0]!.socket, events: CMicroHTTPD_POLLRDHUP, revents: 0) }
+            let parked = Array(entries.values)
+            var descriptors = parked.map { pollfd(fd: $0.socket, events: CMicroHTTPD_POLLRDHUP, revents: 0) }
+            // Polling with no timeout only reads each socket's state.
             guard poll(&descriptors, nfds_t(descriptors.count), 0) > 0 else { return [] }
             let gone = CMicroHTTPD_POLLRDHUP | Int16(POLLHUP) | Int16(POLLERR) | Int16(POLLNVAL)
-            return zip(keys, descriptors).compactMap { key, descriptor in
-                descriptor.revents & gone != 0 ? entries[key]?.pending : nil
+            return zip(parked, descriptors).compactMap { entry, descriptor in
+                descriptor.revents & gone != 0 ? entry.pending : nil
             }
         }
         // Outside the lock: completing resumes, which removes the entry.

@@ -76,9 +76,9 @@ extension DaemonContext {
         let suspended = pending.park(
             suspend: {
                 MHD_suspend_connection(connection)
-                if socket != MHD_INVALID_SOCKET {
-                    parked.add(connection, socket: socket, pending: pending)
-                }
+                // Registered even without a socket to watch (poll skips -1): stopping must
+                // resume every suspended connection.
+                parked.add(connection, socket: socket == MHD_INVALID_SOCKET ? -1 : socket, pending: pending)
             },
             resume: {
                 parked.remove(handle.connection)

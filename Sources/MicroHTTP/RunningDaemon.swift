@@ -2,9 +2,10 @@ import CMicroHTTPD
 import Glibc
 
 /// The one owner of a started `MHD_Daemon`, of the context reference lent to it and of the
-/// thread that enforces its request deadlines.
+/// thread that enforces its request deadlines and watches its parked connections.
 ///
-/// Dropping it stops the deadline sweeper, then the daemon (joining its threads, which finish
+/// Dropping it stops the deadline sweeper, answers the parked requests (libmicrohttpd must not
+/// stop with suspended connections), then stops the daemon (joining its threads, which finish
 /// the handlers they are running), and only then releases the context, so no callback can
 /// outlive what it uses.
 struct RunningDaemon: ~Copyable {
@@ -14,7 +15,7 @@ struct RunningDaemon: ~Copyable {
     private var quiescedListenSocket: Int32?
 
     /// Takes ownership of a started daemon, of the retained `context` it was given and of the
-    /// running `sweeper`, if any.
+    /// running `sweeper`.
     init(daemon: OpaquePointer, context: Unmanaged<DaemonContext>, sweeper: DeadlineSweeper) {
         self.daemon = daemon
         self.context = context

@@ -43,6 +43,26 @@ public final class LongPollWaiters: Sendable {
         var wakeups: UInt64 = 0
         var closed = false
         var threadsRunning = 0
+        /// Whether this process's listener is connected: only then does every change that
+        /// makes a task claimable reach ``wake(_:)``, so that "known empty" can be trusted.
+        var listening = false
+        /// Bumped when every type may have changed (``wakeAll()``, the listener (dis)connecting).
+        var allTypesGeneration: UInt64 = 0
+        /// Bumped per type by ``wake(_:)``.
+        var typeGenerations: [String: UInt64] = [:]
+        /// Types a claim found nothing of, with the generations it saw.
+        var knownEmpty: [String: EmptinessToken] = [:]
+
+        func token(_ type: String) -> EmptinessToken {
+            EmptinessToken(allTypes: allTypesGeneration, type: typeGenerations[type, default: 0])
+        }
+    }
+
+    /// What a claim saw of one type's wakeups; read before the claim, recorded after it if it
+    /// found nothing (``recordEmpty(types:seen:)``).
+    public struct EmptinessToken: Sendable, Equatable {
+        let allTypes: UInt64
+        let type: UInt64
     }
 
     private let state = Mutex(State())
@@ -71,6 +91,40 @@ public final class LongPollWaiters: Sendable {
     /// Requests waiting (parked, or woken and claiming).
     public var waitingCount: Int {
         state.withLock { $0.parked.count + $0.claimQueue.count + $0.claiming }
+    }
+
+    /// The generations of `types` now: read before a claim, passed to ``recordEmpty(types:seen:)``.
+    public func emptinessTokens(types: [String]) -> [String: EmptinessToken] {
+        state.withLock { state in Dictionary(uniqueKeysWithValues: Set(types).map { ($0, state.token($0)) }) }
+    }
+
+    /// A claim found nothing of `types`: remember it for each type with no wakeup since
+    /// `seen`, so that new long polls on those types park without a claim of their own (an
+    /// idle fleet then costs the database nothing per request).
+    public func recordEmpty(types: [String], seen: [String: EmptinessToken]) {
+        state.withLock { state in
+            for type in types where seen[type] == state.token(type) {
+                state.knownEmpty[type] = state.token(type)
+            }
+        }
+    }
+
+    /// Whether a claim of `types` is known to find nothing: each was found empty with no
+    /// wakeup since, while the listener was connected.
+    public func isKnownEmpty(types: [String]) -> Bool {
+        state.withLock { state in
+            state.listening && !types.isEmpty && types.allSatisfy { type in state.knownEmpty[type].map { $0 == state.token(type) } ?? false }
+        }
+    }
+
+    /// The listener connected (after checking for what it may have missed) or lost its
+    /// connection: what was known empty is forgotten either way.
+    public func setListening(_ listening: Bool) {
+        state.withLock { state in
+            state.listening = listening
+            state.allTypesGeneration += 1
+            state.knownEmpty = [:]
+        }
     }
 
     /// The task types parked requests wait for, for the backstop check.
@@ -108,6 +162,7 @@ public final class LongPollWaiters: Sendable {
             state.wakeups += 1
             var woken: [Waiter] = []
             for (type, count) in counts where count > 0 {
+                state.typeGenerations[type, default: 0] += 1
                 let wanting = state.parked.values.filter { $0.types.contains(type) }.sorted { $0.id < $1.id }.prefix(count)
                 for waiter in wanting {
                     state.parked[waiter.id] = nil
@@ -126,6 +181,7 @@ public final class LongPollWaiters: Sendable {
     public func wakeAll() -> Int {
         let woken = state.withLock { state -> Int in
             state.wakeups += 1
+            state.allTypesGeneration += 1
             let woken = state.parked.values.sorted { $0.id < $1.id }
             state.parked = [:]
             state.claimQueue.append(contentsOf: woken)

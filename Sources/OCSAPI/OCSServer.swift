@@ -59,14 +59,14 @@ public final class OCSServer: HTTPHandler {
     public func respond(to request: HTTPRequest) -> HTTPHandlerResult {
         guard let longPolls, case .route(let route, let version) = Router.match(method: request.head.method, path: request.head.path)
         else { return .response(handle(request)) }
-        let claimOnce: @Sendable (EndpointContext) throws(OCSError) -> ProviderEndpoints.ClaimAttempt
+        let claimOnce: @Sendable (EndpointContext, ([String]) -> Bool) throws(OCSError) -> ProviderEndpoints.ClaimAttempt
         let emptyResult: EndpointResult
         switch route {
         case .nextTask:
-            claimOnce = { [providerEndpoints] context throws(OCSError) in try providerEndpoints.claimNext(context) }
+            claimOnce = { [providerEndpoints] context, skip throws(OCSError) in try providerEndpoints.claimNext(context, skipClaim: skip) }
             emptyResult = .noContent
         case .nextBatch:
-            claimOnce = { [providerEndpoints] context throws(OCSError) in try providerEndpoints.claimNextBatch(context) }
+            claimOnce = { [providerEndpoints] context, skip throws(OCSError) in try providerEndpoints.claimNextBatch(context, skipClaim: skip) }
             emptyResult = ProviderEndpoints.emptyBatch
         default:
             return .response(handle(request))
@@ -76,7 +76,8 @@ public final class OCSServer: HTTPHandler {
             let context = try endpointContext(request)
             let waitSeconds = try providerEndpoints.waitSeconds(context.parameters)
             let seenWakeups = longPolls.wakeups
-            let first = try claimOnce(context)
+            // A long poll on types known to have no task parks without a claim of its own.
+            let first = try Self.claimRecordingEmpty(longPolls, context, claimOnce, skipWhenKnownEmpty: waitSeconds > 0)
             if let result = first.result {
                 return .response(OCSResponse.success(result.data, status: result.status, version: version))
             }
@@ -88,7 +89,8 @@ public final class OCSServer: HTTPHandler {
                 emptyResponse: emptyResponse,
                 attempt: { [self] in
                     do {
-                        return try claimOnce(context).result.map { OCSResponse.success($0.data, status: $0.status, version: version) }
+                        return try Self.claimRecordingEmpty(longPolls, context, claimOnce, skipWhenKnownEmpty: false).result
+                            .map { OCSResponse.success($0.data, status: $0.status, version: version) }
                     } catch {
                         return refuse(head, error, version: version)
                     }
@@ -97,6 +99,25 @@ public final class OCSServer: HTTPHandler {
         } catch {
             return .response(refuse(head, error, version: version))
         }
+    }
+
+    /// One claim; when it finds nothing, its types are recorded as known empty (unless a
+    /// wakeup came meanwhile).
+    private static func claimRecordingEmpty(
+        _ longPolls: LongPollWaiters, _ context: EndpointContext,
+        _ claimOnce: (EndpointContext, ([String]) -> Bool) throws(OCSError) -> ProviderEndpoints.ClaimAttempt,
+        skipWhenKnownEmpty: Bool
+    ) throws(OCSError) -> ProviderEndpoints.ClaimAttempt {
+        var seen: [String: LongPollWaiters.EmptinessToken] = [:]
+        let attempt = try claimOnce(context) { types in
+            if skipWhenKnownEmpty && longPolls.isKnownEmpty(types: types) { return true }
+            seen = longPolls.emptinessTokens(types: types)
+            return false
+        }
+        if attempt.result == nil, !seen.isEmpty {
+            longPolls.recordEmpty(types: attempt.types, seen: seen)
+        }
+        return attempt
     }
 
     public func reject(_ head: HTTPRequestHead, reason: HTTPRejection) -> HTTPResponse {

@@ -18,14 +18,17 @@ struct ProviderEndpoints: Sendable {
     static let batchSizes = 1...100
 
     /// Claims the oldest waiting task of the requested types; 204 with no body when there is none.
+    /// A `wait` is checked (400 if bad) but not waited for: waiting is ``OCSServer``'s part.
     func next(_ context: EndpointContext) throws(OCSError) -> EndpointResult {
-        try claimNext(context).result ?? .noContent
+        _ = try waitSeconds(context.parameters)
+        return try claimNext(context).result ?? .noContent
     }
 
     /// Claims up to `numberOfTasks` (default 1) of the oldest waiting tasks in one claim
     /// statement; never 204, an empty list when there is nothing.
     func nextBatch(_ context: EndpointContext) throws(OCSError) -> EndpointResult {
-        try claimNextBatch(context).result ?? Self.emptyBatch
+        _ = try waitSeconds(context.parameters)
+        return try claimNextBatch(context).result ?? Self.emptyBatch
     }
 
     /// `next_batch`'s answer when nothing was claimed.
@@ -33,8 +36,10 @@ struct ProviderEndpoints: Sendable {
 
     /// One claim for `next`: the answer when a task was claimed, else nil, with the known types
     /// asked for (what a long poll waits for).
-    func claimNext(_ context: EndpointContext) throws(OCSError) -> ClaimAttempt {
-        let claim = try claim(context, count: 1)
+    /// `skipClaim` is asked with the known types, after the parameters are checked: when it
+    /// says yes, nothing is claimed (the types are known to have no task).
+    func claimNext(_ context: EndpointContext, skipClaim: ([String]) -> Bool = { _ in false }) throws(OCSError) -> ClaimAttempt {
+        let claim = try claim(context, count: 1, skipClaim: skipClaim)
         guard let (providerID, claimed, _) = claim, let task = claimed.first else {
             return ClaimAttempt(result: nil, types: claim?.types ?? [])
         }
@@ -44,13 +49,13 @@ struct ProviderEndpoints: Sendable {
 
     /// One claim for `next_batch`, as ``claimNext(_:)``. `has_more` comes from a probe after the
     /// claim (`TaskStore.hasReadyTask`): true when a ready task of those types remained.
-    func claimNextBatch(_ context: EndpointContext) throws(OCSError) -> ClaimAttempt {
+    func claimNextBatch(_ context: EndpointContext, skipClaim: ([String]) -> Bool = { _ in false }) throws(OCSError) -> ClaimAttempt {
         let count = try context.parameters.int("numberOfTasks") ?? 1
         guard Self.batchSizes.contains(count) else {
             throw .badRequest(
                 "parameter 'numberOfTasks' must be between \(Self.batchSizes.lowerBound) and \(Self.batchSizes.upperBound)")
         }
-        let claim = try claim(context, count: count)
+        let claim = try claim(context, count: count, skipClaim: skipClaim)
         guard let (providerID, claimed, types) = claim, !claimed.isEmpty else {
             return ClaimAttempt(result: nil, types: claim?.types ?? [])
         }
@@ -71,7 +76,7 @@ struct ProviderEndpoints: Sendable {
     /// claims up to `count` tasks in one statement, leased for what the worker asks (capped),
     /// else for its type's lease, else the default. Nil when no known type or no provider was named.
     private func claim(
-        _ context: EndpointContext, count: Int
+        _ context: EndpointContext, count: Int, skipClaim: ([String]) -> Bool = { _ in false }
     ) throws(OCSError) -> (providerID: String, tasks: [TaskRecord], types: [String])? {
         let appID = try context.requireExApp()
         guard context.parameters["providerIds"] != nil else { throw .badRequest("missing required parameter 'providerIds'") }
@@ -80,6 +85,7 @@ struct ProviderEndpoints: Sendable {
         let types = try context.parameters.stringList("taskTypeIds").filter { catalog[$0] != nil }
         let askedLease = try askedLeaseSeconds(context.parameters)
         guard let providerID = providerIDs.first, !types.isEmpty else { return nil }
+        if skipClaim(types) { return (providerID, [], types) }
         let claimed = try storeCall { () throws(TaskStoreError) in
             try store.claim(
                 types: types, limit: count, claimant: appID, leaseSeconds: askedLease ?? configuration.leaseSeconds,

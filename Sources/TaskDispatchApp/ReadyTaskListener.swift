@@ -56,7 +56,10 @@ final class ReadyTaskListener: Sendable {
     private func run() {
         defer { stopped.signal() }
         let listener = PostgresListener(connectionString: connectionString, channels: [ReadyTaskNotice.channel], logger: logger)
-        defer { listener.close() }
+        defer {
+            waiters.setListening(false)
+            listener.close()
+        }
         var nextBackstop = ContinuousClock.now + backstop
         var failing = false
         while stopRequested.wait(timeout: .now()) == .timedOut {
@@ -65,6 +68,7 @@ final class ReadyTaskListener: Sendable {
                 case .connected:
                     if failing { logger.notice("listening for ready tasks again") }
                     failing = false
+                    waiters.setListening(true)
                     // Whatever was announced while nobody listened is lost: check now.
                     nextBackstop = .now
                 case .notifications(let notifications):
@@ -73,6 +77,7 @@ final class ReadyTaskListener: Sendable {
                     break
                 }
             } catch {
+                waiters.setListening(false)
                 if !failing {
                     logger.warning("cannot listen for ready tasks; long polls rely on the backstop check", metadata: ["error": "\(error)"])
                 }

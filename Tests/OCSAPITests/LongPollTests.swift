@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import JSON
+import OCSAPI
 import Postgres
 import TaskDispatchApp
 import TaskQueue
@@ -218,6 +219,35 @@ struct LongPollTests {
         #expect(reconnected)
         try notify("after restart")
         #expect(try received() == ["after restart"])
+    }
+
+    @Test("a type found empty is known empty until a wakeup names it, and only while the listener is connected")
+    func knownEmptyTypes() {
+        let waiters = LongPollWaiters(claimThreads: 1, logger: TestServer.silentLogger)
+        defer { waiters.close() }
+        let types = ["a", "b"]
+        waiters.setListening(true)
+        #expect(!waiters.isKnownEmpty(types: types), "nothing is known before a claim")
+        waiters.recordEmpty(types: types, seen: waiters.emptinessTokens(types: types))
+        #expect(waiters.isKnownEmpty(types: types))
+
+        // A wakeup between reading the tokens and the claim's end: nothing is recorded.
+        let seen = waiters.emptinessTokens(types: types)
+        waiters.wake(["a": 1])
+        waiters.recordEmpty(types: types, seen: seen)
+        #expect(!waiters.isKnownEmpty(types: ["a"]))
+        #expect(waiters.isKnownEmpty(types: ["b"]), "a wakeup for one type leaves the others known")
+
+        waiters.recordEmpty(types: ["a"], seen: waiters.emptinessTokens(types: ["a"]))
+        #expect(waiters.isKnownEmpty(types: types))
+        waiters.wakeAll()
+        #expect(!waiters.isKnownEmpty(types: ["b"]), "waking all forgets every type")
+
+        waiters.recordEmpty(types: types, seen: waiters.emptinessTokens(types: types))
+        waiters.setListening(false)
+        #expect(!waiters.isKnownEmpty(types: types), "without a listener nothing is trusted")
+        waiters.recordEmpty(types: types, seen: waiters.emptinessTokens(types: types))
+        #expect(!waiters.isKnownEmpty(types: types))
     }
 
     static func body(wait: JSONValue, extra: [String: JSONValue] = [:]) -> JSONValue {
