@@ -32,17 +32,16 @@ struct Authenticator: Sendable {
 
     private func authenticateUser(name: String?, appPassword: String) throws(OCSError) -> Principal {
         let key = CredentialCache.key("user", name ?? "", appPassword)
-        if let cached = cache.principal(for: key) { return cached }
-        let account: UserAccount?
-        do {
-            account = try accounts.authenticateUser(userName: name, appPassword: appPassword)
-        } catch {
-            throw Self.lookupFailure(error)
+        return try cache.principal(for: key) { () throws(OCSError) -> Principal in
+            let account: UserAccount?
+            do {
+                account = try accounts.authenticateUser(userName: name, appPassword: appPassword)
+            } catch {
+                throw Self.lookupFailure(error)
+            }
+            guard let account else { throw .unauthorized("invalid user name or app password") }
+            return Principal.user(name: account.name, isAdmin: account.isAdmin)
         }
-        guard let account else { throw .unauthorized("invalid user name or app password") }
-        let principal = Principal.user(name: account.name, isAdmin: account.isAdmin)
-        cache.remember(principal, for: key)
-        return principal
     }
 
     private func authenticateExApp(_ headers: HTTPHeaders) throws(OCSError) -> Principal {
@@ -60,22 +59,21 @@ struct Authenticator: Sendable {
         }
         let userID: String? = user.isEmpty ? nil : user
         let key = CredentialCache.key("app", appID, user, secret)
-        if let cached = cache.principal(for: key) { return cached }
-        do {
-            guard try accounts.authenticateApp(appID: appID, secret: secret) else {
-                throw OCSError.unauthorized("invalid ExApp id or secret")
+        return try cache.principal(for: key) { () throws(OCSError) -> Principal in
+            do {
+                guard try accounts.authenticateApp(appID: appID, secret: secret) else {
+                    throw OCSError.unauthorized("invalid ExApp id or secret")
+                }
+                if let userID, try accounts.user(named: userID) == nil {
+                    throw OCSError.unauthorized("the ExApp acts for an unknown user")
+                }
+            } catch let error as OCSError {
+                throw error
+            } catch {
+                throw Self.lookupFailure(error)
             }
-            if let userID, try accounts.user(named: userID) == nil {
-                throw OCSError.unauthorized("the ExApp acts for an unknown user")
-            }
-        } catch let error as OCSError {
-            throw error
-        } catch {
-            throw Self.lookupFailure(error)
+            return Principal.exApp(appID: appID, userID: userID)
         }
-        let principal = Principal.exApp(appID: appID, userID: userID)
-        cache.remember(principal, for: key)
-        return principal
     }
 
     private static func lookupFailure(_ error: any Error) -> OCSError {
