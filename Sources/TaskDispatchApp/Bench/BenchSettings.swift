@@ -20,6 +20,9 @@ public struct BenchSettings: Sendable {
     public var idleWorkers = 500
     /// Seconds scenario 6 measures.
     public var idleSeconds: Double = 60
+    /// Seconds scenario 6 waits before each reading of the database's counters, for idle
+    /// backends to report theirs.
+    public var statisticsSettleSeconds: Double = 11
 
     public init() {}
 
@@ -34,6 +37,7 @@ public struct BenchSettings: Sendable {
         settings.wakeRounds = 10
         settings.idleWorkers = 20
         settings.idleSeconds = 2
+        settings.statisticsSettleSeconds = 0.5
         return settings
     }
 }

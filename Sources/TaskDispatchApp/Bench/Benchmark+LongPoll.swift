@@ -93,14 +93,16 @@ extension Benchmark {
                 try releaseFleet(workers, stopping: stopping, scheduler: scheduler, done: fleetDone)
                 return outcome
             }
-            // The statistics are flushed by each backend about once a second: let them settle.
-            Thread.sleep(forTimeInterval: 1.5)
+            // A backend that goes idle reports its counts up to 10 s later (PostgreSQL's idle
+            // statistics interval): let the parking's claims arrive before counting, and the
+            // measured phase's own counts arrive before the second reading.
+            Thread.sleep(forTimeInterval: settings.statisticsSettleSeconds)
             let commitsBefore = try committedTransactions()
             let start = DispatchTime.now().uptimeNanoseconds
             Thread.sleep(forTimeInterval: settings.idleSeconds)
-            Thread.sleep(forTimeInterval: 1.5)
-            let commitsAfter = try committedTransactions()
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1_000_000_000
+            Thread.sleep(forTimeInterval: settings.statisticsSettleSeconds)
+            let commitsAfter = try committedTransactions()
             let parkedAtEnd = server.waitingLongPolls
             let residentMB = Self.residentMegabytes()
             // Our own two reads are not the server's.
