@@ -31,7 +31,22 @@ public final class OCSServer: HTTPHandler {
         self.logger = logger
     }
 
+    /// Answers at once: a `wait` on `next` / `next_batch` is checked but not waited for.
     public func handle(_ request: HTTPRequest) -> HTTPResponse {
+        switch answer(request, mayWait: false) {
+        case .response(let response): return response
+        // Not reached: without `mayWait` nothing is deferred.
+        case .deferred: return refuse(request.head, OCSError.internalError(cause: "deferred without a wait"), version: .v2)
+        }
+    }
+
+    /// As ``handle(_:)``, but `next` and `next_batch` with `wait` may answer later.
+    public func respond(to request: HTTPRequest) -> HTTPHandlerResult {
+        answer(request, mayWait: longPolls != nil)
+    }
+
+    /// The one path every request takes: route, checks, dispatch.
+    private func answer(_ request: HTTPRequest, mayWait: Bool) -> HTTPHandlerResult {
         var version: OCSVersion = request.head.path.hasPrefix("/ocs/v1.php/") ? .v1 : .v2
         do {
             switch Router.match(method: request.head.method, path: request.head.path) {
@@ -47,58 +62,55 @@ public final class OCSServer: HTTPHandler {
                 throw OCSError.badRequest(message)
             case .route(let route, let routeVersion):
                 version = routeVersion
+                if mayWait, let longPolls, route == .nextTask || route == .nextBatch {
+                    return try longPoll(route, request, longPolls, version: version)
+                }
                 let result = try dispatch(route, request)
-                return OCSResponse.success(result.data, status: result.status, version: version)
+                return .response(OCSResponse.success(result.data, status: result.status, version: version))
             }
         } catch {
-            return refuse(request.head, error, version: version)
+            return .response(refuse(request.head, error, version: version))
         }
     }
 
-    /// `next` and `next_batch` with `wait` may answer later; everything else answers now.
-    public func respond(to request: HTTPRequest) -> HTTPHandlerResult {
-        guard let longPolls, case .route(let route, let version) = Router.match(method: request.head.method, path: request.head.path)
-        else { return .response(handle(request)) }
+    /// `next` or `next_batch`: claims at once, else (with `wait`) parks the request in
+    /// ``LongPollWaiters`` until a claim succeeds or the wait ends.
+    private func longPoll(
+        _ route: Route, _ request: HTTPRequest, _ longPolls: LongPollWaiters, version: OCSVersion
+    ) throws(OCSError) -> HTTPHandlerResult {
         let claimOnce: @Sendable (EndpointContext, ([String]) -> Bool) throws(OCSError) -> ProviderEndpoints.ClaimAttempt
         let emptyResult: EndpointResult
-        switch route {
-        case .nextTask:
+        if route == .nextTask {
             claimOnce = { [providerEndpoints] context, skip throws(OCSError) in try providerEndpoints.claimNext(context, skipClaim: skip) }
             emptyResult = .noContent
-        case .nextBatch:
+        } else {
             claimOnce = { [providerEndpoints] context, skip throws(OCSError) in try providerEndpoints.claimNextBatch(context, skipClaim: skip) }
             emptyResult = ProviderEndpoints.emptyBatch
-        default:
-            return .response(handle(request))
         }
         let head = request.head
-        do {
-            let context = try endpointContext(request)
-            let waitSeconds = try providerEndpoints.waitSeconds(context.parameters)
-            let seenWakeups = longPolls.wakeups
-            // A long poll on types known to have no task parks without a claim of its own.
-            let first = try Self.claimRecordingEmpty(longPolls, context, claimOnce, skipWhenKnownEmpty: waitSeconds > 0)
-            if let result = first.result {
-                return .response(OCSResponse.success(result.data, status: result.status, version: version))
-            }
-            let emptyResponse = OCSResponse.success(emptyResult.data, status: emptyResult.status, version: version)
-            guard waitSeconds > 0, !first.types.isEmpty else { return .response(emptyResponse) }
-            let pending = PendingResponse()
-            longPolls.park(
-                types: first.types, deadline: .now + .seconds(waitSeconds), seenWakeups: seenWakeups, pending: pending,
-                emptyResponse: emptyResponse,
-                attempt: { [self] in
-                    do {
-                        return try Self.claimRecordingEmpty(longPolls, context, claimOnce, skipWhenKnownEmpty: false).result
-                            .map { OCSResponse.success($0.data, status: $0.status, version: version) }
-                    } catch {
-                        return refuse(head, error, version: version)
-                    }
-                })
-            return .deferred(pending)
-        } catch {
-            return .response(refuse(head, error, version: version))
+        let context = try endpointContext(request)
+        let waitSeconds = try providerEndpoints.waitSeconds(context.parameters)
+        let seenWakeups = longPolls.wakeups
+        // A long poll on types known to have no task parks without a claim of its own.
+        let first = try Self.claimRecordingEmpty(longPolls, context, claimOnce, skipWhenKnownEmpty: waitSeconds > 0)
+        if let result = first.result {
+            return .response(OCSResponse.success(result.data, status: result.status, version: version))
         }
+        let emptyResponse = OCSResponse.success(emptyResult.data, status: emptyResult.status, version: version)
+        guard waitSeconds > 0, !first.types.isEmpty else { return .response(emptyResponse) }
+        let pending = PendingResponse()
+        longPolls.park(
+            types: first.types, deadline: .now + .seconds(waitSeconds), seenWakeups: seenWakeups, pending: pending,
+            emptyResponse: emptyResponse,
+            attempt: { [self] in
+                do {
+                    return try Self.claimRecordingEmpty(longPolls, context, claimOnce, skipWhenKnownEmpty: false).result
+                        .map { OCSResponse.success($0.data, status: $0.status, version: version) }
+                } catch {
+                    return refuse(head, error, version: version)
+                }
+            })
+        return .deferred(pending)
     }
 
     /// One claim; when it finds nothing, its types are recorded as known empty (unless a
