@@ -34,6 +34,7 @@ struct TaskEndpoints: Sendable {
     private func schedule(_ context: EndpointContext, userID: String?, appID: String) throws(OCSError) -> EndpointResult {
         let task = try newTask(from: context.parameters, userID: userID, appID: appID)
         let idempotencyKey = try Self.idempotencyKey(context)
+        try consumeScheduleQuota(userID: userID, appID: appID, count: 1)
         switch try storeCall({ () throws(TaskStoreError) in try store.schedule(task, idempotencyKey: idempotencyKey) }) {
         case .created(let scheduled), .replayed(let scheduled):
             return .ok(["task": TaskJSON.task(scheduled)])
@@ -58,6 +59,7 @@ struct TaskEndpoints: Sendable {
                 throw OCSError(status: error.status, message: "tasks[\(index)]: \(error.message)")
             }
         }
+        try consumeScheduleQuota(userID: userID, appID: nil, count: tasks.count)
         let scheduled = try storeCall { () throws(TaskStoreError) in try store.schedule(batch: tasks) }
         return .ok(["tasks": TaskJSON.tasks(scheduled)])
     }
@@ -103,7 +105,30 @@ struct TaskEndpoints: Sendable {
             type: type, input: input, userID: userID, appID: appID, customID: customID, webhookURI: webhookURI,
             webhookMethod: webhookMethod, includeWatermark: includeWatermark,
             expectedRuntimeSeconds: configuration.expectedRuntimeSeconds, priority: priority,
-            runAfter: runAfter.map(Int64.init))
+            runAfter: runAfter.map(Int64.init),
+            inputFileIDs: ShapeValidator.fileIDs(in: input, side: .input, for: taskType))
+    }
+
+    /// Counts `count` tasks against the scheduling user's limit (an ExApp acting for nobody is
+    /// limited by its app id), after the request was checked and before anything is stored. A
+    /// batch counts each of its tasks; one larger than the whole limit can never pass (400).
+    private func consumeScheduleQuota(userID: String?, appID: String?, count: Int) throws(OCSError) {
+        let limit = configuration.scheduleRateLimit
+        guard limit.isEnabled else { return }
+        guard count <= limit.limit else {
+            throw .badRequest(
+                "a batch of \(count) tasks exceeds the schedule rate limit of \(limit.limit) tasks per \(limit.periodSeconds) s")
+        }
+        let subject = userID.map { "user:\($0)" } ?? "app:\(appID ?? "")"
+        let decision = try storeCall { () throws(TaskStoreError) in
+            try store.consumeScheduleQuota(subject: subject, count: count, limit: limit)
+        }
+        if case .limited(let retryAfter) = decision {
+            throw OCSError(
+                status: 429,
+                message: "too many tasks scheduled: at most \(limit.limit) per \(limit.periodSeconds) s; retry in \(retryAfter) s",
+                headers: [("Retry-After", "\(retryAfter)")])
+        }
     }
 
     /// The caller's `Idempotency-Key`, scoped to the caller so that keys of different callers never meet.
