@@ -91,7 +91,7 @@ enum FirstRun {
         print("""
             First run: created the administrator 'admin' in the embedded database (\(dataDirectory)).
               app password (shown once): \(password)
-              use it as:  curl -u admin:\(password) ...   or   -H 'Authorization: Bearer \(password)'
+              use it as:  curl -u admin:\(password) -H 'OCS-APIRequest: true' ...   or   -H 'Authorization: Bearer \(password)'
               register a worker app:  taskdispatch app add APP_ID
             """)
     }
