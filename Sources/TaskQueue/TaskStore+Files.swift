@@ -52,6 +52,7 @@ extension TaskStore {
                 VALUES ($1, $2, $3, $4, $5, $6)
                 RETURNING id
                 """,
+                // A user's upload has no owning app (app_id ''): only user_id decides who may use it.
                 [owner.userID, owner.appID ?? "", file.name, file.contentType, file.data.count, file.data])
             guard let id = result.rows.first?.int64("id") else { throw TaskStoreError.corruptRow("insert returned no file id") }
             return id

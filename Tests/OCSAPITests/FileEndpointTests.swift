@@ -1,5 +1,6 @@
 import Foundation
 import JSON
+import TaskDispatchTesting
 import Testing
 
 @Suite("Task files over HTTP")
@@ -113,6 +114,24 @@ struct FileEndpointTests {
         // The refused batch attached nothing: the upload still schedules alone.
         #expect(try schedule(alice, second).status == 200)
         Support.expectStillServing(server)
+    }
+
+    @Test("8 threads schedule with the same upload at once: exactly one task gets it, the others 400")
+    func concurrentAttach() throws {
+        let server = try TestServer()
+        defer { server.stop() }
+        let fileID = try FileSupport.uploadedFileID(server.client(server.alice))
+        let password = try #require(server.alice.password)
+        let statuses = Support.Collector<Int>()
+        onThreads(8) { _ in
+            let client = server.client(.user("alice", password))
+            let response = try? client.call(
+                "POST", "schedule", json: ["type": "core:audio2text", "input": ["input": .int(fileID)], "appId": "app"])
+            statuses.append(response?.status ?? 0)
+        }
+        #expect(statuses.values.sorted() == [200] + Array(repeating: 400, count: 7))
+        #expect(try Support.taskCount(server) == 1)
+        #expect(try Files.fileCount(server) == 1)
     }
 
     @Test("worker uploads: unknown task 404, task not running for this app 409, no file part or not multipart 400, users 403")
