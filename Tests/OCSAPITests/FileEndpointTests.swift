@@ -246,6 +246,21 @@ struct FileEndpointTests {
             status: 400)
     }
 
+    @Test("the maintenance pass deletes uploads older than --unused-file-retention, and only those")
+    func maintenanceExpiresUploads() throws {
+        let server = try TestServer { $0.unusedFileRetentionSeconds = 3600 }
+        defer { server.stop() }
+        let alice = server.client(server.alice)
+        let old = try Files.uploadedFileID(alice)
+        let fresh = try Files.uploadedFileID(alice)
+        let connection = try server.database()
+        defer { connection.close() }
+        _ = try connection.query("UPDATE task_files SET created_at = now() - interval '2 hours' WHERE id = $1", [old])
+        #expect(eventually { (try? Files.fileCount(server)) == 1 }, "the maintenance loop did not delete the old upload")
+        let left = try connection.query("SELECT id FROM task_files").rows.compactMap { $0.int64("id") }
+        #expect(left == [fresh])
+    }
+
     @Test("an ExApp acting for nobody uploads its own inputs for consumer schedules")
     func consumerUpload() throws {
         let server = try TestServer()

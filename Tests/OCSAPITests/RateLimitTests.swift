@@ -27,6 +27,12 @@ struct RateLimitTests {
         let retryAfter = try #require(refused.header("Retry-After").flatMap { Int($0) })
         #expect((1...600).contains(retryAfter))
         #expect(try Support.taskCount(server) == 3)
+        // v1: HTTP 200 with statuscode 429, and the same Retry-After.
+        let v1 = try alice.call(
+            "POST", "/ocs/v1.php/taskprocessing/schedule", json: ["type": "core:text2text", "input": ["input": "x"], "appId": "a"])
+        #expect(v1.status == 200)
+        #expect(v1.meta?["statuscode"] == 429)
+        #expect(v1.header("Retry-After") != nil)
 
         // Batches count their tasks: any batch is refused now; bob has his own window.
         let batch = try alice.call("POST", "schedule/batch", json: ["tasks": [["type": "core:text2text", "input": ["input": "x"], "appId": "a"]]])
