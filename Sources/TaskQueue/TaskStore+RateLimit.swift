@@ -58,6 +58,16 @@ extension TaskStore {
         }
     }
 
+    /// Gives back `count` tasks taken by `consumeScheduleQuota` that were not scheduled after
+    /// all. Never below zero, also if the window was restarted in between.
+    public func returnScheduleQuota(subject: String, count: Int) throws(TaskStoreError) {
+        try withConnection { connection in
+            _ = try connection.query(
+                "UPDATE schedule_rate_limits SET scheduled = greatest(scheduled - $2::integer, 0) WHERE subject = $1",
+                [subject, count])
+        }
+    }
+
     /// Deletes counters whose window ended more than `periodSeconds` ago: they would be
     /// restarted on next use anyway. Returns how many.
     @discardableResult

@@ -54,6 +54,25 @@ struct RateLimitTests {
         Support.expectStillServing(server)
     }
 
+    @Test("only scheduled tasks count: refused inputs, idempotent replays and reused keys give their share back")
+    func onlyScheduledTasksCount() throws {
+        let server = try TestServer(configure: Self.limited(2))
+        defer { server.stop() }
+        let alice = server.client(server.alice)
+        let body: JSONValue = ["type": "core:text2text", "input": ["input": "x"], "appId": "a"]
+        Support.expectOCSError(
+            try alice.call("POST", "schedule", json: ["type": "core:audio2text", "input": ["input": 424242], "appId": "a"]), status: 400)
+        #expect(try alice.call("POST", "schedule", json: body, headers: [("Idempotency-Key", "k1")]).status == 200)
+        #expect(try alice.call("POST", "schedule", json: body, headers: [("Idempotency-Key", "k1")]).status == 200)
+        Support.expectOCSError(
+            try alice.call("POST", "schedule", json: ["type": "core:text2text", "input": ["input": "other"], "appId": "a"],
+                           headers: [("Idempotency-Key", "k1")]),
+            status: 422)
+        #expect(try alice.call("POST", "schedule", json: body).status == 200)
+        Support.expectOCSError(try alice.call("POST", "schedule", json: body), status: 429)
+        #expect(try Support.taskCount(server) == 2)
+    }
+
     @Test("a window that has passed starts anew")
     func windowResets() throws {
         let server = try TestServer(configure: Self.limited(1, period: 1))
