@@ -41,7 +41,8 @@ final class RequestContext {
         self.discardLimit = min(overflow ? Int.max : quadrupled, cappedOverflow ? Int.max : capped)
         self.phase = rejection.map(Phase.refusing) ?? .receiving
         if case .receiving = phase, let declared = head.declaredContentLength {
-            body.reserveCapacity(min(declared, bodyLimit))
+            // Capped: a large upload limit must not let a bare header reserve that much memory.
+            body.reserveCapacity(min(declared, bodyLimit, 1 << 20))
         }
     }
 
