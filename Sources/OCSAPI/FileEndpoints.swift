@@ -39,19 +39,25 @@ struct FileEndpoints: Sendable {
         return EndpointResult(status: 201, data: ["fileId": .int(id)])
     }
 
-    /// `POST tasks_provider/{taskId}/file`: a worker's output file for the task it runs.
+    /// `POST tasks_provider/{taskId}/file`: a worker's output file for the task it runs. The
+    /// query may name the claim (`attempt`, beyond Nextcloud), as results do, so that a worker
+    /// whose lease ran out cannot add files to the task's next run.
     func providerUpload(_ context: EndpointContext, _ request: HTTPRequest, taskID: Int64) throws(OCSError) -> EndpointResult {
         let appID = try context.requireExApp()
+        let attempt = try context.parameters.int("attempt")
+        if let attempt, attempt <= 0 { throw .badRequest("parameter 'attempt' must be a positive integer") }
         let file = try uploadedFile(request)
-        switch try storeCall({ () throws(TaskStoreError) in try store.storeTaskFile(file, taskID: taskID, appID: appID) }) {
+        switch try storeCall({ () throws(TaskStoreError) in
+            try store.storeTaskFile(file, taskID: taskID, appID: appID, attempt: attempt)
+        }) {
         case .stored(let id):
             return EndpointResult(status: 201, data: ["fileId": .int(id)])
         case .taskNotFound:
             throw .notFound("Task not found")
         case .notClaimedByApp(let status):
             throw .conflict(
-                "task \(taskID) is \(status.wireName), not running under a claim of '\(appID)': files are accepted "
-                    + "only from the worker running the task")
+                "task \(taskID) is \(status.wireName), not running under \(attempt.map { "claim \($0)" } ?? "a claim") of "
+                    + "'\(appID)': files are accepted only from the worker running the task")
         }
     }
 

@@ -37,7 +37,8 @@ public struct NewFile: Sendable {
 public enum TaskFileUploadOutcome: Sendable, Equatable {
     case stored(fileID: Int64)
     case taskNotFound
-    /// The task exists but is not running under a claim of the uploading app.
+    /// The task exists but is not running under a claim of the uploading app (or not under
+    /// the claim the upload names).
     case notClaimedByApp(status: TaskStatus)
 }
 
@@ -60,17 +61,21 @@ extension TaskStore {
     }
 
     /// Stores a worker's output file for a task it runs: only while the task is RUNNING under a
-    /// claim of `appID`, checked in the same statement as the insert.
-    public func storeTaskFile(_ file: NewFile, taskID: Int64, appID: String) throws(TaskStoreError) -> TaskFileUploadOutcome {
+    /// claim of `appID` (and, when `attempt` is given, that very claim), checked in the same
+    /// statement as the insert.
+    public func storeTaskFile(
+        _ file: NewFile, taskID: Int64, appID: String, attempt: Int? = nil
+    ) throws(TaskStoreError) -> TaskFileUploadOutcome {
         try withConnection { connection in
             let inserted = try connection.query(
                 """
                 INSERT INTO task_files (task_id, user_id, app_id, name, content_type, size, data)
                 SELECT id, NULL, $2, $3, $4, $5, $6 FROM tasks
                 WHERE id = $1 AND status = \(TaskStatus.running.rawValue) AND claimed_by = $2
+                  AND ($7::integer IS NULL OR attempt = $7)
                 RETURNING id
                 """,
-                [taskID, appID, file.name, file.contentType, file.data.count, file.data])
+                [taskID, appID, file.name, file.contentType, file.data.count, file.data, attempt])
             if let id = inserted.rows.first?.int64("id") { return .stored(fileID: id) }
             let task = try connection.query("SELECT status FROM tasks WHERE id = $1", [taskID])
             guard let code = task.rows.first?.int("status") else { return .taskNotFound }

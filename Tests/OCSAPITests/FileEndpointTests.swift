@@ -154,9 +154,14 @@ struct FileEndpointTests {
             "POST", "tasks_provider/\(running)/file", body: Array(Files.body(data: [1, 2, 3]).dropLast(4)), contentType: Files.contentType)
         Support.expectOCSError(truncated, status: 400, mentioning: ["truncated"])
         Support.expectOCSError(try Files.upload(alice, "tasks_provider/\(running)/file", data: [1]), status: 403)
+        // A stale claim (attempt) is refused like a stale result.
+        Support.expectOCSError(try Files.upload(worker, "tasks_provider/\(running)/file?attempt=2", data: [1]), status: 409)
+        Support.expectOCSError(try Files.upload(worker, "tasks_provider/\(running)/file?attempt=0", data: [1]), status: 400)
         #expect(try Files.fileCount(server) == 0)
+        #expect(try Files.upload(worker, "tasks_provider/\(running)/file?attempt=1", data: [1]).status == 201)
 
         // An output naming a file that is not this task's fails the task, as invalid output does.
+        _ = try worker.call("POST", "tasks_provider/\(running)/result", json: ["output": ["output": "done"]])
         let foreign = try Files.uploadedFileID(alice)
         let imageTask = try Support.runningTask(alice, worker, type: "core:text2image")
         let result = try worker.call("POST", "tasks_provider/\(imageTask)/result", json: ["output": ["images": [.int(foreign)]]])
