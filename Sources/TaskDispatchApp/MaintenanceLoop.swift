@@ -7,8 +7,8 @@ import TaskQueue
 /// blocking database calls): returns tasks with expired leases to the queue (or fails them after
 /// the maximum attempts), releases delayed tasks whose time has come, deletes finished tasks past
 /// their retention (a few small batches per pass), deletes uploads no task used in time, drops
-/// finished rate limit windows, forgets old idempotency keys, and folds the
-/// status count deltas. Every server process runs one; both
+/// finished rate limit windows, forgets old idempotency keys, and folds the status count
+/// deltas. Every server process runs one; both
 /// jobs are safe to run concurrently, so with several servers reaping goes on while any is up.
 final class MaintenanceLoop: Sendable {
     private let tasks: TaskStore
@@ -29,13 +29,13 @@ final class MaintenanceLoop: Sendable {
         tasks: TaskStore, intervalSeconds: Double, maxAttempts: Int, idempotencyRetentionSeconds: Int,
         retentionSeconds: Int, unusedFileRetentionSeconds: Int, rateLimitPeriodSeconds: Int, logger: Logger
     ) {
-        self.unusedFileRetentionSeconds = unusedFileRetentionSeconds
-        self.rateLimitPeriodSeconds = rateLimitPeriodSeconds
         self.tasks = tasks
         self.interval = intervalSeconds
         self.maxAttempts = maxAttempts
         self.idempotencyRetentionSeconds = idempotencyRetentionSeconds
         self.retentionSeconds = retentionSeconds
+        self.unusedFileRetentionSeconds = unusedFileRetentionSeconds
+        self.rateLimitPeriodSeconds = rateLimitPeriodSeconds
         self.logger = logger
     }
 
