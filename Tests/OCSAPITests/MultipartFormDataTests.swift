@@ -81,6 +81,16 @@ struct MultipartFormDataTests {
         #expect(throws: MultipartError.self) { try MultipartFormData.parse(Self.bytes(body), boundary: "b") }
     }
 
+    @Test("part headers over 8 KiB are refused; a large part body is fine")
+    func oversizedHeaders() throws {
+        let longHeader = "X-Padding: " + String(repeating: "p", count: 9000) + "\r\n"
+        let body = Self.bytes("--b\r\n\(longHeader)Content-Disposition: form-data; name=\"file\"\r\n\r\nx\r\n--b--")
+        #expect(throws: MultipartError.malformed("a part's headers are too long")) { try MultipartFormData.parse(body, boundary: "b") }
+        let content = [UInt8](repeating: 0xFF, count: 1 << 20)
+        let large = Self.bytes("--b\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\n") + content + Self.bytes("\r\n--b--")
+        #expect(try MultipartFormData.parse(large, boundary: "b").first?.body == content)
+    }
+
     @Test("more parts than the limit are refused")
     func tooManyParts() {
         let part = "--b\r\nContent-Disposition: form-data; name=\"p\"\r\n\r\nx\r\n"
