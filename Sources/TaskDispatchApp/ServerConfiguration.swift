@@ -52,6 +52,22 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var expectedRuntimeSeconds: Int = 60
     /// How often the status counters are folded. Default 2 s.
     public var maintenanceIntervalSeconds: Double = 2
+    /// Largest uploaded file; the upload routes accept this plus the multipart framing, larger
+    /// uploads get 413 before they are read. Default 64 MiB (`TASKDISPATCH_MAX_FILE_BYTES`, `--max-file-bytes`).
+    public var maxFileBytes: Int = 64 << 20
+    /// Uploads never named by a schedule are deleted after this many seconds. Default 86400 s,
+    /// one day (`TASKDISPATCH_UNUSED_FILE_RETENTION_SECONDS`, `--unused-file-retention`).
+    public var unusedFileRetentionSeconds: Int = 86_400
+    /// Tasks one user (or an ExApp acting for nobody) may schedule per period, shared by all
+    /// server processes; batches count each task; 0 turns the limit off. Default 100
+    /// (`TASKDISPATCH_SCHEDULE_RATE_LIMIT`, `--schedule-rate-limit`). Nextcloud allows 20 per
+    /// 120 s, which batch scheduling would outgrow at once.
+    public var scheduleRateLimit: Int = 100
+    /// The rate limit's window in seconds. Default 60 (`TASKDISPATCH_SCHEDULE_RATE_PERIOD`, `--schedule-rate-period`).
+    public var scheduleRatePeriodSeconds: Int = 60
+    /// Refuse requests without `OCS-APIRequest: true` and without a Bearer token with 412, as
+    /// Nextcloud does. Default true (`TASKDISPATCH_CSRF_CHECK`, `--csrf-check true|false`).
+    public var csrfCheck: Bool = true
     /// Log level: trace, debug, info, notice, warning, error, critical. Default info (`TASKDISPATCH_LOG_LEVEL`).
     public var logLevel: Logger.Level = .info
 
@@ -117,10 +133,30 @@ public struct ServerConfiguration: Sendable, Equatable {
         if let seconds = try parse("idempotency-retention", "TASKDISPATCH_IDEMPOTENCY_RETENTION_SECONDS", positive) {
             configuration.idempotencyRetentionSeconds = seconds
         }
+        if let bytes = try parse("max-file-bytes", "TASKDISPATCH_MAX_FILE_BYTES", positive) { configuration.maxFileBytes = bytes }
+        if let seconds = try parse("unused-file-retention", "TASKDISPATCH_UNUSED_FILE_RETENTION_SECONDS", positive) {
+            configuration.unusedFileRetentionSeconds = seconds
+        }
+        if let limit = try parse("schedule-rate-limit", "TASKDISPATCH_SCHEDULE_RATE_LIMIT", { Int($0).flatMap { $0 >= 0 ? $0 : nil } }) {
+            configuration.scheduleRateLimit = limit
+        }
+        if let seconds = try parse("schedule-rate-period", "TASKDISPATCH_SCHEDULE_RATE_PERIOD", positive) {
+            configuration.scheduleRatePeriodSeconds = seconds
+        }
+        if let check = try parse("csrf-check", "TASKDISPATCH_CSRF_CHECK", parseBool) { configuration.csrfCheck = check }
         if let level = try parse("log-level", "TASKDISPATCH_LOG_LEVEL", { Logger.Level(rawValue: $0.lowercased()) }) {
             configuration.logLevel = level
         }
         return configuration
+    }
+
+    /// `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`); nil for anything else.
+    static func parseBool(_ text: String) -> Bool? {
+        switch text.lowercased() {
+        case "true", "1", "yes", "on": true
+        case "false", "0", "no", "off": false
+        default: nil
+        }
     }
 
     /// `core:text2image=900,core:audio2text=600` → the map; nil if any entry is malformed.

@@ -31,7 +31,10 @@ public final class TaskDispatchServer: Sendable {
                 serverVersion: TaskDispatchVersion.current, leaseSeconds: configuration.leaseSeconds,
                 maxLeaseSeconds: configuration.maxLeaseSeconds, leaseSecondsByType: configuration.leaseSecondsByType,
                 retryPolicy: configuration.retryPolicy,
-                expectedRuntimeSeconds: configuration.expectedRuntimeSeconds),
+                expectedRuntimeSeconds: configuration.expectedRuntimeSeconds, maxFileBytes: configuration.maxFileBytes,
+                scheduleRateLimit: ScheduleRateLimit(
+                    limit: configuration.scheduleRateLimit, periodSeconds: configuration.scheduleRatePeriodSeconds),
+                csrfCheck: configuration.csrfCheck),
             logger: logger)
         http = HTTPServer(
             configuration: HTTPServerConfiguration(
@@ -43,7 +46,9 @@ public final class TaskDispatchServer: Sendable {
             tasks: tasks, intervalSeconds: configuration.maintenanceIntervalSeconds,
             maxAttempts: configuration.maxAttempts,
             idempotencyRetentionSeconds: configuration.idempotencyRetentionSeconds,
-            retentionSeconds: configuration.retentionSeconds, logger: logger)
+            retentionSeconds: configuration.retentionSeconds,
+            unusedFileRetentionSeconds: configuration.unusedFileRetentionSeconds,
+            rateLimitPeriodSeconds: configuration.scheduleRatePeriodSeconds, logger: logger)
     }
 
     /// Migrates the schema (safe with several servers starting at once), then starts serving.
