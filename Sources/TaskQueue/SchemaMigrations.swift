@@ -7,7 +7,7 @@ public struct SchemaMigration: Sendable {
 
 /// The schema, as an ordered list of migrations. Append only: a released migration never changes.
 public enum SchemaMigrations {
-    public static let all: [SchemaMigration] = [initialSchema, leases, idempotencyKeys, delaysAndRetention]
+    public static let all: [SchemaMigration] = [initialSchema, leases, idempotencyKeys, delaysAndRetention, providers]
 
     static let initialSchema = SchemaMigration(version: 1, name: "initial schema", sql: #"""
         CREATE TABLE users (
@@ -165,5 +165,50 @@ public enum SchemaMigrations {
         CREATE INDEX tasks_delayed_idx ON tasks (run_after) WHERE status = 1 AND run_after IS NOT NULL;
         -- Finished tasks that may be deleted, oldest first, for retention.
         CREATE INDEX tasks_cleanup_idx ON tasks (last_updated) WHERE status >= 3 AND allow_cleanup;
+        """#)
+
+    static let providers = SchemaMigration(version: 5, name: "task providers and custom task types", sql: #"""
+        -- Task types beyond the core ones, registered by an ExApp with its provider (app_id) or by
+        -- an administrator (app_id NULL). Shapes are JSON arrays of {key, name, description, type}
+        -- (arrays keep the slot order); enum values and defaults are JSON objects by slot key.
+        CREATE TABLE custom_task_types (
+            id                                 text PRIMARY KEY,
+            app_id                             text REFERENCES ex_apps (app_id) ON DELETE CASCADE,
+            name                               text NOT NULL,
+            description                        text NOT NULL,
+            input_shape                        jsonb NOT NULL DEFAULT '[]',
+            optional_input_shape               jsonb NOT NULL DEFAULT '[]',
+            output_shape                       jsonb NOT NULL DEFAULT '[]',
+            optional_output_shape              jsonb NOT NULL DEFAULT '[]',
+            input_shape_enum_values            jsonb NOT NULL DEFAULT '{}',
+            optional_input_shape_enum_values   jsonb NOT NULL DEFAULT '{}',
+            output_shape_enum_values           jsonb NOT NULL DEFAULT '{}',
+            optional_output_shape_enum_values  jsonb NOT NULL DEFAULT '{}',
+            input_shape_defaults               jsonb NOT NULL DEFAULT '{}',
+            optional_input_shape_defaults      jsonb NOT NULL DEFAULT '{}',
+            created_at                         timestamptz NOT NULL DEFAULT now()
+        );
+
+        -- Who processes a task type. Tasks do not reference providers: a task keeps its type and
+        -- its expected completion time when its provider goes, and is claimable again once a
+        -- provider for the type is back. task_type is not a foreign key because the core types
+        -- live in code; the store checks it, locking a custom type's row while it does.
+        CREATE TABLE task_providers (
+            id                text PRIMARY KEY,
+            app_id            text REFERENCES ex_apps (app_id) ON DELETE CASCADE,
+            display_name      text NOT NULL,
+            task_type         text NOT NULL,
+            expected_runtime  integer NOT NULL DEFAULT 0 CHECK (expected_runtime >= 0),
+            registered_at     timestamptz NOT NULL DEFAULT now()
+        );
+        -- "The first registered provider of a type" is the first row in this order.
+        CREATE INDEX task_providers_type_idx ON task_providers (task_type, registered_at, id);
+
+        -- The administrator's choice per task type; it goes with its provider.
+        CREATE TABLE preferred_providers (
+            task_type    text PRIMARY KEY,
+            provider_id  text NOT NULL REFERENCES task_providers (id) ON DELETE CASCADE,
+            chosen_at    timestamptz NOT NULL DEFAULT now()
+        );
         """#)
 }

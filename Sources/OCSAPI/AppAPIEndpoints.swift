@@ -1,0 +1,161 @@
+import JSON
+import TaskQueue
+
+/// The AppAPI side: ExApps register and remove task providers (with an optional custom task
+/// type) through `ai_provider/task_processing`, and read `cloud/capabilities` first, as
+/// nc_py_api does.
+struct AppAPIEndpoints: Sendable {
+    let catalog: ProviderCatalog
+    let configuration: OCSServerConfiguration
+
+    static let maxIdentifierLength = 255
+    static let maxTextLength = 4096
+
+    /// The Nextcloud release whose TaskProcessing API this server speaks (clients gate
+    /// features such as `next_batch` on it).
+    static let nextcloudVersion = (major: 33, minor: 0, micro: 0)
+
+    /// A Nextcloud-like capabilities document: `version`, and `capabilities` with `app_api`
+    /// (nc_py_api refuses provider calls without it) and this server's own entry.
+    func capabilities() -> EndpointResult {
+        let version = Self.nextcloudVersion
+        return .ok([
+            "version": [
+                "major": .int(Int64(version.major)), "minor": .int(Int64(version.minor)),
+                "micro": .int(Int64(version.micro)), "string": .string("\(version.major).\(version.minor).\(version.micro)"),
+                "edition": "", "extendedSupport": false,
+            ],
+            "capabilities": [
+                "core": ["pollinterval": 60, "webdav-root": "remote.php/webdav"],
+                "app_api": ["loglevel": 1, "version": "5.0.0"],
+                "taskdispatch": ["version": .string(configuration.serverVersion)],
+            ],
+        ])
+    }
+
+    /// Registers (or updates) the calling ExApp's provider. Body as nc_py_api sends it:
+    /// `{"provider": {"id", "name", "task_type", "expected_runtime", ...}, "customTaskType"?: {...}}`.
+    func register(_ context: EndpointContext) throws(OCSError) -> EndpointResult {
+        let appID = try context.requireExApp(routes: "AppAPI provider routes")
+        let fields = RequestParameters(members(try context.parameters.requiredObject("provider")))
+        let provider = TaskProvider(
+            id: try Self.identifier(fields, "id", in: "provider"), appID: appID,
+            displayName: try Self.text(fields, "name", in: "provider"),
+            taskType: try Self.identifier(fields, "task_type", in: "provider"),
+            expectedRuntimeSeconds: try Self.expectedRuntime(fields))
+        var customType: TaskType?
+        if let object = try context.parameters.object("customTaskType") {
+            customType = try parseCustomType(RequestParameters(members(object)))
+            guard customType?.id == provider.taskType else {
+                throw .badRequest("parameter 'customTaskType.id' must equal 'provider.task_type' ('\(provider.taskType)')")
+            }
+        }
+        try providerCall { () throws(ProviderStoreError) in try catalog.store.register(provider, customType: customType) }
+        catalog.invalidate()
+        return .ok(Self.json(provider))
+    }
+
+    /// Removes the calling ExApp's provider named by `name`; 404 when it has none of that name.
+    func unregister(_ context: EndpointContext) throws(OCSError) -> EndpointResult {
+        let appID = try context.requireExApp(routes: "AppAPI provider routes")
+        let name = try context.parameters.requiredString("name")
+        try providerCall { () throws(ProviderStoreError) in try catalog.store.unregister(providerID: name, appID: appID) }
+        catalog.invalidate()
+        return .ok(.null)
+    }
+
+    static func json(_ provider: TaskProvider) -> JSONValue {
+        [
+            "id": .string(provider.id), "name": .string(provider.displayName), "task_type": .string(provider.taskType),
+            "expected_runtime": .int(Int64(provider.expectedRuntimeSeconds)),
+            "app_id": provider.appID.map(JSONValue.string) ?? .null,
+        ]
+    }
+
+    /// nc_py_api's `TaskType`: `id`, `name`, `description`, and `input_shape` / `output_shape`
+    /// as lists of `{name, description, shape_type}`; a slot's key is its name, as in AppAPI.
+    private func parseCustomType(_ fields: RequestParameters) throws(OCSError) -> TaskType {
+        let id = try Self.identifier(fields, "id", in: "customTaskType")
+        if catalog.core[id] != nil {
+            throw .badRequest("parameter 'customTaskType.id' is the core task type '\(id)'; choose another id")
+        }
+        return TaskType(
+            id: id, name: try Self.text(fields, "name", in: "customTaskType"),
+            description: try Self.text(fields, "description", in: "customTaskType"),
+            inputShape: try Self.shape(fields, "input_shape"), outputShape: try Self.shape(fields, "output_shape"))
+    }
+
+    private static func shape(_ fields: RequestParameters, _ name: String) throws(OCSError) -> [ShapeDescriptor] {
+        let items = try fields.objectList(name, limit: 100)
+        var seen = Set<String>()
+        var descriptors: [ShapeDescriptor] = []
+        for (index, item) in items.enumerated() {
+            let slot = RequestParameters(item)
+            let what = "customTaskType.\(name)[\(index)]"
+            let key = try identifier(slot, "name", in: what)
+            guard seen.insert(key).inserted else { throw .badRequest("parameter '\(what).name': '\(key)' appears twice") }
+            guard let code = try slot.int("shape_type"), let type = ShapeType(rawValue: code) else {
+                throw .badRequest(
+                    "parameter '\(what).shape_type' must be one of \(ShapeType.allCases.map { String($0.rawValue) }.joined(separator: ", "))")
+            }
+            descriptors.append(
+                ShapeDescriptor(key: key, name: key, description: try text(slot, "description", in: what), type: type))
+        }
+        return descriptors
+    }
+
+    private static func expectedRuntime(_ fields: RequestParameters) throws(OCSError) -> Int {
+        let runtime: Int?
+        do throws(OCSError) { runtime = try fields.int("expected_runtime") } catch {
+            throw .badRequest("parameter 'provider.expected_runtime' must be a whole number of seconds")
+        }
+        guard let runtime else { return 0 }
+        guard (0...Int(Int32.max)).contains(runtime) else {
+            throw .badRequest("parameter 'provider.expected_runtime' must be between 0 and \(Int32.max) seconds")
+        }
+        return runtime
+    }
+
+    /// A required id-like string: 1 to 255 bytes, no control characters.
+    private static func identifier(_ fields: RequestParameters, _ name: String, in parent: String) throws(OCSError) -> String {
+        let value = try text(fields, name, in: parent)
+        guard value.utf8.count <= maxIdentifierLength, value.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F }) else {
+            throw .badRequest("parameter '\(parent).\(name)' must be 1 to \(maxIdentifierLength) printable bytes")
+        }
+        return value
+    }
+
+    /// A required non-empty string of reasonable length.
+    private static func text(_ fields: RequestParameters, _ name: String, in parent: String) throws(OCSError) -> String {
+        let value: String?
+        do throws(OCSError) { value = try fields.string(name) } catch {
+            throw .badRequest("parameter '\(parent).\(name)' must be a string")
+        }
+        guard let value, !value.isEmpty else { throw .badRequest("missing required parameter '\(parent).\(name)'") }
+        guard value.utf8.count <= maxTextLength else {
+            throw .badRequest("parameter '\(parent).\(name)' must be at most \(maxTextLength) bytes")
+        }
+        return value
+    }
+}
+
+/// Turns provider store failures into answers: refusals are client errors, database trouble 503 or 500.
+func providerCall<T>(_ body: () throws(ProviderStoreError) -> T) throws(OCSError) -> T {
+    do {
+        return try body()
+    } catch {
+        switch error {
+        case .unknownTaskType, .coreTaskType, .providerNotForType: throw .badRequest("\(error)")
+        case .ownedByOther, .taskTypeInUse: throw .conflict("\(error); nothing changed")
+        case .providerNotFound, .taskTypeNotFound: throw .notFound("\(error)")
+        case .database(let cause) where cause.isUnavailable:
+            throw .unavailable("the database is unavailable, retry later", cause: "\(error)")
+        case .database, .corruptRow: throw .internalError(cause: "\(error)")
+        }
+    }
+}
+
+/// An object's members as parameters' input (a repeated key keeps its last value, as in a body).
+private func members(_ object: JSONObject) -> [String: JSONValue] {
+    Dictionary(object.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
+}
