@@ -10,6 +10,7 @@ struct AppAPIEndpoints: Sendable {
 
     static let maxIdentifierLength = 255
     static let maxTextLength = 4096
+    static let maxSlots = 100
 
     /// The Nextcloud release whose TaskProcessing API this server speaks (clients gate
     /// features such as `next_batch` on it).
@@ -86,7 +87,15 @@ struct AppAPIEndpoints: Sendable {
     }
 
     private static func shape(_ fields: RequestParameters, _ name: String) throws(OCSError) -> [ShapeDescriptor] {
-        let items = try fields.objectList(name, limit: 100)
+        guard let value = fields[name] else { return [] }
+        guard let list = value.arrayValue, list.count <= maxSlots else {
+            throw .badRequest("parameter 'customTaskType.\(name)' must be a list of at most \(maxSlots) slots")
+        }
+        var items: [[String: JSONValue]] = []
+        for (index, item) in list.enumerated() {
+            guard let object = item.objectValue else { throw .badRequest("parameter 'customTaskType.\(name)[\(index)]' must be an object") }
+            items.append(members(object))
+        }
         var seen = Set<String>()
         var descriptors: [ShapeDescriptor] = []
         for (index, item) in items.enumerated() {
