@@ -11,6 +11,7 @@ struct AppAPIEndpoints: Sendable {
     static let maxIdentifierLength = 255
     static let maxTextLength = 4096
     static let maxSlots = 100
+    static let maxEnumValues = 1000
 
     /// The Nextcloud release whose TaskProcessing API this server speaks (clients gate
     /// features such as `next_batch` on it).
@@ -43,7 +44,7 @@ struct AppAPIEndpoints: Sendable {
             id: try Self.identifier(fields, "id", in: "provider"), appID: appID,
             displayName: try Self.text(fields, "name", in: "provider"),
             taskType: try Self.identifier(fields, "task_type", in: "provider"),
-            expectedRuntimeSeconds: try Self.expectedRuntime(fields))
+            expectedRuntimeSeconds: try Self.expectedRuntime(fields), shapes: try Self.providerShapes(fields))
         var customType: TaskType?
         if let object = try context.parameters.object("customTaskType") {
             customType = try parseCustomType(RequestParameters(members(object)))
@@ -83,27 +84,83 @@ struct AppAPIEndpoints: Sendable {
         return TaskType(
             id: id, name: try Self.text(fields, "name", in: "customTaskType"),
             description: try Self.text(fields, "description", in: "customTaskType"),
-            inputShape: try Self.shape(fields, "input_shape"), outputShape: try Self.shape(fields, "output_shape"))
+            inputShape: try Self.shape(fields, "input_shape", in: "customTaskType"),
+            outputShape: try Self.shape(fields, "output_shape", in: "customTaskType"))
     }
 
-    private static func shape(_ fields: RequestParameters, _ name: String) throws(OCSError) -> [ShapeDescriptor] {
+    /// What the provider adds to its type (nc_py_api's `TaskProcessingProvider` fields).
+    private static func providerShapes(_ fields: RequestParameters) throws(OCSError) -> ProviderShapes {
+        ProviderShapes(
+            optionalInputShape: try shape(fields, "optional_input_shape", in: "provider"),
+            optionalOutputShape: try shape(fields, "optional_output_shape", in: "provider"),
+            inputShapeEnumValues: try enumValues(fields, "input_shape_enum_values"),
+            optionalInputShapeEnumValues: try enumValues(fields, "optional_input_shape_enum_values"),
+            outputShapeEnumValues: try enumValues(fields, "output_shape_enum_values"),
+            optionalOutputShapeEnumValues: try enumValues(fields, "optional_output_shape_enum_values"),
+            inputShapeDefaults: try defaults(fields, "input_shape_defaults"),
+            optionalInputShapeDefaults: try defaults(fields, "optional_input_shape_defaults"))
+    }
+
+    /// `{slot: [{name, value}]}`.
+    private static func enumValues(_ fields: RequestParameters, _ name: String) throws(OCSError) -> [String: [ShapeEnumValue]] {
+        guard let value = fields[name] else { return [:] }
+        let what = "provider.\(name)"
+        guard let object = value.objectValue, object.count <= maxSlots else {
+            throw .badRequest("parameter '\(what)' must be an object of at most \(maxSlots) slots, each a list of {name, value}")
+        }
+        var result: [String: [ShapeEnumValue]] = [:]
+        for (slot, list) in object {
+            guard let items = list.arrayValue, items.count <= maxEnumValues else {
+                throw .badRequest("parameter '\(what).\(slot)' must be a list of at most \(maxEnumValues) {name, value}")
+            }
+            var values: [ShapeEnumValue] = []
+            for item in items {
+                guard let name = item["name"]?.stringValue, let value = item["value"]?.stringValue,
+                    name.utf8.count <= maxTextLength, value.utf8.count <= maxTextLength
+                else { throw .badRequest("parameter '\(what).\(slot)' must hold objects with string 'name' and 'value'") }
+                values.append(ShapeEnumValue(name: name, value: value))
+            }
+            result[slot] = values
+        }
+        return result
+    }
+
+    /// `{slot: string | number}`.
+    private static func defaults(_ fields: RequestParameters, _ name: String) throws(OCSError) -> [String: JSONValue] {
+        guard let value = fields[name] else { return [:] }
+        let what = "provider.\(name)"
+        guard let object = value.objectValue, object.count <= maxSlots else {
+            throw .badRequest("parameter '\(what)' must be an object of at most \(maxSlots) slots")
+        }
+        var result: [String: JSONValue] = [:]
+        for (slot, value) in object {
+            switch value {
+            case .string(let text) where text.utf8.count <= maxTextLength: result[slot] = value
+            case .int, .double: result[slot] = value
+            default: throw .badRequest("parameter '\(what).\(slot)' must be a string or a number")
+            }
+        }
+        return result
+    }
+
+    private static func shape(_ fields: RequestParameters, _ name: String, in parent: String) throws(OCSError) -> [ShapeDescriptor] {
         guard let value = fields[name] else { return [] }
         guard let list = value.arrayValue, list.count <= maxSlots else {
-            throw .badRequest("parameter 'customTaskType.\(name)' must be a list of at most \(maxSlots) slots")
+            throw .badRequest("parameter '\(parent).\(name)' must be a list of at most \(maxSlots) slots")
         }
         var items: [[String: JSONValue]] = []
         for (index, item) in list.enumerated() {
-            guard let object = item.objectValue else { throw .badRequest("parameter 'customTaskType.\(name)[\(index)]' must be an object") }
+            guard let object = item.objectValue else { throw .badRequest("parameter '\(parent).\(name)[\(index)]' must be an object") }
             items.append(members(object))
         }
         var seen = Set<String>()
         var descriptors: [ShapeDescriptor] = []
         for (index, item) in items.enumerated() {
             let slot = RequestParameters(item)
-            let what = "customTaskType.\(name)[\(index)]"
+            let what = "\(parent).\(name)[\(index)]"
             let key = try identifier(slot, "name", in: what)
             guard seen.insert(key).inserted else { throw .badRequest("parameter '\(what).name': '\(key)' appears twice") }
-            guard let code = try slot.int("shape_type"), let type = ShapeType(rawValue: code) else {
+            guard let code = slot["shape_type"]?.int64Value, let type = ShapeType(rawValue: Int(code)) else {
                 throw .badRequest(
                     "parameter '\(what).shape_type' must be one of \(ShapeType.allCases.map { String($0.rawValue) }.joined(separator: ", "))")
             }

@@ -8,11 +8,14 @@ public struct ProviderSnapshot: Sendable {
     public let preferred: [String: TaskProvider]
 
     public init(core: TaskTypeCatalog, customTypes: [TaskType], preferredProviders: [TaskProvider]) {
-        // Core types win should a custom row ever carry a core id (the store refuses that).
-        types = TaskTypeCatalog(customTypes + core.types.values)
         var preferred: [String: TaskProvider] = [:]
         for provider in preferredProviders { preferred[provider.taskType] = provider }
         self.preferred = preferred
+        // Core types win should a custom row ever carry a core id (the store refuses that).
+        // Each type carries its preferred provider's additions, as Nextcloud lists them.
+        types = TaskTypeCatalog((customTypes + core.types.values).map { type in
+            preferred[type.id].map { type.adding($0.shapes) } ?? type
+        })
     }
 
     /// The type and its preferred provider, when the type is known and has a provider:

@@ -44,15 +44,9 @@ public struct ProviderStore: Sendable {
                     guard !locked.rows.isEmpty else { throw ProviderStoreError.unknownTaskType(provider.taskType) }
                 }
                 let saved = try connection.query(
-                    """
-                    INSERT INTO task_providers (id, app_id, display_name, task_type, expected_runtime)
-                    VALUES ($1, $2, $3, $4, $5)
-                    ON CONFLICT (id) DO UPDATE
-                    SET display_name = EXCLUDED.display_name, task_type = EXCLUDED.task_type,
-                        expected_runtime = EXCLUDED.expected_runtime
-                    WHERE task_providers.app_id IS NOT DISTINCT FROM EXCLUDED.app_id
-                    """,
-                    [provider.id, provider.appID, provider.displayName, provider.taskType, provider.expectedRuntimeSeconds])
+                    Self.upsertProviderSQL,
+                    [provider.id, provider.appID, provider.displayName, provider.taskType, provider.expectedRuntimeSeconds]
+                        + ProviderColumns.encodedShapes(provider.shapes).map { $0 as any PostgresBindable })
                 guard saved.affectedRows == 1 else { throw ProviderStoreError.ownedByOther(what: "provider", id: provider.id) }
                 // A preference for the type the provider no longer processes is void.
                 _ = try connection.query(
@@ -72,11 +66,11 @@ public struct ProviderStore: Sendable {
                 let deleted = try connection.query(
                     """
                     DELETE FROM task_providers WHERE id = $1 AND ($2::text IS NULL OR app_id = $2)
-                    RETURNING id, app_id, display_name, task_type, expected_runtime
+                    RETURNING \(ProviderColumns.all())
                     """,
                     [providerID, appID])
                 guard let row = deleted.rows.first else { throw ProviderStoreError.providerNotFound(providerID) }
-                let provider = try Self.decodeProvider(row)
+                let provider = try ProviderColumns.decode(row)
                 if let owner = provider.appID {
                     try Self.removeUnusedCustomType(provider.taskType, ownedBy: owner, on: connection)
                 }
@@ -90,10 +84,9 @@ public struct ProviderStore: Sendable {
         try withConnection { connection in
             try connection.query(
                 """
-                SELECT id, app_id, display_name, task_type, expected_runtime FROM task_providers
-                ORDER BY task_type, registered_at, id
+                SELECT \(ProviderColumns.all()) FROM task_providers ORDER BY task_type, registered_at, id
                 """
-            ).rows.map(Self.decodeProvider)
+            ).rows.map(ProviderColumns.decode)
         }
     }
 
@@ -155,18 +148,34 @@ public struct ProviderStore: Sendable {
                     .map(TaskTypeColumns.decode)
                 let preferred = try connection.query(
                     """
-                    SELECT DISTINCT ON (p.task_type) p.id, p.app_id, p.display_name, p.task_type, p.expected_runtime
+                    SELECT DISTINCT ON (p.task_type) \(ProviderColumns.all(prefix: "p."))
                     FROM task_providers p
                     LEFT JOIN preferred_providers pref ON pref.task_type = p.task_type
                     ORDER BY p.task_type, (pref.provider_id = p.id) IS TRUE DESC, p.registered_at, p.id
                     """
-                ).rows.map(Self.decodeProvider)
+                ).rows.map(ProviderColumns.decode)
                 return ProviderSnapshot(core: core, customTypes: custom, preferredProviders: preferred)
             }
         }
     }
 
     // MARK: Statements
+
+    /// Inserts a provider or updates its owner's; parameters: id, app id, display name, task
+    /// type, expected runtime, then the shape columns in `ProviderColumns.shapeColumns` order.
+    private static let upsertProviderSQL: String = {
+        let columns = ProviderColumns.shapeColumns
+        let placeholders = columns.indices.map { "$\($0 + 6)::jsonb" }.joined(separator: ", ")
+        let updates = columns.map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")
+        return """
+            INSERT INTO task_providers (id, app_id, display_name, task_type, expected_runtime, \(columns.joined(separator: ", ")))
+            VALUES ($1, $2, $3, $4, $5, \(placeholders))
+            ON CONFLICT (id) DO UPDATE
+            SET display_name = EXCLUDED.display_name, task_type = EXCLUDED.task_type,
+                expected_runtime = EXCLUDED.expected_runtime, \(updates)
+            WHERE task_providers.app_id IS NOT DISTINCT FROM EXCLUDED.app_id
+            """
+    }()
 
     private static func upsertCustomType(_ type: TaskType, appID: String?, on connection: PostgresConnection) throws {
         let columns = TaskTypeColumns.shapeColumns
@@ -194,10 +203,4 @@ public struct ProviderStore: Sendable {
         _ = try connection.query("DELETE FROM custom_task_types WHERE id = $1", [id])
     }
 
-    private static func decodeProvider(_ row: PostgresRow) throws(ProviderStoreError) -> TaskProvider {
-        guard let id = row.string("id"), let name = row.string("display_name"), let type = row.string("task_type"),
-            let runtime = row.int("expected_runtime")
-        else { throw .corruptRow("provider row missing a column") }
-        return TaskProvider(id: id, appID: row.string("app_id"), displayName: name, taskType: type, expectedRuntimeSeconds: runtime)
-    }
 }

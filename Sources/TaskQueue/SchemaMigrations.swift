@@ -193,13 +193,23 @@ public enum SchemaMigrations {
         -- its expected completion time when its provider goes, and is claimable again once a
         -- provider for the type is back. task_type is not a foreign key because the core types
         -- live in code; the store checks it, locking a custom type's row while it does.
+        -- A provider adds optional slots, enum values and defaults to its type (stored like a
+        -- custom type's); the preferred provider's additions are part of the type as listed.
         CREATE TABLE task_providers (
-            id                text PRIMARY KEY,
-            app_id            text REFERENCES ex_apps (app_id) ON DELETE CASCADE,
-            display_name      text NOT NULL,
-            task_type         text NOT NULL,
-            expected_runtime  integer NOT NULL DEFAULT 0 CHECK (expected_runtime >= 0),
-            registered_at     timestamptz NOT NULL DEFAULT now()
+            id                                 text PRIMARY KEY,
+            app_id                             text REFERENCES ex_apps (app_id) ON DELETE CASCADE,
+            display_name                       text NOT NULL,
+            task_type                          text NOT NULL,
+            expected_runtime                   integer NOT NULL DEFAULT 0 CHECK (expected_runtime >= 0),
+            optional_input_shape               jsonb NOT NULL DEFAULT '[]',
+            optional_output_shape              jsonb NOT NULL DEFAULT '[]',
+            input_shape_enum_values            jsonb NOT NULL DEFAULT '{}',
+            optional_input_shape_enum_values   jsonb NOT NULL DEFAULT '{}',
+            output_shape_enum_values           jsonb NOT NULL DEFAULT '{}',
+            optional_output_shape_enum_values  jsonb NOT NULL DEFAULT '{}',
+            input_shape_defaults               jsonb NOT NULL DEFAULT '{}',
+            optional_input_shape_defaults      jsonb NOT NULL DEFAULT '{}',
+            registered_at                      timestamptz NOT NULL DEFAULT now()
         );
         -- "The first registered provider of a type" is the first row in this order.
         CREATE INDEX task_providers_type_idx ON task_providers (task_type, registered_at, id);

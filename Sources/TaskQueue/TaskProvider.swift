@@ -7,8 +7,14 @@ public struct TaskProvider: Sendable, Equatable {
     public var taskType: String
     /// Added to a task's scheduled time for its `completionExpectedAt`.
     public var expectedRuntimeSeconds: Int
+    /// What it adds to its type's shapes while it is the preferred provider.
+    public var shapes: ProviderShapes
 
-    public init(id: String, appID: String?, displayName: String, taskType: String, expectedRuntimeSeconds: Int) {
+    public init(
+        id: String, appID: String?, displayName: String, taskType: String, expectedRuntimeSeconds: Int,
+        shapes: ProviderShapes = ProviderShapes()
+    ) {
+        self.shapes = shapes
         self.id = id
         self.appID = appID
         self.displayName = displayName

@@ -19,7 +19,7 @@ struct NcPyApiCompatibilityTests {
         import json, sys
         from nc_py_api import NextcloudApp, NextcloudException, NextcloudExceptionNotFound
         from nc_py_api.ex_app.providers.task_processing import (
-            ShapeDescriptor, ShapeType, TaskProcessingProvider, TaskType)
+            ShapeDescriptor, ShapeEnumValue, ShapeType, TaskProcessingProvider, TaskType)
 
         nc = NextcloudApp()  # NEXTCLOUD_URL, APP_ID, APP_VERSION, APP_SECRET from the environment
         tp = nc.providers.task_processing
@@ -27,7 +27,11 @@ struct NcPyApiCompatibilityTests {
         assert nc.srv_version["major"] >= 30, nc.srv_version
 
         provider = TaskProcessingProvider(
-            id="compat-provider", name="Compatibility provider", task_type="compat:upper", expected_runtime=20)
+            id="compat-provider", name="Compatibility provider", task_type="compat:upper", expected_runtime=20,
+            optional_input_shape=[ShapeDescriptor(name="mode", description="How", shape_type=ShapeType.ENUM)],
+            optional_input_shape_enum_values={"mode": [ShapeEnumValue(name="Upper", value="upper"),
+                                                       ShapeEnumValue(name="Title", value="title")]},
+            optional_input_shape_defaults={"mode": "upper"})
         custom = TaskType(
             id="compat:upper", name="Upper case", description="Turns text into upper case",
             input_shape=[ShapeDescriptor(name="input", description="Text", shape_type=ShapeType.TEXT)],
@@ -45,7 +49,11 @@ struct NcPyApiCompatibilityTests {
                 nc.set_user("")
 
         types = nc.ocs("GET", "/ocs/v2.php/taskprocessing/tasks_consumer/tasktypes")["types"]
-        assert types["compat:upper"]["inputShape"]["input"]["type"] == "Text", types.get("compat:upper")
+        listed = types["compat:upper"]
+        assert listed["inputShape"]["input"]["type"] == "Text", listed
+        assert listed["optionalInputShape"]["mode"]["type"] == "Enum", listed
+        assert [v["value"] for v in listed["optionalInputShapeEnumValues"]["mode"]] == ["upper", "title"], listed
+        assert listed["optionalInputShapeDefaults"] == {"mode": "upper"}, listed
 
         # next_task, set_progress, report_result
         scheduled = schedule("hello")
@@ -54,7 +62,7 @@ struct NcPyApiCompatibilityTests {
         assert claimed["provider"]["name"] == "compat-provider", claimed
         task = claimed["task"]
         assert task["id"] == scheduled["id"] and task["status"] == "STATUS_RUNNING", task
-        assert task["input"] == {"input": "hello"}, task
+        assert task["input"] == {"input": "hello", "mode": "upper"}, task
         progressed = tp.set_progress(task["id"], 50.0)
         assert progressed["task"]["progress"] == 0.5, progressed
         done = tp.report_result(task["id"], {"output": task["input"]["input"].upper()})
@@ -162,7 +170,8 @@ struct NcPyApiCompatibilityTests {
             #expect(task.string("user_id") == "alice", "\(name)")
             #expect(task.string("app_id") == "compat-app", "\(name)")
             #expect(task.string("custom_id") == "", "\(name)")
-            #expect(task.string("input").flatMap { try? JSONValue.parse($0) } == ["input": .string(name == "single" ? "hello" : output.lowercased())])
+            let input: JSONValue = ["input": .string(name == "single" ? "hello" : output.lowercased()), "mode": "upper"]
+            #expect(task.string("input").flatMap { try? JSONValue.parse($0) } == input, "\(name): the provider's default filled in")
             #expect(task.string("output").flatMap { try? JSONValue.parse($0) } == ["output": .string(output)], "\(name)")
             #expect(task.isNull("error_message") && task.isNull("user_facing_error_message"), "\(name)")
             #expect(task.double("progress") == 1, "\(name)")

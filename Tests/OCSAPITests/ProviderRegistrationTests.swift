@@ -140,6 +140,49 @@ struct ProviderRegistrationTests {
         #expect(claimed.taskID == id, "\(claimed.bodyText)")
     }
 
+    @Test("the preferred provider's optional slots, enum values and defaults are part of its type: listed and enforced; a preference switch moves them")
+    func providerShapes() throws {
+        let server = try TestServer(providers: false)
+        defer { server.stop() }
+        let app = server.client(server.alice)
+        let worker = server.client(server.worker)
+        let type = "core:text2text:translate"
+        let languages: JSONValue = [["name": "English", "value": "en"], ["name": "German", "value": "de"]]
+        var body = Self.registration(id: "translator", type: type)
+        if case .object(var object) = body, case .object(var provider)? = object["provider"] {
+            provider["input_shape_enum_values"] = ["origin_language": languages, "target_language": languages]
+            provider["input_shape_defaults"] = ["origin_language": "en"]
+            provider["optional_input_shape"] = [["name": "formality", "description": "Formal or not", "shape_type": 1]]
+            provider["optional_input_shape_defaults"] = ["formality": "neutral"]
+            object["provider"] = .object(provider)
+            body = .object(object)
+        }
+        try Self.register(worker, body)
+
+        let listed = try #require(try app.call("GET", "tasktypes").data?["types"]?[type])
+        #expect(listed["inputShapeEnumValues"]?["target_language"] == languages)
+        #expect(listed["inputShapeDefaults"] == ["origin_language": "en"], "the provider's default wins over the core one")
+        #expect(listed["optionalInputShape"]?["formality"] == ["name": "formality", "description": "Formal or not", "type": "Text"])
+        #expect(listed["optionalInputShapeDefaults"] == ["formality": "neutral"])
+
+        func schedule(_ input: JSONValue) throws -> APIResponse {
+            try app.call("POST", "schedule", json: ["type": .string(type), "input": input, "appId": "a"])
+        }
+        Support.expectOCSError(
+            try schedule(["input": "Hallo", "target_language": "fr"]), status: 400, mentioning: ["target_language", "'en', 'de'"])
+        let scheduled = try schedule(["input": "Hallo", "target_language": "de"])
+        #expect(scheduled.task?["input"] == ["input": "Hallo", "origin_language": "en", "target_language": "de", "formality": "neutral"])
+
+        // Another provider becomes the preferred one: its (empty) additions apply instead.
+        try Self.register(worker, Self.registration(id: "plain", type: type))
+        try server.server.catalog.store.setPreferred(taskType: type, providerID: "plain")
+        server.server.catalog.invalidate()
+        let plain = try #require(try app.call("GET", "tasktypes").data?["types"]?[type])
+        #expect(plain["inputShapeEnumValues"] == [:] && plain["optionalInputShape"] == [:])
+        #expect(plain["inputShapeDefaults"] == ["origin_language": "detect_language"])
+        #expect(try schedule(["input": "Hallo", "target_language": "fr"]).status == 200)
+    }
+
     @Test("without a provider: schedule, schedule/batch and tasks_consumer/schedule are 412 in the OCS envelope, tasktypes is empty")
     func noProvider() throws {
         let server = try TestServer(providers: false)
@@ -287,6 +330,22 @@ struct ProviderRegistrationTests {
             label: "customTaskType without description",
             body: #"{"provider":{"id":"p1","name":"n","task_type":"test:a"},"customTaskType":{"id":"test:a","name":"A","input_shape":[],"output_shape":[]}}"#,
             status: 400, fragment: "'customTaskType.description'"),
+        .init(
+            label: "enum values not an object",
+            body: #"{"provider":{"id":"p1","name":"n","task_type":"core:text2text","input_shape_enum_values":[]}}"#,
+            status: 400, fragment: "'provider.input_shape_enum_values'"),
+        .init(
+            label: "enum value without value",
+            body: #"{"provider":{"id":"p1","name":"n","task_type":"core:text2text","output_shape_enum_values":{"output":[{"name":"x"}]}}}"#,
+            status: 400, fragment: "'provider.output_shape_enum_values.output'"),
+        .init(
+            label: "default a boolean",
+            body: #"{"provider":{"id":"p1","name":"n","task_type":"core:text2text","input_shape_defaults":{"input":true}}}"#,
+            status: 400, fragment: "'provider.input_shape_defaults.input' must be a string or a number"),
+        .init(
+            label: "optional slot with a bad shape_type",
+            body: #"{"provider":{"id":"p1","name":"n","task_type":"core:text2text","optional_input_shape":[{"name":"x","description":"d","shape_type":"Text"}]}}"#,
+            status: 400, fragment: "'provider.optional_input_shape[0].shape_type'"),
         .init(
             label: "another app's provider id", body: #"{"provider":{"id":"core:text2text","name":"n","task_type":"core:text2text"}}"#,
             status: 409, fragment: "belongs to another app"),
