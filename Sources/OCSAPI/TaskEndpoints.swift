@@ -174,9 +174,9 @@ struct TaskEndpoints: Sendable {
         }
     }
 
-    /// The types that have a provider, as in Nextcloud, read fresh (not a hot path).
+    /// The types that have a provider, as in Nextcloud, as of now (not a hot path).
     func taskTypes(_ context: EndpointContext) throws(OCSError) -> EndpointResult {
-        let snapshot = try providerCall { () throws(ProviderStoreError) in try catalog.reload() }
+        let snapshot = try providerCall { () throws(ProviderStoreError) in try catalog.current() }
         let types = JSONObject(snapshot.availableTypes.map { ($0.id, TaskJSON.taskType($0)) })
         return .ok(["types": .object(types)])
     }

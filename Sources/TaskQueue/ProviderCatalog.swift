@@ -1,16 +1,19 @@
 import Synchronization
 
-/// What one read of the providers tables says: the known task types (core and custom) and
-/// each type's preferred provider.
+/// What one read of the providers tables says: the known task types (core and custom, each
+/// with its preferred provider's additions) and each type's preferred provider.
 public struct ProviderSnapshot: Sendable {
     public let types: TaskTypeCatalog
     /// The preferred provider of each task type that has one.
     public let preferred: [String: TaskProvider]
+    /// `ProviderStore.version()` when it was read.
+    public let version: Int64
 
-    public init(core: TaskTypeCatalog, customTypes: [TaskType], preferredProviders: [TaskProvider]) {
+    public init(core: TaskTypeCatalog, customTypes: [TaskType], preferredProviders: [TaskProvider], version: Int64) {
         var preferred: [String: TaskProvider] = [:]
         for provider in preferredProviders { preferred[provider.taskType] = provider }
         self.preferred = preferred
+        self.version = version
         // Core types win should a custom row ever carry a core id (the store refuses that).
         // Each type carries its preferred provider's additions, as Nextcloud lists them.
         types = TaskTypeCatalog((customTypes + core.types.values).map { type in
@@ -32,20 +35,23 @@ public struct ProviderSnapshot: Sendable {
 }
 
 /// The task types and providers for the request path: a process-local snapshot of
-/// `ProviderStore`, reloaded when older than `maxAge` and right after a change made through
-/// this process. Other processes' changes reach it within `maxAge`, and at once where it
-/// matters: `lookup` re-reads the database before answering "no" (an unknown type, a type
-/// without a provider, a provider that is not preferred), so a registration made through any
-/// process is honoured by the next request. Only positive answers can be up to `maxAge` old.
+/// `ProviderStore`. Every change to those tables bumps one version row, so the snapshot is
+/// re-validated with one row read: when it is older than `maxAge`, and before any negative
+/// answer (`lookup` on a miss: an unknown type, a type without a provider, a provider that is
+/// not preferred). A registration made through any server process is therefore honoured by
+/// the next request here; only positive answers can be up to `maxAge` old. A change made
+/// through this process drops the snapshot at once (`invalidate`).
 public final class ProviderCatalog: Sendable {
     public let store: ProviderStore
     public let core: TaskTypeCatalog
     private let maxAge: Duration
     private struct Cached {
         var snapshot: ProviderSnapshot?
-        var loadedAt: ContinuousClock.Instant
+        var checkedAt: ContinuousClock.Instant
         /// Bumped by `invalidate`, so a load that started before a change is not kept.
         var generation: Int
+        /// Full reads so far (tests check that a current snapshot is not read again).
+        var loads: Int
     }
     private let cached: Mutex<Cached>
 
@@ -53,31 +59,31 @@ public final class ProviderCatalog: Sendable {
         self.store = store
         self.core = core
         self.maxAge = maxAge
-        cached = Mutex(Cached(snapshot: nil, loadedAt: .now, generation: 0))
+        cached = Mutex(Cached(snapshot: nil, checkedAt: .now, generation: 0, loads: 0))
     }
 
-    /// The snapshot, reloaded first when older than `maxAge` or invalidated.
+    /// The snapshot, re-validated first when older than `maxAge`.
     public func snapshot() throws(ProviderStoreError) -> ProviderSnapshot {
-        let current = cached.withLock { cached -> ProviderSnapshot? in
-            guard let snapshot = cached.snapshot, ContinuousClock.now - cached.loadedAt < maxAge else { return nil }
-            return snapshot
+        let (current, fresh) = cached.withLock { cached in
+            (cached.snapshot, ContinuousClock.now - cached.checkedAt < maxAge)
         }
-        if let current { return current }
-        return try reload()
+        guard let current else { return try reload() }
+        return fresh ? current : try revalidated(current)
     }
 
-    /// A snapshot read from the database now.
-    @discardableResult
-    public func reload() throws(ProviderStoreError) -> ProviderSnapshot {
-        let generation = cached.withLock { $0.generation }
-        let fresh = try store.snapshot(core: core)
-        cached.withLock { cached in
-            if cached.generation == generation {
-                cached.snapshot = fresh
-                cached.loadedAt = .now
-            }
-        }
-        return fresh
+    /// The snapshot as of now: kept when the database's version still matches, else read again.
+    public func current() throws(ProviderStoreError) -> ProviderSnapshot {
+        guard let snapshot = cached.withLock({ $0.snapshot }) else { return try reload() }
+        return try revalidated(snapshot)
+    }
+
+    /// `answer` from the snapshot; when it says nil (a miss), from the snapshot as of now, so
+    /// that a negative answer is never stale.
+    public func lookup<T>(_ answer: (ProviderSnapshot) -> T?) throws(ProviderStoreError) -> T? {
+        let snapshot = try snapshot()
+        if let hit = answer(snapshot) { return hit }
+        let now = try revalidated(snapshot)
+        return now.version == snapshot.version ? nil : answer(now)
     }
 
     /// Forgets the snapshot after a change made through this process.
@@ -88,10 +94,28 @@ public final class ProviderCatalog: Sendable {
         }
     }
 
-    /// `answer` from the snapshot; when it says nil (a miss), from a fresh read of the
-    /// database, so that a negative answer is never stale.
-    public func lookup<T>(_ answer: (ProviderSnapshot) -> T?) throws(ProviderStoreError) -> T? {
-        if let hit = answer(try snapshot()) { return hit }
-        return answer(try reload())
+    /// How many times the snapshot was read in full.
+    var loads: Int { cached.withLock { $0.loads } }
+
+    private func revalidated(_ snapshot: ProviderSnapshot) throws(ProviderStoreError) -> ProviderSnapshot {
+        let generation = cached.withLock { $0.generation }
+        guard try store.version() == snapshot.version else { return try reload() }
+        cached.withLock { cached in
+            if cached.generation == generation, cached.snapshot?.version == snapshot.version { cached.checkedAt = .now }
+        }
+        return snapshot
+    }
+
+    private func reload() throws(ProviderStoreError) -> ProviderSnapshot {
+        let generation = cached.withLock { $0.generation }
+        let fresh = try store.snapshot(core: core)
+        cached.withLock { cached in
+            cached.loads += 1
+            if cached.generation == generation {
+                cached.snapshot = fresh
+                cached.checkedAt = .now
+            }
+        }
+        return fresh
     }
 }

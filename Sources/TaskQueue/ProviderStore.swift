@@ -139,11 +139,13 @@ public struct ProviderStore: Sendable {
     // MARK: Snapshot
 
     /// The custom types and each type's preferred provider (the administrator's choice, else
-    /// the first registered), read in one repeatable-read transaction so both agree.
+    /// the first registered), with the version they are at, read in one repeatable-read
+    /// transaction so that all three agree.
     public func snapshot(core: TaskTypeCatalog) throws(ProviderStoreError) -> ProviderSnapshot {
         try withConnection { connection in
             try connection.transaction { connection in
                 try connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                let version = try Self.version(on: connection)
                 let custom = try connection.query("SELECT \(TaskTypeColumns.all) FROM custom_task_types").rows
                     .map(TaskTypeColumns.decode)
                 let preferred = try connection.query(
@@ -154,9 +156,22 @@ public struct ProviderStore: Sendable {
                     ORDER BY p.task_type, (pref.provider_id = p.id) IS TRUE DESC, p.registered_at, p.id
                     """
                 ).rows.map(ProviderColumns.decode)
-                return ProviderSnapshot(core: core, customTypes: custom, preferredProviders: preferred)
+                return ProviderSnapshot(core: core, customTypes: custom, preferredProviders: preferred, version: version)
             }
         }
+    }
+
+    /// The current version of providers, custom types and preferences: a snapshot at this
+    /// version is current.
+    public func version() throws(ProviderStoreError) -> Int64 {
+        try withConnection { connection in try Self.version(on: connection) }
+    }
+
+    private static func version(on connection: PostgresConnection) throws -> Int64 {
+        guard let version = try connection.query("SELECT version FROM provider_catalog_version").rows.first?.int64("version") else {
+            throw ProviderStoreError.corruptRow("provider_catalog_version has no row")
+        }
+        return version
     }
 
     // MARK: Statements

@@ -220,5 +220,25 @@ public enum SchemaMigrations {
             provider_id  text NOT NULL REFERENCES task_providers (id) ON DELETE CASCADE,
             chosen_at    timestamptz NOT NULL DEFAULT now()
         );
+
+        -- One counter that every change to the three tables above bumps in its own transaction
+        -- (cascades included), so a server process checks with one row read whether its
+        -- snapshot of them is still current.
+        CREATE TABLE provider_catalog_version (
+            singleton  boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+            version    bigint NOT NULL
+        );
+        INSERT INTO provider_catalog_version (version) VALUES (0);
+        CREATE FUNCTION provider_catalog_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            UPDATE provider_catalog_version SET version = version + 1;
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER custom_task_types_changed AFTER INSERT OR UPDATE OR DELETE ON custom_task_types
+            FOR EACH STATEMENT EXECUTE FUNCTION provider_catalog_changed();
+        CREATE TRIGGER task_providers_changed AFTER INSERT OR UPDATE OR DELETE ON task_providers
+            FOR EACH STATEMENT EXECUTE FUNCTION provider_catalog_changed();
+        CREATE TRIGGER preferred_providers_changed AFTER INSERT OR UPDATE OR DELETE ON preferred_providers
+            FOR EACH STATEMENT EXECUTE FUNCTION provider_catalog_changed();
         """#)
 }

@@ -139,7 +139,7 @@ struct ProviderStoreTests {
         #expect(registered.load(ordering: .relaxed) > 0 && removed.load(ordering: .relaxed) > 0)
     }
 
-    @Test("the catalog answers from its snapshot, and re-reads the database before a miss")
+    @Test("the catalog answers from its snapshot, re-checks the version before a miss, and reads again only when it changed")
     func catalogMissRereads() throws {
         let fixture = try StoreFixture()
         defer { fixture.close() }
@@ -147,12 +147,34 @@ struct ProviderStoreTests {
         // A long max age: only a miss or an invalidation can reload.
         let catalog = ProviderCatalog(store: store, maxAge: .seconds(3600))
         #expect(try catalog.snapshot().available("core:text2text") == nil)
+        #expect(catalog.loads == 1)
+        #expect(try catalog.lookup { $0.available("core:text2text") } == nil, "a miss at the current version")
+        #expect(catalog.loads == 1, "the version matched: no second read")
+
         try store.register(Self.provider("p", "core:text2text"))
         #expect(try catalog.snapshot().available("core:text2text") == nil, "the cached snapshot is kept")
-        #expect(try catalog.lookup { $0.available("core:text2text") }?.provider.id == "p", "a miss re-reads")
+        #expect(try catalog.lookup { $0.available("core:text2text") }?.provider.id == "p", "a miss re-reads after a change")
+        #expect(catalog.loads == 2)
         try store.unregister(providerID: "p", appID: nil)
         #expect(try catalog.lookup { $0.available("core:text2text") } != nil, "a hit is answered from the snapshot")
+        #expect(try catalog.current().available("core:text2text") == nil, "current() follows the version")
         catalog.invalidate()
         #expect(try catalog.lookup { $0.available("core:text2text") } == nil)
+
+        // Every kind of change moves the version, cascades included.
+        var versions = [try store.version()]
+        _ = try fixture.accounts.addApp(appID: "app1")
+        try store.register(Self.provider("q", "core:text2text", app: "app1"))
+        versions.append(try store.version())
+        try store.setPreferred(taskType: "core:text2text", providerID: "q")
+        versions.append(try store.version())
+        try store.addCustomType(Self.shaped)
+        versions.append(try store.version())
+        try store.removeCustomType(id: "test:shaped")
+        versions.append(try store.version())
+        try fixture.accounts.removeApp(appID: "app1")
+        versions.append(try store.version())
+        #expect(zip(versions, versions.dropFirst()).allSatisfy { $0 < $1 }, "\(versions)")
+        #expect(try store.providers().isEmpty)
     }
 }
