@@ -211,7 +211,7 @@ func providerCall<T>(_ body: () throws(ProviderStoreError) -> T) throws(OCSError
         return try body()
     } catch {
         switch error {
-        case .unknownTaskType, .coreTaskType, .providerNotForType: throw .badRequest("\(error)")
+        case .unknownTaskType, .coreTaskType, .providerNotForType, .unknownApp: throw .badRequest("\(error)")
         case .ownedByOther, .taskTypeInUse: throw .conflict("\(error); nothing changed")
         case .providerNotFound, .taskTypeNotFound: throw .notFound("\(error)")
         case .database(let cause) where cause.isUnavailable:

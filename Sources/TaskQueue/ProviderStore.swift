@@ -36,24 +36,30 @@ public struct ProviderStore: Sendable {
     public func register(_ provider: TaskProvider, customType: TaskType? = nil) throws(ProviderStoreError) {
         try withConnection { connection in
             try connection.transaction { connection in
-                if let customType {
-                    try Self.upsertCustomType(customType, appID: provider.appID, on: connection)
-                } else if !coreTypeIDs.contains(provider.taskType) {
-                    let locked = try connection.query(
-                        "SELECT 1 FROM custom_task_types WHERE id = $1 FOR SHARE", [provider.taskType])
-                    guard !locked.rows.isEmpty else { throw ProviderStoreError.unknownTaskType(provider.taskType) }
+                do {
+                    try save(provider, customType: customType, on: connection)
+                } catch let error as PostgresError where error.sqlState == .foreignKeyViolation {
+                    throw ProviderStoreError.unknownApp(provider.appID ?? "")
                 }
-                let saved = try connection.query(
-                    Self.upsertProviderSQL,
-                    [provider.id, provider.appID, provider.displayName, provider.taskType, provider.expectedRuntimeSeconds]
-                        + ProviderColumns.encodedShapes(provider.shapes).map { $0 as any PostgresBindable })
-                guard saved.affectedRows == 1 else { throw ProviderStoreError.ownedByOther(what: "provider", id: provider.id) }
-                // A preference for the type the provider no longer processes is void.
-                _ = try connection.query(
-                    "DELETE FROM preferred_providers WHERE provider_id = $1 AND task_type <> $2",
-                    [provider.id, provider.taskType])
             }
         }
+    }
+
+    private func save(_ provider: TaskProvider, customType: TaskType?, on connection: PostgresConnection) throws {
+        if let customType {
+            try Self.upsertCustomType(customType, appID: provider.appID, on: connection)
+        } else if !coreTypeIDs.contains(provider.taskType) {
+            let locked = try connection.query("SELECT 1 FROM custom_task_types WHERE id = $1 FOR SHARE", [provider.taskType])
+            guard !locked.rows.isEmpty else { throw ProviderStoreError.unknownTaskType(provider.taskType) }
+        }
+        let saved = try connection.query(
+            Self.upsertProviderSQL,
+            [provider.id, provider.appID, provider.displayName, provider.taskType, provider.expectedRuntimeSeconds]
+                + ProviderColumns.encodedShapes(provider.shapes).map { $0 as any PostgresBindable })
+        guard saved.affectedRows == 1 else { throw ProviderStoreError.ownedByOther(what: "provider", id: provider.id) }
+        // A preference for the type the provider no longer processes is void.
+        _ = try connection.query(
+            "DELETE FROM preferred_providers WHERE provider_id = $1 AND task_type <> $2", [provider.id, provider.taskType])
     }
 
     /// Removes a provider. `appID` restricts it to that app's providers (AppAPI); nil removes

@@ -8,6 +8,8 @@ public enum ProviderStoreError: Error, Sendable, CustomStringConvertible {
     case corruptRow(String)
     /// The task type is neither a core type nor a registered custom type.
     case unknownTaskType(String)
+    /// The owning ExApp does not exist.
+    case unknownApp(String)
     /// A custom type may not take a core type's id.
     case coreTaskType(String)
     /// The provider or custom type belongs to another app (or to the administrator).
@@ -24,6 +26,7 @@ public enum ProviderStoreError: Error, Sendable, CustomStringConvertible {
         case .database(let error): "database error: \(error)"
         case .corruptRow(let what): "corrupt row: \(what)"
         case .unknownTaskType(let id): "unknown task type '\(id)'"
+        case .unknownApp(let id): "no ExApp '\(id)'"
         case .coreTaskType(let id): "'\(id)' is a core task type; a custom task type needs another id"
         case .ownedByOther(let what, let id): "\(what) '\(id)' belongs to another app"
         case .providerNotFound(let id): "no provider '\(id)'"

@@ -51,6 +51,7 @@ struct ProviderCommandTests {
         try refuse(["provider", "add", "x", "--type", "nope:type"], mentioning: "unknown task type 'nope:type'")
         try refuse(["provider", "add", "x", "--type", "cli:echo", "--expected-runtime", "-1"], mentioning: "--expected-runtime")
         try refuse(["provider", "remove", "nobody"], mentioning: "no provider 'nobody'")
+        try refuse(["provider", "add", "x", "--type", "cli:echo", "--app", "no-such-app"], mentioning: "no ExApp 'no-such-app'")
         try refuse(["type", "remove", "cli:echo"], mentioning: "still has providers (echo-1, echo-2)")
         try refuse(["type", "add", #"{"id":"core:text2text","name":"n","description":"d"}"#], mentioning: "core task type")
         try refuse(["type", "add", "not json"], mentioning: "JSON object")
