@@ -114,7 +114,7 @@ struct ProviderStoreTests {
                             removed.add(1, ordering: .relaxed)
                         } catch ProviderStoreError.taskTypeInUse {
                             // Providers exist: remove them, then the type goes on a later round.
-                            for provider in try store.providers() { try? store.unregister(providerID: provider.id, appID: nil) }
+                            for provider in try store.providers() { _ = try? store.unregister(providerID: provider.id, appID: nil) }
                         } catch ProviderStoreError.taskTypeNotFound {}
                         try store.addCustomType(Self.shaped)
                     } else {
