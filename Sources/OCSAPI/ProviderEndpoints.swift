@@ -83,7 +83,7 @@ struct ProviderEndpoints: Sendable {
             }
         }
         if let complete { return complete }
-        // lookup has just reloaded: the partial answer from the fresh snapshot is final.
+        // lookup has just checked the snapshot against the database: its partial answer is final.
         return try providerCall { () throws(ProviderStoreError) in select(try catalog.snapshot()) }
     }
 
