@@ -48,10 +48,10 @@ struct ProviderCommand: ParsableCommand {
             try withProviders(database) { providers in
                 let preferred = try providers.snapshot(core: .core).preferred
                 for provider in try providers.providers() {
-                    let mark = preferred[provider.taskType]?.id == provider.id ? "*" : ""
+                    let mark = preferred[provider.taskType]?.id == provider.id ? "\t*" : ""
                     print(
-                        [provider.id, provider.taskType, "\(provider.expectedRuntimeSeconds)s", provider.appID ?? "admin", mark]
-                            .joined(separator: "\t"))
+                        [provider.id, provider.taskType, "\(provider.expectedRuntimeSeconds)s", provider.appID ?? "admin"]
+                            .joined(separator: "\t") + mark)
                 }
             }
         }
