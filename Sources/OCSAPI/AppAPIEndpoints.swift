@@ -65,7 +65,7 @@ func providerCall<T>(_ body: () throws(ProviderStoreError) -> T) throws(OCSError
     } catch {
         switch error {
         case .unknownTaskType, .coreTaskType, .providerNotForType, .unknownApp: throw .badRequest("\(error)")
-        case .ownedByOther, .taskTypeInUse: throw .conflict("\(error); nothing changed")
+        case .ownedByOther, .taskTypeInUse, .changedConcurrently: throw .conflict("\(error); nothing changed")
         case .providerNotFound, .taskTypeNotFound: throw .notFound("\(error)")
         case .database(let cause) where cause.isUnavailable:
             throw .unavailable("the database is unavailable, retry later", cause: "\(error)")

@@ -69,21 +69,35 @@ public struct ProviderStore: Sendable {
     public func unregister(providerID: String, appID: String?) throws(ProviderStoreError) -> TaskProvider {
         try withConnection { connection in
             try connection.transaction { connection in
-                let deleted = try connection.query(
-                    """
-                    DELETE FROM task_providers WHERE id = $1 AND ($2::text IS NULL OR app_id = $2)
-                    RETURNING \(ProviderColumns.all())
-                    """,
-                    [providerID, appID])
-                guard let row = deleted.rows.first else { throw ProviderStoreError.providerNotFound(providerID) }
-                let provider = try ProviderColumns.decode(row)
-                if let owner = provider.appID {
-                    try Self.removeUnusedCustomType(provider.taskType, ownedBy: owner, on: connection)
+                // Locks in the order `register` takes them: the custom type's row before the
+                // provider's (and the version row its trigger updates); the other order deadlocks
+                // with a registration for the same type. The type is read first, so the delete
+                // re-checks it: should the provider move to another type meanwhile, read again.
+                for _ in 0..<Self.unregisterAttempts {
+                    guard let type = try connection.query(
+                        "SELECT task_type FROM task_providers WHERE id = $1 AND ($2::text IS NULL OR app_id = $2)",
+                        [providerID, appID]
+                    ).rows.first?.string("task_type") else { throw ProviderStoreError.providerNotFound(providerID) }
+                    _ = try connection.query("SELECT 1 FROM custom_task_types WHERE id = $1 FOR UPDATE", [type])
+                    let deleted = try connection.query(
+                        """
+                        DELETE FROM task_providers WHERE id = $1 AND ($2::text IS NULL OR app_id = $2) AND task_type = $3
+                        RETURNING \(ProviderColumns.all())
+                        """,
+                        [providerID, appID, type])
+                    guard let row = deleted.rows.first else { continue }
+                    let provider = try ProviderColumns.decode(row)
+                    if let owner = provider.appID {
+                        try Self.removeUnusedCustomType(provider.taskType, ownedBy: owner, on: connection)
+                    }
+                    return provider
                 }
-                return provider
+                throw ProviderStoreError.changedConcurrently(providerID)
             }
         }
     }
+
+    static let unregisterAttempts = 3
 
     /// Every provider, by task type, then registration order.
     public func providers() throws(ProviderStoreError) -> [TaskProvider] {

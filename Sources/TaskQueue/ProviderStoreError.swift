@@ -18,6 +18,8 @@ public enum ProviderStoreError: Error, Sendable, CustomStringConvertible {
     case taskTypeNotFound(String)
     /// The provider does not process that task type, so it cannot be its preferred provider.
     case providerNotForType(provider: String, taskType: String)
+    /// The provider kept changing while it was being removed; nothing was removed.
+    case changedConcurrently(String)
     /// A custom type still has providers; they must go first.
     case taskTypeInUse(String, providers: [String])
 
@@ -32,6 +34,7 @@ public enum ProviderStoreError: Error, Sendable, CustomStringConvertible {
         case .providerNotFound(let id): "no provider '\(id)'"
         case .taskTypeNotFound(let id): "no custom task type '\(id)'"
         case .providerNotForType(let provider, let type): "provider '\(provider)' does not process task type '\(type)'"
+        case .changedConcurrently(let id): "provider '\(id)' changed while being removed; try again"
         case .taskTypeInUse(let id, let providers):
             "custom task type '\(id)' still has providers (\(providers.joined(separator: ", "))); remove them first"
         }

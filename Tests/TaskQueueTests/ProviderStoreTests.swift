@@ -139,6 +139,43 @@ struct ProviderStoreTests {
         #expect(registered.load(ordering: .relaxed) > 0 && removed.load(ordering: .relaxed) > 0)
     }
 
+    @Test("an app re-registering and unregistering its custom type's provider while 4 threads of another app serve the type: no deadlock, no orphan")
+    func unregisterRacesRegistration() throws {
+        let fixture = try StoreFixture()
+        defer { fixture.close() }
+        _ = try fixture.accounts.addApp(appID: "owner")
+        _ = try fixture.accounts.addApp(appID: "server")
+        let store = ProviderStore(pool: fixture.pool)
+        let unexpected = Mutex<[String]>([])
+        let served = Atomic<Int>(0)
+        onThreads(5) { index in
+            for round in 0..<40 {
+                do {
+                    if index == 0 {
+                        try store.register(Self.provider("owner-p", "test:shaped", app: "owner"), customType: Self.shaped)
+                        try store.unregister(providerID: "owner-p", appID: "owner")
+                    } else {
+                        try store.register(Self.provider("server-\(index)", "test:shaped", app: "server"))
+                        served.add(1, ordering: .relaxed)
+                        if round % 2 == 0 { try store.unregister(providerID: "server-\(index)", appID: "server") }
+                    }
+                } catch ProviderStoreError.unknownTaskType {
+                    // The owner's type was gone at that moment: refused, nothing stored.
+                } catch {
+                    unexpected.withLock { $0.append("\(error)") }
+                }
+            }
+        }
+        #expect(unexpected.withLock { $0 }.isEmpty, "\(unexpected.withLock { $0 })")
+        let orphans = try fixture.query(
+            """
+            SELECT count(*)::int AS n FROM task_providers p
+            WHERE p.task_type NOT LIKE 'core:%' AND NOT EXISTS (SELECT 1 FROM custom_task_types t WHERE t.id = p.task_type)
+            """).rows.first?.int("n")
+        #expect(orphans == 0)
+        print("unregister race: \(served.load(ordering: .relaxed)) registrations by the serving app")
+    }
+
     @Test("the catalog answers from its snapshot, re-checks the version before a miss, and reads again only when it changed")
     func catalogMissRereads() throws {
         let fixture = try StoreFixture()
