@@ -47,6 +47,7 @@ public struct ProviderStore: Sendable {
 
     private func save(_ provider: TaskProvider, customType: TaskType?, on connection: PostgresConnection) throws {
         if let customType {
+            guard !coreTypeIDs.contains(customType.id) else { throw ProviderStoreError.coreTaskType(customType.id) }
             try Self.upsertCustomType(customType, appID: provider.appID, on: connection)
         } else if !coreTypeIDs.contains(provider.taskType) {
             let locked = try connection.query("SELECT 1 FROM custom_task_types WHERE id = $1 FOR SHARE", [provider.taskType])
@@ -97,6 +98,7 @@ public struct ProviderStore: Sendable {
         }
     }
 
+    /// How often `unregister` reads a provider again that moved to another type meanwhile.
     static let unregisterAttempts = 3
 
     /// Every provider, by task type, then registration order.
@@ -130,6 +132,7 @@ public struct ProviderStore: Sendable {
 
     /// Creates or updates an administrator's custom task type (no owning app).
     public func addCustomType(_ type: TaskType) throws(ProviderStoreError) {
+        guard !coreTypeIDs.contains(type.id) else { throw .coreTaskType(type.id) }
         try withConnection { connection in try Self.upsertCustomType(type, appID: nil, on: connection) }
     }
 

@@ -83,6 +83,10 @@ struct ProviderStoreTests {
         #expect(throws: ProviderStoreError.self) { try store.register(Self.provider("p", "core:text2text", app: "app2")) }
         #expect(throws: ProviderStoreError.self) { try store.unregister(providerID: "p", appID: "app2") }
         #expect(throws: ProviderStoreError.self) { try store.register(Self.provider("r", "test:none", app: "app2")) }
+        var core = Self.shaped
+        core.id = "core:text2text"
+        #expect(throws: ProviderStoreError.self) { try store.addCustomType(core) }
+        #expect(throws: ProviderStoreError.self) { try store.register(Self.provider("r", "core:text2text", app: "app2"), customType: core) }
         #expect(try store.providers() == [Self.provider("p", "test:shaped", app: "app1")])
         #expect(try store.customTypes().map(\.name) == ["Shaped"])
 
