@@ -11,12 +11,13 @@ public final class OCSServer: HTTPHandler {
     private let adminEndpoints: AdminEndpoints
     private let fileEndpoints: FileEndpoints
     private let csrfCheck: Bool
+    private let appAPIEndpoints: AppAPIEndpoints
     private let authenticator: Authenticator
     private let jsonOptions: JSONParseOptions
     private let logger: Logger
 
     public init(
-        tasks: TaskStore, accounts: AccountStore, catalog: TaskTypeCatalog = .core,
+        tasks: TaskStore, accounts: AccountStore, catalog: ProviderCatalog,
         configuration: OCSServerConfiguration, logger: Logger
     ) {
         taskEndpoints = TaskEndpoints(store: tasks, catalog: catalog, configuration: configuration)
@@ -24,6 +25,7 @@ public final class OCSServer: HTTPHandler {
         adminEndpoints = AdminEndpoints(store: tasks, configuration: configuration)
         fileEndpoints = FileEndpoints(store: tasks, configuration: configuration)
         csrfCheck = configuration.csrfCheck
+        appAPIEndpoints = AppAPIEndpoints(catalog: catalog, configuration: configuration)
         authenticator = Authenticator(
             accounts: accounts, cache: CredentialCache(ttl: .seconds(configuration.credentialCacheSeconds)))
         jsonOptions = JSONParseOptions(maxDepth: configuration.maxJSONDepth)
@@ -97,6 +99,8 @@ public final class OCSServer: HTTPHandler {
     }
 
     private func dispatch(_ route: Route, _ request: HTTPRequest) throws(OCSError) -> EndpointResult {
+        // Public, as in Nextcloud: clients read it before they know whether they may log in.
+        if route == .capabilities { return appAPIEndpoints.capabilities() }
         guard let principal = try authenticator.authenticate(request.head.headers) else {
             throw .unauthorized(
                 "authentication required: HTTP Basic with a user name and app password, "
@@ -137,6 +141,9 @@ public final class OCSServer: HTTPHandler {
         case .consumerTaskTypes:
             _ = try context.requireExApp(routes: "tasks_consumer routes")
             return try taskEndpoints.taskTypes(context)
+        case .capabilities: return appAPIEndpoints.capabilities()
+        case .registerProvider: return try appAPIEndpoints.register(context)
+        case .unregisterProvider: return try appAPIEndpoints.unregister(context)
         }
     }
 

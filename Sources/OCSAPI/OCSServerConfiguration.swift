@@ -15,8 +15,6 @@ public struct OCSServerConfiguration: Sendable {
     public var retryPolicy: RetryPolicy
     /// Most items in one batched schedule or batched result call. Default 500.
     public var maxBatchItems: Int
-    /// Seconds until `completionExpectedAt` for a new task. Default 60.
-    public var expectedRuntimeSeconds: Int
     /// How long a verified credential is remembered; 0 disables the cache. Default 30 s.
     public var credentialCacheSeconds: Int
     /// Deepest nesting accepted in JSON bodies. Default 64.
@@ -33,7 +31,7 @@ public struct OCSServerConfiguration: Sendable {
 
     public init(
         serverVersion: String, leaseSeconds: Int = 300, maxLeaseSeconds: Int = 3600,
-        leaseSecondsByType: [String: Int] = [:], retryPolicy: RetryPolicy = RetryPolicy(), maxBatchItems: Int = 500, expectedRuntimeSeconds: Int = 60,
+        leaseSecondsByType: [String: Int] = [:], retryPolicy: RetryPolicy = RetryPolicy(), maxBatchItems: Int = 500,
         credentialCacheSeconds: Int = 30, maxJSONDepth: Int = 64, maxFileBytes: Int = 64 << 20,
         scheduleRateLimit: ScheduleRateLimit = ScheduleRateLimit(limit: 100, periodSeconds: 60), csrfCheck: Bool = true
     ) {
@@ -43,7 +41,6 @@ public struct OCSServerConfiguration: Sendable {
         self.leaseSecondsByType = leaseSecondsByType
         self.retryPolicy = retryPolicy
         self.maxBatchItems = maxBatchItems
-        self.expectedRuntimeSeconds = expectedRuntimeSeconds
         self.credentialCacheSeconds = credentialCacheSeconds
         self.maxJSONDepth = maxJSONDepth
         self.maxFileBytes = maxFileBytes

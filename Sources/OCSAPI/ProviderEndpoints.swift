@@ -4,17 +4,18 @@ import TaskQueue
 /// The worker routes (`tasks_provider/*`): claim the next task, report progress and results.
 struct ProviderEndpoints: Sendable {
     let store: TaskStore
-    let catalog: TaskTypeCatalog
+    let catalog: ProviderCatalog
     let configuration: OCSServerConfiguration
 
     static let batchSizes = 1...100
 
     /// Claims the oldest waiting task of the requested types; 204 with no body when there is none.
+    /// `provider.name` is the id of the preferred provider of the task's type.
     func next(_ context: EndpointContext) throws(OCSError) -> EndpointResult {
-        guard let (providerID, claimed, _) = try claim(context, count: 1), let task = claimed.first else {
+        guard let (providers, claimed, _) = try claim(context, count: 1), let task = claimed.first else {
             return .noContent
         }
-        return .ok(["task": TaskJSON.task(task), "provider": ["name": .string(providerID)]])
+        return .ok(["task": TaskJSON.task(task), "provider": ["name": .string(providers[task.type] ?? "")]])
     }
 
     /// Claims up to `numberOfTasks` (default 1) of the oldest waiting tasks in one claim
@@ -26,33 +27,64 @@ struct ProviderEndpoints: Sendable {
             throw .badRequest(
                 "parameter 'numberOfTasks' must be between \(Self.batchSizes.lowerBound) and \(Self.batchSizes.upperBound)")
         }
-        guard let (providerID, claimed, types) = try claim(context, count: count) else {
+        guard let (providers, claimed, types) = try claim(context, count: count) else {
             return .ok(["tasks": [], "has_more": false])
         }
         let hasMore = try storeCall { () throws(TaskStoreError) in try store.hasReadyTask(types: types) }
-        let tasks = claimed.map { task -> JSONValue in ["task": TaskJSON.task(task), "provider": .string(providerID)] }
+        let tasks = claimed.map { task -> JSONValue in
+            ["task": TaskJSON.task(task), "provider": .string(providers[task.type] ?? "")]
+        }
         return .ok(["tasks": .array(tasks), "has_more": .bool(hasMore)])
     }
 
-    /// The claim behind `next` and `next_batch`: reads `providerIds[]` and `taskTypeIds[]`, and
-    /// claims up to `count` tasks in one statement, leased for what the worker asks (capped),
-    /// else for its type's lease, else the default. Nil when no known type or no provider was named.
+    /// The claim behind `next` and `next_batch`: reads `providerIds[]` and `taskTypeIds[]`, keeps
+    /// the types whose preferred provider is among `providerIds` (Nextcloud's selection), and
+    /// claims up to `count` tasks of those types in one statement, leased for what the worker
+    /// asks (capped), else for its type's lease, else the default. Answers the kept types with
+    /// their provider ids; nil when no requested type is served by a named provider.
     private func claim(
         _ context: EndpointContext, count: Int
-    ) throws(OCSError) -> (providerID: String, tasks: [TaskRecord], types: [String])? {
+    ) throws(OCSError) -> (providers: [String: String], tasks: [TaskRecord], types: [String])? {
         let appID = try context.requireExApp()
         guard context.parameters["providerIds"] != nil else { throw .badRequest("missing required parameter 'providerIds'") }
         guard context.parameters["taskTypeIds"] != nil else { throw .badRequest("missing required parameter 'taskTypeIds'") }
-        let providerIDs = try context.parameters.stringList("providerIds")
-        let types = try context.parameters.stringList("taskTypeIds").filter { catalog[$0] != nil }
+        let providerIDs = Set(try context.parameters.stringList("providerIds"))
+        let requested = try context.parameters.stringList("taskTypeIds")
         let askedLease = try askedLeaseSeconds(context.parameters)
-        guard let providerID = providerIDs.first, !types.isEmpty else { return nil }
+        let providers = try selectedProviders(types: requested, providerIDs: providerIDs)
+        guard !providers.isEmpty else { return nil }
+        let types = requested.filter { providers[$0] != nil }
         let claimed = try storeCall { () throws(TaskStoreError) in
             try store.claim(
                 types: types, limit: count, claimant: appID, leaseSeconds: askedLease ?? configuration.leaseSeconds,
                 leaseSecondsByType: askedLease == nil ? configuration.leaseSecondsByType : [:])
         }
-        return (providerID, claimed, types)
+        return (providers, claimed, types)
+    }
+
+    /// For each requested type whose preferred provider is among `providerIDs`, that provider's
+    /// id. When some requested type is left out, the database is asked again before it stays
+    /// out, so a registration or preference just made through another process counts.
+    private func selectedProviders(types: [String], providerIDs: Set<String>) throws(OCSError) -> [String: String] {
+        guard !types.isEmpty, !providerIDs.isEmpty else { return [:] }
+        func select(_ snapshot: ProviderSnapshot) -> [String: String] {
+            var selected: [String: String] = [:]
+            for type in types {
+                if let provider = snapshot.preferred[type], snapshot.types[type] != nil, providerIDs.contains(provider.id) {
+                    selected[type] = provider.id
+                }
+            }
+            return selected
+        }
+        let complete = try providerCall { () throws(ProviderStoreError) in
+            try catalog.lookup { snapshot -> [String: String]? in
+                let selected = select(snapshot)
+                return selected.count == Set(types).count ? selected : nil
+            }
+        }
+        if let complete { return complete }
+        // lookup has just checked the snapshot against the database: its partial answer is final.
+        return try providerCall { () throws(ProviderStoreError) in select(try catalog.snapshot()) }
     }
 
     /// Scheduled and running tasks of `taskTypeIds[]` (all types when none is named), from the
@@ -168,9 +200,10 @@ struct ProviderEndpoints: Sendable {
         let successes = reports.filter { if case .success = $0.result { true } else { false } }
         guard !successes.isEmpty else { return reports }
         let types = try storeCall { () throws(TaskStoreError) in try store.taskTypes(ids: successes.map(\.taskID)) }
+        let knownTypes = try providerCall { () throws(ProviderStoreError) in try catalog.snapshot().types }
         var checkedReports: [TaskReport] = []
         for report in reports {
-            guard case .success(let output) = report.result, let type = types[report.taskID], let taskType = catalog[type]
+            guard case .success(let output) = report.result, let type = types[report.taskID], let taskType = knownTypes[type]
             else {
                 checkedReports.append(report)
                 continue

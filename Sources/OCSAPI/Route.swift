@@ -20,6 +20,11 @@ public enum Route: Sendable, Equatable {
     case consumerDeleteTask(id: Int64)
     case consumerCancelTask(id: Int64)
     case consumerTaskTypes
+    /// `cloud/capabilities`: what nc_py_api reads before AppAPI calls.
+    case capabilities
+    /// AppAPI `ai_provider/task_processing`: an ExApp registers or removes a provider.
+    case registerProvider
+    case unregisterProvider
     case uploadFile
     case providerUploadFile(taskID: Int64)
     case getTaskFile(taskID: Int64, fileID: Int64)
@@ -44,11 +49,9 @@ public enum RouteMatch: Sendable, Equatable {
     case invalidID(String, version: OCSVersion)
 }
 
-/// Maps `METHOD /ocs/v{1,2}.php/taskprocessing/...` to a `Route`.
+/// Maps `METHOD /ocs/v{1,2}.php/...` (TaskProcessing, capabilities, AppAPI providers) to a `Route`.
 public enum Router {
-    static let prefixes: [(String, OCSVersion)] = [
-        ("/ocs/v2.php/taskprocessing/", .v2), ("/ocs/v1.php/taskprocessing/", .v1),
-    ]
+    static let prefixes: [(String, OCSVersion)] = [("/ocs/v2.php/", .v2), ("/ocs/v1.php/", .v1)]
 
     public static func match(method: String, path: String) -> RouteMatch {
         guard let (prefix, version) = prefixes.first(where: { path.hasPrefix($0.0) }) else { return .notFound }
@@ -58,7 +61,7 @@ public enum Router {
 
         // Each entry: the segments (":id" is a numeric id, ":app" any text), then method → route.
         typealias Builder = ([String]) -> Route?
-        let table: [([String], [(String, Builder)])] = [
+        let taskProcessing: [([String], [(String, Builder)])] = [
             (["schedule"], [("POST", { _ in .schedule })]),
             (["schedule", "batch"], [("POST", { _ in .scheduleBatch })]),
             (["tasktypes"], [("GET", { _ in .taskTypes })]),
@@ -90,6 +93,12 @@ public enum Router {
             ]),
             (["tasks_provider", ":id", "file", ":id"], [
                 ("GET", { ids($0).map { .providerGetTaskFile(taskID: $0.0, fileID: $0.1) } }),
+            ]),
+        ]
+        let table = taskProcessing.map { (["taskprocessing"] + $0.0, $0.1) } + [
+            (["cloud", "capabilities"], [("GET", { _ in .capabilities })]),
+            (["apps", "app_api", "api", "v1", "ai_provider", "task_processing"], [
+                ("POST", { _ in .registerProvider }), ("DELETE", { _ in .unregisterProvider }),
             ]),
         ]
 

@@ -4,7 +4,7 @@ import TaskQueue
 /// The user-facing routes: schedule, read, list, cancel, delete, task types.
 struct TaskEndpoints: Sendable {
     let store: TaskStore
-    let catalog: TaskTypeCatalog
+    let catalog: ProviderCatalog
     let configuration: OCSServerConfiguration
 
     static let maxIdentifierLength = 255
@@ -94,7 +94,7 @@ struct TaskEndpoints: Sendable {
         let priority = try parameters.int("priority") ?? 0
         let runAfter = try parameters.int("runAfter")
 
-        guard let taskType = catalog[type] else { throw .badRequest("unknown task type '\(type)'; GET /tasktypes lists them") }
+        let (taskType, provider) = try available(type)
         guard !appID.isEmpty, appID.utf8.count <= Self.maxIdentifierLength else {
             throw .badRequest("parameter 'appId' must be 1 to \(Self.maxIdentifierLength) bytes")
         }
@@ -122,9 +122,26 @@ struct TaskEndpoints: Sendable {
         return NewTask(
             type: type, input: input, userID: userID, appID: appID, customID: customID, webhookURI: webhookURI,
             webhookMethod: webhookMethod, includeWatermark: includeWatermark,
-            expectedRuntimeSeconds: configuration.expectedRuntimeSeconds, priority: priority,
+            expectedRuntimeSeconds: provider.expectedRuntimeSeconds, priority: priority,
             runAfter: runAfter.map(Int64.init),
             inputFileIDs: ShapeValidator.fileIDs(in: input, side: .input, for: taskType))
+    }
+
+    /// The type and its preferred provider (whose expected runtime sets `completionExpectedAt`).
+    /// An unknown type is a 400; a known type without a provider is a 412, as in Nextcloud.
+    /// Either answer is checked against the database first, so a type or provider registered
+    /// through another server process a moment ago is honoured.
+    private func available(_ type: String) throws(OCSError) -> (TaskType, TaskProvider) {
+        var known = false
+        let found = try providerCall { () throws(ProviderStoreError) in
+            try catalog.lookup { snapshot -> (type: TaskType, provider: TaskProvider)? in
+                known = snapshot.types[type] != nil
+                return snapshot.available(type)
+            }
+        }
+        if let found { return (found.type, found.provider) }
+        guard known else { throw .badRequest("unknown task type '\(type)'; GET /tasktypes lists them") }
+        throw OCSError(status: 412, message: "No task processing provider is installed that can handle this task type: \(type)")
     }
 
     /// The caller's `Idempotency-Key`, scoped to the caller so that keys of different callers never meet.
@@ -178,8 +195,10 @@ struct TaskEndpoints: Sendable {
         }
     }
 
+    /// The types that have a provider, as in Nextcloud, as of now (not a hot path).
     func taskTypes(_ context: EndpointContext) throws(OCSError) -> EndpointResult {
-        let types = JSONObject(catalog.sortedIDs.compactMap { id in catalog[id].map { (id, TaskJSON.taskType($0)) } })
+        let snapshot = try providerCall { () throws(ProviderStoreError) in try catalog.current() }
+        let types = JSONObject(snapshot.availableTypes.map { ($0.id, TaskJSON.taskType($0)) })
         return .ok(["types": .object(types)])
     }
 }

@@ -48,8 +48,6 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// How long an `Idempotency-Key` is remembered. Default 86400 s, one day
     /// (`TASKDISPATCH_IDEMPOTENCY_RETENTION_SECONDS`).
     public var idempotencyRetentionSeconds: Int = 86_400
-    /// Seconds after scheduling a result is expected (`completionExpectedAt`). Default 60.
-    public var expectedRuntimeSeconds: Int = 60
     /// How often the status counters are folded. Default 2 s.
     public var maintenanceIntervalSeconds: Double = 2
     /// Largest uploaded file; the upload routes accept this plus the multipart framing, larger

@@ -11,6 +11,8 @@ public final class TaskDispatchServer: Sendable {
     public let pool: PostgresConnectionPool
     public let tasks: TaskStore
     public let accounts: AccountStore
+    /// Providers and task types, with this process's snapshot of them.
+    public let catalog: ProviderCatalog
     private let http: HTTPServer
     private let maintenance: MaintenanceLoop
     private let logger: Logger
@@ -25,13 +27,13 @@ public final class TaskDispatchServer: Sendable {
             logger: logger)
         tasks = TaskStore(pool: pool)
         accounts = AccountStore(pool: pool)
+        catalog = ProviderCatalog(store: ProviderStore(pool: pool))
         let handler = OCSServer(
-            tasks: tasks, accounts: accounts,
+            tasks: tasks, accounts: accounts, catalog: catalog,
             configuration: OCSServerConfiguration(
                 serverVersion: TaskDispatchVersion.current, leaseSeconds: configuration.leaseSeconds,
                 maxLeaseSeconds: configuration.maxLeaseSeconds, leaseSecondsByType: configuration.leaseSecondsByType,
-                retryPolicy: configuration.retryPolicy,
-                expectedRuntimeSeconds: configuration.expectedRuntimeSeconds, maxFileBytes: configuration.maxFileBytes,
+                retryPolicy: configuration.retryPolicy, maxFileBytes: configuration.maxFileBytes,
                 scheduleRateLimit: ScheduleRateLimit(
                     limit: configuration.scheduleRateLimit, periodSeconds: configuration.scheduleRatePeriodSeconds),
                 csrfCheck: configuration.csrfCheck),

@@ -25,7 +25,7 @@ struct BenchTests {
         let unavailable = report.results.filter { $0.unavailable != nil }.map(\.scenario)
         #expect(unavailable == ["5 wake latency", "6 idle fleet"])
         #expect(report.results.filter { $0.scenario.hasPrefix("7") }.map(\.scenario)
-            == ["7 backlog, \(settings.smallBacklog) waiting", "7 backlog, \(settings.backlog) waiting"])
+            == ["7 backlog, \(settings.smallBacklog) waiting", "7 backlog, \(settings.backlog) waiting + \(settings.finishedRows) finished"])
 
         let table = report.markdown
         for result in report.results {

@@ -110,6 +110,7 @@ struct FaultTests {
         let port = server.port
         let alice = Caller.user("alice", try server.accounts.addUser(name: "alice", isAdmin: false).appPassword)
         let worker = Caller.exApp("worker", try server.accounts.addApp(appID: "worker"), user: "")
+        try TestServer.registerCoreProviders(server.catalog.store, appID: "worker")
 
         let load = FaultLoad()
         let threads = load.start(

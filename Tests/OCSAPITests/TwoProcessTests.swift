@@ -78,6 +78,7 @@ struct TwoProcessTests {
         let accounts = AccountStore(pool: pool)
         let password = try accounts.addUser(name: "alice", isAdmin: false).appPassword
         let secret = try accounts.addApp(appID: "worker")
+        try TestServer.registerCoreProviders(ProviderStore(pool: pool), appID: "worker")
         return (.user("alice", password), .exApp("worker", secret, user: ""))
     }
 }

@@ -4,7 +4,7 @@ import Postgres
 import TaskQueue
 
 extension Benchmark {
-    static let workerBody: JSONValue = ["providerIds": ["bench-provider"], "taskTypeIds": [.string(type)]]
+    static let workerBody: JSONValue = ["providerIds": [.string(provider)], "taskTypeIds": [.string(type)]]
 
     /// 1. The ceiling: the claim statement and the finish statement straight over one
     /// connection per worker, no HTTP, until no task is left.
@@ -68,7 +68,7 @@ extension Benchmark {
         let port = server.port
         let headers = BenchClient.appHeaders(app: Self.app, secret: appSecret)
         let claimBody: JSONValue = [
-            "providerIds": ["bench-provider"], "taskTypeIds": [.string(Self.type)],
+            "providerIds": [.string(Self.provider)], "taskTypeIds": [.string(Self.type)],
             "numberOfTasks": .int(Int64(settings.claimBatch)),
         ]
         return try measure("3 HTTP next_batch \(settings.claimBatch) + results", expecting: settings.tasks) {

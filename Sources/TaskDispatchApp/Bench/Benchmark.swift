@@ -18,6 +18,7 @@ public final class Benchmark {
     static let type = "core:text2text"
     static let user = "bench"
     static let app = "bench"
+    static let provider = "bench-provider"
 
     /// Runs every scenario over the database at `connectionString` (migrated by the server;
     /// its tasks are deleted) and returns the table.
@@ -49,6 +50,13 @@ public final class Benchmark {
             if try server.accounts.apps().contains(where: { $0.appID == Self.app }) { try server.accounts.removeApp(appID: Self.app) }
             userPassword = try server.accounts.addUser(name: Self.user, isAdmin: false).appPassword
             appSecret = try server.accounts.addApp(appID: Self.app)
+            // Workers get tasks only of types whose preferred provider they name.
+            try server.catalog.store.register(
+                TaskProvider(
+                    id: Self.provider, appID: Self.app, displayName: "Benchmark provider", taskType: Self.type,
+                    expectedRuntimeSeconds: 1))
+            try server.catalog.store.setPreferred(taskType: Self.type, providerID: Self.provider)
+            server.catalog.invalidate()
         } catch {
             server.stop()
             throw error

@@ -5,9 +5,12 @@ import LoopbackHTTPClient
 import Postgres
 import TaskDispatchApp
 import TaskDispatchTesting
+import TaskQueue
 
 /// A real server on an ephemeral loopback port over a fresh database, with accounts made:
-/// users `alice`, `bob`, admin `root`, and the ExApp `worker`.
+/// users `alice`, `bob`, admin `root`, and the ExApp `worker`, and (unless `providers` is false)
+/// one provider per core type, registered by `worker`, whose id is the type's id: a worker
+/// names the types it wants in both `providerIds` and `taskTypeIds`.
 final class TestServer: Sendable {
     let server: TaskDispatchServer
     let connectionString: String
@@ -19,7 +22,10 @@ final class TestServer: Sendable {
 
     static let silentLogger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
 
-    init(configure: (inout ServerConfiguration) -> Void = { _ in }) throws {
+    /// The expected runtime of the default providers.
+    static let expectedRuntimeSeconds = 60
+
+    init(providers: Bool = true, configure: (inout ServerConfiguration) -> Void = { _ in }) throws {
         connectionString = try TestDatabase.create(prefix: "ocs")
         var configuration = ServerConfiguration()
         configuration.port = 0
@@ -36,6 +42,20 @@ final class TestServer: Sendable {
         admin = .user("root", try accounts.addUser(name: "root", isAdmin: true).appPassword)
         workerSecret = try accounts.addApp(appID: "worker")
         worker = .exApp("worker", workerSecret, user: "")
+        if providers {
+            try Self.registerCoreProviders(server.catalog.store, appID: "worker")
+            server.catalog.invalidate()
+        }
+    }
+
+    /// One provider per core type, owned by `appID`, whose id is the type's id.
+    static func registerCoreProviders(_ store: ProviderStore, appID: String) throws {
+        for type in TaskTypeCatalog.core.sortedIDs {
+            try store.register(
+                TaskProvider(
+                    id: type, appID: appID, displayName: "Test provider for \(type)", taskType: type,
+                    expectedRuntimeSeconds: expectedRuntimeSeconds))
+        }
     }
 
     var port: UInt16 { server.port }
@@ -146,11 +166,15 @@ final class APIClient {
         return id
     }
 
-    /// Claims the next task of `types` as a worker (JSON body on GET, as nc_py_api sends it).
-    func next(types: [String] = ["core:text2text"], provider: String = "test-provider") throws -> APIResponse {
+    /// Claims the next task of `types` as a worker (JSON body on GET, as nc_py_api sends it),
+    /// naming the test server's providers of those types unless `providers` is given.
+    func next(types: [String] = ["core:text2text"], providers: [String]? = nil) throws -> APIResponse {
         try call(
             "GET", "tasks_provider/next",
-            json: ["providerIds": [.string(provider)], "taskTypeIds": .array(types.map(JSONValue.string))])
+            json: [
+                "providerIds": .array((providers ?? types).map(JSONValue.string)),
+                "taskTypeIds": .array(types.map(JSONValue.string)),
+            ])
     }
 }
 
