@@ -15,10 +15,11 @@ public final class OCSServer: HTTPHandler {
 
     public init(
         tasks: TaskStore, accounts: AccountStore, catalog: TaskTypeCatalog = .core,
-        configuration: OCSServerConfiguration, logger: Logger
+        configuration: OCSServerConfiguration, taskFinished: TaskFinishedListener = .none, logger: Logger
     ) {
-        taskEndpoints = TaskEndpoints(store: tasks, catalog: catalog, configuration: configuration)
-        providerEndpoints = ProviderEndpoints(store: tasks, catalog: catalog, configuration: configuration)
+        taskEndpoints = TaskEndpoints(store: tasks, catalog: catalog, configuration: configuration, taskFinished: taskFinished)
+        providerEndpoints = ProviderEndpoints(
+            store: tasks, catalog: catalog, configuration: configuration, taskFinished: taskFinished)
         adminEndpoints = AdminEndpoints(store: tasks, configuration: configuration)
         authenticator = Authenticator(
             accounts: accounts, cache: CredentialCache(ttl: .seconds(configuration.credentialCacheSeconds)))

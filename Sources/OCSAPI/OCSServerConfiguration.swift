@@ -21,11 +21,14 @@ public struct OCSServerConfiguration: Sendable {
     public var credentialCacheSeconds: Int
     /// Deepest nesting accepted in JSON bodies. Default 64.
     public var maxJSONDepth: Int
+    /// Whether a `webhookUri` may name a loopback, private, link-local or otherwise non-public
+    /// address. Default false: such URIs are refused on schedule (SSRF guard).
+    public var webhookAllowPrivateTargets: Bool
 
     public init(
         serverVersion: String, leaseSeconds: Int = 300, maxLeaseSeconds: Int = 3600,
         leaseSecondsByType: [String: Int] = [:], retryPolicy: RetryPolicy = RetryPolicy(), maxBatchItems: Int = 500, expectedRuntimeSeconds: Int = 60,
-        credentialCacheSeconds: Int = 30, maxJSONDepth: Int = 64
+        credentialCacheSeconds: Int = 30, maxJSONDepth: Int = 64, webhookAllowPrivateTargets: Bool = false
     ) {
         self.serverVersion = serverVersion
         self.leaseSeconds = leaseSeconds
@@ -36,5 +39,6 @@ public struct OCSServerConfiguration: Sendable {
         self.expectedRuntimeSeconds = expectedRuntimeSeconds
         self.credentialCacheSeconds = credentialCacheSeconds
         self.maxJSONDepth = maxJSONDepth
+        self.webhookAllowPrivateTargets = webhookAllowPrivateTargets
     }
 }

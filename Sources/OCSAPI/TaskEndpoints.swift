@@ -6,10 +6,10 @@ struct TaskEndpoints: Sendable {
     let store: TaskStore
     let catalog: TaskTypeCatalog
     let configuration: OCSServerConfiguration
+    let taskFinished: TaskFinishedListener
 
     static let maxIdentifierLength = 255
     static let priorities = -1000...1000
-    static let webhookMethods: Set<String> = ["HTTP:GET", "HTTP:POST", "HTTP:PUT", "HTTP:DELETE"]
 
     /// `schedule` for a user: `appId` names the scheduling app and is required, as in Nextcloud.
     func schedule(_ context: EndpointContext) throws(OCSError) -> EndpointResult {
@@ -81,17 +81,12 @@ struct TaskEndpoints: Sendable {
         guard customID.utf8.count <= Self.maxIdentifierLength else {
             throw .badRequest("parameter 'customId' must be at most \(Self.maxIdentifierLength) bytes")
         }
-        if let webhookMethod, !Self.webhookMethods.contains(webhookMethod) {
-            throw .badRequest("parameter 'webhookMethod' must be one of HTTP:GET, HTTP:POST, HTTP:PUT, HTTP:DELETE")
-        }
+        try checkWebhook(uri: webhookURI, method: webhookMethod)
         guard Self.priorities.contains(priority) else {
             throw .badRequest("parameter 'priority' must be between \(Self.priorities.lowerBound) and \(Self.priorities.upperBound)")
         }
         if let runAfter, runAfter < 0 {
             throw .badRequest("parameter 'runAfter' must be a unix time in seconds")
-        }
-        if let webhookURI, !(webhookURI.hasPrefix("http://") || webhookURI.hasPrefix("https://")) {
-            throw .badRequest("parameter 'webhookUri' must be an http or https URL")
         }
         let input: JSONObject
         do {
@@ -104,6 +99,21 @@ struct TaskEndpoints: Sendable {
             webhookMethod: webhookMethod, includeWatermark: includeWatermark,
             expectedRuntimeSeconds: configuration.expectedRuntimeSeconds, priority: priority,
             runAfter: runAfter.map(Int64.init))
+    }
+
+    /// Refuses a webhook the server will not call: a method other than `HTTP:*`, a URI that is
+    /// not http(s), and (unless allowed) a literal loopback or private address. Host names are
+    /// checked again after resolving, when delivering.
+    private func checkWebhook(uri: String?, method: String?) throws(OCSError) {
+        do throws(WebhookTargetError) {
+            if let uri {
+                _ = try WebhookTarget(uri: uri, method: method, allowPrivateTargets: configuration.webhookAllowPrivateTargets)
+            } else if let method {
+                _ = try WebhookTarget.httpMethod(for: method)
+            }
+        } catch {
+            throw .badRequest("invalid webhook: \(error.message)")
+        }
     }
 
     /// The caller's `Idempotency-Key`, scoped to the caller so that keys of different callers never meet.
@@ -152,7 +162,10 @@ struct TaskEndpoints: Sendable {
 
     func cancel(_ context: EndpointContext, id: Int64, owner: TaskOwner) throws(OCSError) -> EndpointResult {
         switch try storeCall({ () throws(TaskStoreError) in try store.cancel(id: id, owner: owner) }) {
-        case .cancelled(let task), .unchanged(let task): return .ok(["task": TaskJSON.task(task)])
+        case .cancelled(let task):
+            taskFinished.taskChanged(task)
+            return .ok(["task": TaskJSON.task(task)])
+        case .unchanged(let task): return .ok(["task": TaskJSON.task(task)])
         case .notFound: throw .notFound("Task not found")
         }
     }

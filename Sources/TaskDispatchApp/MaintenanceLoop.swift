@@ -15,6 +15,8 @@ final class MaintenanceLoop: Sendable {
     private let maxAttempts: Int
     private let idempotencyRetentionSeconds: Int
     private let retentionSeconds: Int
+    /// Called when the reaper failed tasks (their webhooks are owed now).
+    private let tasksFailed: @Sendable () -> Void
     /// Cleanup batches per pass: bounded, so a large backlog of old tasks is worked off over
     /// several passes instead of in one long stretch.
     static let cleanupBatchesPerPass = 10
@@ -24,8 +26,9 @@ final class MaintenanceLoop: Sendable {
 
     init(
         tasks: TaskStore, intervalSeconds: Double, maxAttempts: Int, idempotencyRetentionSeconds: Int,
-        retentionSeconds: Int, logger: Logger
+        retentionSeconds: Int, tasksFailed: @escaping @Sendable () -> Void = {}, logger: Logger
     ) {
+        self.tasksFailed = tasksFailed
         self.tasks = tasks
         self.interval = intervalSeconds
         self.maxAttempts = maxAttempts
@@ -48,6 +51,7 @@ final class MaintenanceLoop: Sendable {
                     logger.notice("leases expired", metadata: [
                         "requeued": "\(sweep.requeued)", "failed": "\(sweep.failed)",
                     ])
+                    if !sweep.failed.isEmpty { tasksFailed() }
                 }
                 try tasks.releaseDueTasks()
                 if retentionSeconds > 0 {

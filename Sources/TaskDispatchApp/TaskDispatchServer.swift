@@ -5,7 +5,8 @@ import Postgres
 import TaskQueue
 
 /// One server process's parts, wired together: the database pool, the schema, the stores, the
-/// OCS handler on the HTTP server, and the maintenance loop. Used by `serve` and by the tests.
+/// OCS handler on the HTTP server, the maintenance loop and the webhook sender. Used by `serve`
+/// and by the tests.
 public final class TaskDispatchServer: Sendable {
     public let configuration: ServerConfiguration
     public let pool: PostgresConnectionPool
@@ -13,6 +14,7 @@ public final class TaskDispatchServer: Sendable {
     public let accounts: AccountStore
     private let http: HTTPServer
     private let maintenance: MaintenanceLoop
+    private let webhookSender: WebhookSender
     private let logger: Logger
 
     /// Prepares the parts; nothing runs until `start`.
@@ -25,13 +27,23 @@ public final class TaskDispatchServer: Sendable {
             logger: logger)
         tasks = TaskStore(pool: pool)
         accounts = AccountStore(pool: pool)
+        let sender = WebhookSender(
+            store: WebhookDeliveryStore(pool: pool),
+            settings: WebhookSenderSettings(
+                timeoutSeconds: configuration.webhookTimeoutSeconds, retryPolicy: configuration.webhookRetryPolicy,
+                pollSeconds: configuration.webhookPollSeconds,
+                allowPrivateTargets: configuration.webhookAllowPrivateTargets, secret: configuration.webhookSecret),
+            logger: logger)
+        webhookSender = sender
         let handler = OCSServer(
             tasks: tasks, accounts: accounts,
             configuration: OCSServerConfiguration(
                 serverVersion: TaskDispatchVersion.current, leaseSeconds: configuration.leaseSeconds,
                 maxLeaseSeconds: configuration.maxLeaseSeconds, leaseSecondsByType: configuration.leaseSecondsByType,
                 retryPolicy: configuration.retryPolicy,
-                expectedRuntimeSeconds: configuration.expectedRuntimeSeconds),
+                expectedRuntimeSeconds: configuration.expectedRuntimeSeconds,
+                webhookAllowPrivateTargets: configuration.webhookAllowPrivateTargets),
+            taskFinished: TaskFinishedListener { _ in sender.nudge() },
             logger: logger)
         http = HTTPServer(
             configuration: HTTPServerConfiguration(
@@ -43,7 +55,7 @@ public final class TaskDispatchServer: Sendable {
             tasks: tasks, intervalSeconds: configuration.maintenanceIntervalSeconds,
             maxAttempts: configuration.maxAttempts,
             idempotencyRetentionSeconds: configuration.idempotencyRetentionSeconds,
-            retentionSeconds: configuration.retentionSeconds, logger: logger)
+            retentionSeconds: configuration.retentionSeconds, tasksFailed: { sender.nudge() }, logger: logger)
     }
 
     /// Migrates the schema (safe with several servers starting at once), then starts serving.
@@ -53,6 +65,7 @@ public final class TaskDispatchServer: Sendable {
         }
         try http.start()
         maintenance.start()
+        webhookSender.start()
         logger.info("serving", metadata: ["address": "\(configuration.host):\(http.boundPort)"])
     }
 
@@ -63,6 +76,7 @@ public final class TaskDispatchServer: Sendable {
     public func stop() {
         http.stop()
         maintenance.stop()
+        webhookSender.stop()
         pool.close()
     }
 }
