@@ -74,6 +74,7 @@ let package = Package(
         .testTarget(name: "TaskQueueTests", dependencies: ["TaskQueue", "TaskDispatchTesting", "JSON", "Postgres"]),
         .testTarget(name: "OCSAPITests", dependencies: [
             "OCSAPI", "TaskDispatchApp", "TaskQueue", "JSON", "Postgres", "LoopbackHTTPClient", "TaskDispatchTesting",
+            "MicroHTTP", .product(name: "Crypto", package: "swift-crypto"),
         ]),
     ],
     swiftLanguageModes: [.v6]
