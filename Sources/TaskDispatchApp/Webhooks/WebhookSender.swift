@@ -17,8 +17,10 @@ struct WebhookSenderSettings: Sendable {
 /// Delivers the webhook outbox: every server process runs one, on its own thread (blocking
 /// database and network calls never run on Swift's cooperative pool).
 ///
-/// Each pass claims due deliveries (a lease: the attempt is counted and the row pushed past the
-/// call's timeout, so other senders skip it), calls them outside any transaction, then records
+/// The sender thread claims due deliveries (a lease: the attempt is counted and the row pushed
+/// past the call's timeout, so other senders skip it) as long as fewer than `maxCallsInFlight`
+/// calls are running, and hands each to a call of its own, so one slow receiver does not hold
+/// up the others. Each call runs outside any transaction, then records
 /// the outcome: delivered on a 2xx, else a retry after an exponential backoff with jitter, or
 /// given up after the retry limit. A target that resolves to a refused address is given up at
 /// once. A sender that dies mid-call leaves the row to come due again: delivery is at least
@@ -28,8 +30,8 @@ struct WebhookSenderSettings: Sendable {
 /// finishes a task with a webhook wakes the sender at once (`nudge`), and the sender wakes itself
 /// when a retry it scheduled comes due, so neither waits for the poll.
 final class WebhookSender: Sendable {
-    /// Deliveries claimed per statement; they are called in parallel.
-    static let batchSize = 8
+    /// Calls running at once per server process; also the most rows one claim takes.
+    static let maxCallsInFlight = 8
     /// Lease beyond the call's timeout, covering name resolution and recording the outcome.
     static let leaseMarginSeconds = 10.0
     /// The longest error text kept on a delivery row.
@@ -41,12 +43,18 @@ final class WebhookSender: Sendable {
     private let logger: Logger
     private let wake = DispatchSemaphore(value: 0)
     private let stopped = DispatchSemaphore(value: 0)
+    private let callsInFlight = DispatchGroup()
+    /// The calls themselves run here (blocking sockets and libpq; never the cooperative pool).
+    private let callQueue = DispatchQueue(label: "taskdispatch-webhook-calls", attributes: .concurrent)
     private let state = Mutex(State())
 
     private struct State {
         var stopRequested = false
         var nudged = false
         var running = false
+        var inFlight = 0
+        /// The earliest retry this process scheduled, so the sender wakes for it before the poll.
+        var nextRetry: DispatchTime?
     }
 
     init(store: WebhookDeliveryStore, settings: WebhookSenderSettings, logger: Logger) {
@@ -87,40 +95,49 @@ final class WebhookSender: Sendable {
     private var stopRequested: Bool { state.withLock { $0.stopRequested } }
 
     private func run() {
-        var nextRetry: DispatchTime?
         while !stopRequested {
-            do {
-                var claimed: Int
-                repeat {
+            let now = DispatchTime.now()
+            let free = state.withLock { state in
+                if let retry = state.nextRetry, retry <= now { state.nextRetry = nil }
+                return Self.maxCallsInFlight - state.inFlight
+            }
+            if free > 0 {
+                do {
                     let deliveries = try store.claimDue(
-                        limit: Self.batchSize, leaseSeconds: settings.timeoutSeconds + Self.leaseMarginSeconds)
-                    claimed = deliveries.count
-                    for delay in deliverAll(deliveries) {
-                        let due = DispatchTime.now() + delay
-                        if nextRetry.map({ due < $0 }) ?? true { nextRetry = due }
-                    }
-                } while claimed == Self.batchSize && !stopRequested
-            } catch {
-                logger.warning("webhook sender failed", metadata: ["error": "\(error)"])
+                        limit: free, leaseSeconds: settings.timeoutSeconds + Self.leaseMarginSeconds)
+                    for delivery in deliveries { startCall(delivery) }
+                    // A full claim may have left more due: claim again (once calls free a slot).
+                    if deliveries.count == free { continue }
+                } catch {
+                    logger.warning("webhook sender failed", metadata: ["error": "\(error)"])
+                }
             }
             var wakeAt = DispatchTime.now() + settings.pollSeconds
-            if let retry = nextRetry {
-                if retry <= DispatchTime.now() { nextRetry = nil } else if retry < wakeAt { wakeAt = retry }
-            }
+            if let retry = state.withLock({ $0.nextRetry }), retry < wakeAt { wakeAt = retry }
             _ = wake.wait(timeout: wakeAt)
             state.withLock { $0.nudged = false }
-            if let retry = nextRetry, retry <= DispatchTime.now() { nextRetry = nil }
         }
+        callsInFlight.wait()
         stopped.signal()
     }
 
-    /// Calls each delivery (in parallel) and returns the backoffs of those scheduled for a retry.
-    private func deliverAll(_ deliveries: [WebhookDelivery]) -> [Double] {
-        let retries = Mutex<[Double]>([])
-        DispatchQueue.concurrentPerform(iterations: deliveries.count) { index in
-            if let delay = deliver(deliveries[index]) { retries.withLock { $0.append(delay) } }
+    /// Runs one call on the call queue; when it ends, notes its retry time and wakes the sender
+    /// (a slot is free, and more may be due).
+    private func startCall(_ delivery: WebhookDelivery) {
+        state.withLock { $0.inFlight += 1 }
+        callsInFlight.enter()
+        callQueue.async { [self] in
+            let delay = deliver(delivery)
+            state.withLock { state in
+                state.inFlight -= 1
+                if let delay {
+                    let due = DispatchTime.now() + delay
+                    if state.nextRetry.map({ due < $0 }) ?? true { state.nextRetry = due }
+                }
+            }
+            callsInFlight.leave()
+            nudge()
         }
-        return retries.withLock { $0 }
     }
 
     /// One call and its outcome recorded. Returns the backoff if a retry was scheduled.
