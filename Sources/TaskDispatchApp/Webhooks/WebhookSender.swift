@@ -146,6 +146,10 @@ final class WebhookSender: Sendable {
             "task.id": "\(delivery.task.id)", "delivery": "\(delivery.deliveryID)", "attempt": "\(delivery.attempt)",
         ]
         do throws(TaskStoreError) {
+            if delivery.attempt > settings.retryPolicy.maxAttempts {
+                // The sender of the last allowed call died during it.
+                return try giveUp(delivery, status: nil, error: "retry limit reached", &metadata)
+            }
             let target: WebhookTarget
             let addresses: [WebhookAddress]
             do {
@@ -158,10 +162,6 @@ final class WebhookSender: Sendable {
                 return try giveUp(delivery, status: nil, error: "\(failure)", &metadata)
             } catch {
                 return try giveUp(delivery, status: nil, error: "refused: \(error)", &metadata)
-            }
-            if delivery.attempt > settings.retryPolicy.maxAttempts {
-                // The sender of the last allowed call died during it.
-                return try giveUp(delivery, status: nil, error: "retry limit reached", &metadata)
             }
             let payload = WebhookPayload.body(for: delivery.task)
             let body = WebhookTransport.carriesBody(target) ? payload : []

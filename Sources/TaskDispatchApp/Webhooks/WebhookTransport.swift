@@ -15,6 +15,9 @@ import FoundationNetworking
 /// through URLSession (libcurl), which resolves the name again and refuses bodies on GET: an
 /// https GET webhook is sent without a body.
 final class WebhookTransport: Sendable {
+    /// Receivers' answers are not read beyond this (only the status matters); a larger answer
+    /// counts as a failed call.
+    static let maxResponseBytes = 1 << 20
     private let timeoutSeconds: Double
     private let session: URLSession
 
@@ -57,7 +60,9 @@ final class WebhookTransport: Sendable {
         var failures: [String] = []
         let allHeaders = [("Host", target.hostHeader), ("Connection", "close")] + headers
         for address in addresses {
-            let client = LoopbackHTTPClient(host: address.description, port: target.port, timeoutSeconds: timeoutSeconds)
+            let client = LoopbackHTTPClient(
+                host: address.description, port: target.port, timeoutSeconds: timeoutSeconds,
+                maxResponseBytes: Self.maxResponseBytes)
             defer { client.close() }
             do {
                 return try client.send(method: target.httpMethod, path: target.requestTarget, headers: allHeaders, body: body).status
