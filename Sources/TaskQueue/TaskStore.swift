@@ -6,6 +6,8 @@ import Postgres
 /// (claims and reports) is in `TaskStore+Worker.swift`. Every statement uses bound parameters.
 public struct TaskStore: Sendable {
     let pool: PostgresConnectionPool
+    /// Shared by the copies of this store, so every request of the process sees the same claims.
+    let claimedTypes = ClaimedTaskTypes()
 
     public init(pool: PostgresConnectionPool) {
         self.pool = pool
@@ -59,15 +61,16 @@ public struct TaskStore: Sendable {
 
     /// The types of the tasks with these ids (absent ids are left out): a task's type never
     /// changes, so workers' outputs can be checked against it before their report is recorded.
+    /// Types of tasks claimed through this store are answered from memory.
     public func taskTypes(ids: [Int64]) throws(TaskStoreError) -> [Int64: String] {
-        guard !ids.isEmpty else { return [:] }
-        return try withConnection { connection in
-            var types: [Int64: String] = [:]
-            for row in try connection.query("SELECT id, type FROM tasks WHERE id = ANY($1::bigint[])", [ids]).rows {
+        var (types, unknown) = claimedTypes.lookUp(ids)
+        guard !unknown.isEmpty else { return types }
+        try withConnection { connection in
+            for row in try connection.query("SELECT id, type FROM tasks WHERE id = ANY($1::bigint[])", [unknown]).rows {
                 if let id = row.int64("id"), let type = row.string("type") { types[id] = type }
             }
-            return types
         }
+        return types
     }
 
     /// The task with this id if it belongs to `owner`: a user's, or an app's task without a user.

@@ -16,12 +16,14 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Concurrent workers (threads).") var workers = 16
     @Option(help: "Tasks per scenario.") var tasks = 20_000
     @Option(help: "Waiting tasks in the large-backlog scenario.") var backlog = 1_000_000
+    @Option(help: "Finished tasks in the table during the large-backlog scenario.") var finishedRows = 10_000_000
     @Option(help: "PostgreSQL connection string or URL of a database to use (its tasks are deleted).")
     var databaseURL: String?
     @Flag(help: "Tiny sizes: a smoke test of every scenario.") var quick = false
 
     func validate() throws {
         guard workers > 0, tasks > 0, backlog > 0 else { throw ValidationError("--workers, --tasks and --backlog must be positive") }
+        guard finishedRows >= 0 else { throw ValidationError("--finished-rows must not be negative") }
     }
 
     func run() throws {
@@ -30,6 +32,7 @@ struct BenchCommand: ParsableCommand {
             settings.workers = workers
             settings.tasks = tasks
             settings.backlog = backlog
+            settings.finishedRows = finishedRows
         }
         var logger = Logger(label: "taskdispatch-bench") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = .warning

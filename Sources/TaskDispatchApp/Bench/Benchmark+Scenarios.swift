@@ -132,10 +132,13 @@ extension Benchmark {
         }
     }
 
-    /// 7. Claim throughput (as 2, over a fixed number of claims) with `waiting` tasks queued.
-    func backlog(waiting: Int) throws -> BenchResult {
+    /// 7. Claim throughput (as 2, over a fixed number of claims) with `waiting` tasks queued and
+    /// `finished` finished tasks in the table, as a long-running deployment has them.
+    func backlog(waiting: Int, finished: Int = 0) throws -> BenchResult {
+        if finished > 0 { try insertFinishedTasks(finished) }
         try insertTasks(max(waiting, settings.tasks))
-        return try httpSingle(label: "7 backlog, \(waiting) waiting", claims: settings.tasks)
+        let label = finished > 0 ? "7 backlog, \(waiting) waiting + \(finished) finished" : "7 backlog, \(waiting) waiting"
+        return try httpSingle(label: label, claims: settings.tasks)
     }
 }
 

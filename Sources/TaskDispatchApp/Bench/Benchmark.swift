@@ -69,7 +69,7 @@ public final class Benchmark {
         var scheduleBatched = try scheduleBatched()
         scheduleBatched.ratio = (scheduleBatched.tasksPerSecond / max(scheduleSingle.tasksPerSecond, 1e-9), "of 4 single")
         let smallBacklog = try backlog(waiting: settings.smallBacklog)
-        var largeBacklog = try backlog(waiting: settings.backlog)
+        var largeBacklog = try backlog(waiting: settings.backlog, finished: settings.finishedRows)
         largeBacklog.ratio = (largeBacklog.tasksPerSecond / max(smallBacklog.tasksPerSecond, 1e-9), "of 7 small")
         return [
             ceiling, single, batched, scheduleSingle, scheduleBatched,
@@ -90,6 +90,19 @@ public final class Benchmark {
             """,
             [Self.type, Self.user, Self.app, count])
         try admin.execute("ANALYZE tasks")
+    }
+
+    /// Inserts `count` finished tasks (ended a day ago, inside the default retention, so the
+    /// server's own cleanup leaves them) in one statement.
+    func insertFinishedTasks(_ count: Int) throws {
+        _ = try admin.query(
+            """
+            INSERT INTO tasks (type, user_id, app_id, input, output, status, progress, started_at, ended_at, last_updated, attempt)
+            SELECT $1, $2, $3, '{"input":"x"}', '{"output":"x"}', \(TaskStatus.successful.rawValue), 1,
+                   now() - interval '1 day', now() - interval '1 day', now() - interval '1 day', 1
+            FROM generate_series(1, $4)
+            """,
+            [Self.type, Self.user, Self.app, count])
     }
 
     /// Empties the task table and its counters (TRUNCATE fires no row triggers, so the counters
