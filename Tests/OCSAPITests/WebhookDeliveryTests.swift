@@ -8,13 +8,16 @@ import TaskQueue
 import Testing
 
 /// Webhooks end to end: a real server delivers to a loopback receiver (so these servers allow
-/// private targets, except where refusal is the point).
+/// private targets, except where refusal is the point). The sender's poll is an hour here, so
+/// every delivery proves that the finish itself woke the sender (a result, a cancel, the lease
+/// reaper) and that the sender woke itself for its retries.
 @Suite("Webhook delivery")
 struct WebhookDeliveryTests {
     static let secret = "test-webhook-secret"
 
     static func server(allowPrivate: Bool = true, maxAttempts: Int = 5) throws -> TestServer {
         try TestServer { configuration in
+            configuration.webhookPollSeconds = 3600
             configuration.webhookAllowPrivateTargets = allowPrivate
             configuration.webhookSecret = secret
             configuration.webhookRetryBaseSeconds = 0.05
@@ -116,6 +119,29 @@ struct WebhookDeliveryTests {
         #expect(try Self.deliveryRows(server)[plain] == nil)
         let status = try server.client(server.admin).call("GET", "admin/status")
         #expect(status.data?["webhooks"] == ["pending": 0, "failed": 0])
+    }
+
+    @Test("a task failed by the lease reaper on its last attempt is delivered too")
+    func reapedTaskIsDelivered() throws {
+        let receiver = try WebhookReceiver()
+        defer { receiver.stop() }
+        let server = try TestServer { configuration in
+            configuration.webhookPollSeconds = 3600
+            configuration.webhookAllowPrivateTargets = true
+            configuration.maxAttempts = 1
+        }
+        defer { server.stop() }
+        let id = try Self.schedule(server.client(server.alice), uri: receiver.url(), method: "HTTP:POST")
+        let claimed = try server.client(server.worker).call(
+            "GET", "tasks_provider/next",
+            json: ["providerIds": ["p"], "taskTypeIds": ["core:text2text"], "leaseSeconds": 1])
+        #expect(claimed.taskID == id)
+
+        #expect(receiver.waitUntil { !$0.isEmpty })
+        let call = try #require(receiver.calls.first)
+        #expect(call.taskID == id)
+        #expect(try JSONValue.parse(call.body)["task"]?["status"] == "STATUS_FAILED")
+        #expect(try Self.waitForRows(server) { $0[id]?.status == "delivered" })
     }
 
     @Test("failed calls are retried with the same delivery id until a 2xx")
