@@ -53,8 +53,9 @@ final class WebhookSender: Sendable {
         var nudged = false
         var running = false
         var inFlight = 0
-        /// The earliest retry this process scheduled, so the sender wakes for it before the poll.
-        var nextRetry: DispatchTime?
+        /// When the retries this process scheduled come due, so the sender wakes for each of
+        /// them instead of waiting for the poll. An entry is dropped once a claim ran after it.
+        var retryTimes: [DispatchTime] = []
     }
 
     init(store: WebhookDeliveryStore, settings: WebhookSenderSettings, logger: Logger) {
@@ -98,7 +99,7 @@ final class WebhookSender: Sendable {
         while !stopRequested {
             let now = DispatchTime.now()
             let free = state.withLock { state in
-                if let retry = state.nextRetry, retry <= now { state.nextRetry = nil }
+                state.retryTimes.removeAll { $0 <= now }
                 return Self.maxCallsInFlight - state.inFlight
             }
             if free > 0 {
@@ -113,7 +114,7 @@ final class WebhookSender: Sendable {
                 }
             }
             var wakeAt = DispatchTime.now() + settings.pollSeconds
-            if let retry = state.withLock({ $0.nextRetry }), retry < wakeAt { wakeAt = retry }
+            if let retry = state.withLock({ $0.retryTimes.min() }), retry < wakeAt { wakeAt = retry }
             _ = wake.wait(timeout: wakeAt)
             state.withLock { $0.nudged = false }
         }
@@ -130,10 +131,7 @@ final class WebhookSender: Sendable {
             let delay = deliver(delivery)
             state.withLock { state in
                 state.inFlight -= 1
-                if let delay {
-                    let due = DispatchTime.now() + delay
-                    if state.nextRetry.map({ due < $0 }) ?? true { state.nextRetry = due }
-                }
+                if let delay { state.retryTimes.append(DispatchTime.now() + delay) }
             }
             callsInFlight.leave()
             nudge()
