@@ -172,7 +172,8 @@ public struct ServerConfiguration: Sendable, Equatable {
         {
             configuration.webhookAllowPrivateTargets = allowed
         }
-        configuration.webhookSecret = value("webhook-secret", "TASKDISPATCH_WEBHOOK_SECRET")
+        // An empty secret would sign with an empty key: treat it as none.
+        configuration.webhookSecret = value("webhook-secret", "TASKDISPATCH_WEBHOOK_SECRET").flatMap { $0.isEmpty ? nil : $0 }
         if let level = try parse("log-level", "TASKDISPATCH_LOG_LEVEL", { Logger.Level(rawValue: $0.lowercased()) }) {
             configuration.logLevel = level
         }

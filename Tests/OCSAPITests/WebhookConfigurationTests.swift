@@ -34,6 +34,7 @@ struct WebhookConfigurationTests {
         #expect(fromFlags.webhookSecret == "from-flag")
         #expect(!fromFlags.webhookAllowPrivateTargets)
         #expect(fromFlags.webhookTimeoutSeconds == 7)
+        #expect(try ServerConfiguration.resolve(flags: ["webhook-secret": ""], environment: [:]).webhookSecret == nil)
     }
 
     @Test("nonsense is refused with the setting's name", arguments: [
