@@ -121,6 +121,33 @@ struct WebhookDeliveryTests {
         #expect(status.data?["webhooks"] == ["pending": 0, "failed": 0])
     }
 
+    @Test("batched results are delivered, an output that fails validation as a failed task")
+    func batchedResultsAndInvalidOutput() throws {
+        let receiver = try WebhookReceiver()
+        defer { receiver.stop() }
+        let server = try Self.server()
+        defer { server.stop() }
+        let alice = server.client(server.alice)
+        let worker = server.client(server.worker)
+        let good = try Self.schedule(alice, uri: receiver.url(), method: "HTTP:POST")
+        let bad = try Self.schedule(alice, uri: receiver.url(), method: "HTTP:POST")
+        #expect(try worker.next().taskID == good)
+        #expect(try worker.next().taskID == bad)
+        let answer = try worker.call(
+            "POST", "tasks_provider/results",
+            json: ["results": [
+                ["taskId": .int(good), "output": ["output": "fine"]],
+                ["taskId": .int(bad), "output": ["output": 42]],
+            ]])
+        #expect(answer.status == 200, "\(answer.bodyText)")
+
+        #expect(receiver.waitUntil { Set($0.compactMap(\.taskID)) == [good, bad] })
+        #expect(try Self.waitForRows(server) { rows in rows.count == 2 && rows.values.allSatisfy { $0.status == "delivered" } })
+        var statuses: [Int64: JSONValue] = [:]
+        for call in receiver.calls { statuses[call.taskID ?? 0] = try JSONValue.parse(call.body)["task"]?["status"] }
+        #expect(statuses == [good: "STATUS_SUCCESSFUL", bad: "STATUS_FAILED"])
+    }
+
     @Test("a task failed by the lease reaper on its last attempt is delivered too")
     func reapedTaskIsDelivered() throws {
         let receiver = try WebhookReceiver()
