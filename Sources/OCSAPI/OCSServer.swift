@@ -9,6 +9,8 @@ public final class OCSServer: HTTPHandler {
     private let taskEndpoints: TaskEndpoints
     private let providerEndpoints: ProviderEndpoints
     private let adminEndpoints: AdminEndpoints
+    private let fileEndpoints: FileEndpoints
+    private let csrfCheck: Bool
     private let authenticator: Authenticator
     private let jsonOptions: JSONParseOptions
     private let logger: Logger
@@ -21,6 +23,8 @@ public final class OCSServer: HTTPHandler {
         providerEndpoints = ProviderEndpoints(
             store: tasks, catalog: catalog, configuration: configuration, taskFinished: taskFinished)
         adminEndpoints = AdminEndpoints(store: tasks, configuration: configuration)
+        fileEndpoints = FileEndpoints(store: tasks, configuration: configuration)
+        csrfCheck = configuration.csrfCheck
         authenticator = Authenticator(
             accounts: accounts, cache: CredentialCache(ttl: .seconds(configuration.credentialCacheSeconds)))
         jsonOptions = JSONParseOptions(maxDepth: configuration.maxJSONDepth)
@@ -43,12 +47,44 @@ public final class OCSServer: HTTPHandler {
                 throw OCSError.badRequest(message)
             case .route(let route, let routeVersion):
                 version = routeVersion
+                if csrfCheck && !Self.passesCSRFCheck(request.head.headers) {
+                    return refuseCSRF(request.head)
+                }
                 let result = try dispatch(route, request)
+                if let raw = result.raw { return raw }
                 return OCSResponse.success(result.data, status: result.status, version: version)
             }
         } catch {
             return refuse(request.head, error, version: version)
         }
+    }
+
+    /// The upload routes accept a file of up to `maxFileBytes` plus its multipart framing; the
+    /// others keep the server's limit.
+    public func maxBodyBytes(for head: HTTPRequestHead) -> Int? {
+        guard case .route(let route, _) = Router.match(method: head.method, path: head.path), route.takesUpload else {
+            return nil
+        }
+        return fileEndpoints.uploadBodyLimit
+    }
+
+    /// Nextcloud's check: `OCS-APIRequest: true`, or a Bearer token (which a browser never
+    /// sends on its own). It runs before authentication, so anonymous requests get 412 too.
+    static func passesCSRFCheck(_ headers: HTTPHeaders) -> Bool {
+        if headers["OCS-APIRequest"] == "true" { return true }
+        guard let authorization = headers["Authorization"] else { return false }
+        return Authenticator.splitScheme(authorization).scheme.lowercased() == "bearer"
+    }
+
+    /// HTTP 412 with `{"message":"CSRF check failed"}`, not enveloped, exactly as Nextcloud answers.
+    private func refuseCSRF(_ head: HTTPRequestHead) -> HTTPResponse {
+        logger.notice("request refused", metadata: [
+            "request.id": "\(head.id)", "method": "\(head.method)", "path": "\(head.path)", "status": "412",
+            "reason": "CSRF check failed: no OCS-APIRequest: true header and no Bearer token",
+        ])
+        var headers = HTTPHeaders()
+        headers.add("Content-Type", OCSResponse.jsonContentType)
+        return HTTPResponse(status: 412, headers: headers, body: Array(#"{"message":"CSRF check failed"}"#.utf8))
     }
 
     public func reject(_ head: HTTPRequestHead, reason: HTTPRejection) -> HTTPResponse {
@@ -67,8 +103,10 @@ public final class OCSServer: HTTPHandler {
                 "authentication required: HTTP Basic with a user name and app password, "
                     + "Authorization: Bearer <app password>, or AppAPI headers")
         }
+        // An upload's body is multipart, read by the file endpoint; its parameters are the query's.
+        let parameterSource = route.takesUpload ? HTTPRequest(head: request.head) : request
         let context = EndpointContext(
-            principal: principal, parameters: try RequestParameters(request: request, jsonOptions: jsonOptions),
+            principal: principal, parameters: try RequestParameters(request: parameterSource, jsonOptions: jsonOptions),
             headers: request.head.headers)
         switch route {
         case .schedule: return try taskEndpoints.schedule(context)
@@ -90,6 +128,13 @@ public final class OCSServer: HTTPHandler {
         case .consumerGetTask(let id): return try taskEndpoints.get(context, id: id, owner: try context.consumerOwner())
         case .consumerDeleteTask(let id): return try taskEndpoints.delete(context, id: id, owner: try context.consumerOwner())
         case .consumerCancelTask(let id): return try taskEndpoints.cancel(context, id: id, owner: try context.consumerOwner())
+        case .uploadFile: return try fileEndpoints.upload(context, request)
+        case .providerUploadFile(let taskID): return try fileEndpoints.providerUpload(context, request, taskID: taskID)
+        case .getTaskFile(let taskID, let fileID):
+            return try fileEndpoints.download(context, taskID: taskID, fileID: fileID, owner: try context.userOwner())
+        case .providerGetTaskFile(let taskID, let fileID):
+            _ = try context.requireExApp()
+            return try fileEndpoints.download(context, taskID: taskID, fileID: fileID, owner: nil)
         case .consumerTaskTypes:
             _ = try context.requireExApp(routes: "tasks_consumer routes")
             return try taskEndpoints.taskTypes(context)

@@ -21,6 +21,15 @@ public struct OCSServerConfiguration: Sendable {
     public var credentialCacheSeconds: Int
     /// Deepest nesting accepted in JSON bodies. Default 64.
     public var maxJSONDepth: Int
+    /// Largest uploaded file in bytes; the upload routes accept bodies this large plus the
+    /// multipart framing, larger ones get 413. Default 64 MiB.
+    public var maxFileBytes: Int
+    /// Tasks one user (or ExApp acting for nobody) may schedule per period; limit 0 turns it
+    /// off. Default 100 per 60 s.
+    public var scheduleRateLimit: ScheduleRateLimit
+    /// Refuse requests with neither `OCS-APIRequest: true` nor a Bearer token (412), as
+    /// Nextcloud does. Default on.
+    public var csrfCheck: Bool
     /// Whether a `webhookUri` may name a loopback, private, link-local or otherwise non-public
     /// address. Default false: such URIs are refused on schedule (SSRF guard).
     public var webhookAllowPrivateTargets: Bool
@@ -28,7 +37,8 @@ public struct OCSServerConfiguration: Sendable {
     public init(
         serverVersion: String, leaseSeconds: Int = 300, maxLeaseSeconds: Int = 3600,
         leaseSecondsByType: [String: Int] = [:], retryPolicy: RetryPolicy = RetryPolicy(), maxBatchItems: Int = 500, expectedRuntimeSeconds: Int = 60,
-        credentialCacheSeconds: Int = 30, maxJSONDepth: Int = 64, webhookAllowPrivateTargets: Bool = false
+        credentialCacheSeconds: Int = 30, maxJSONDepth: Int = 64, maxFileBytes: Int = 64 << 20,
+        scheduleRateLimit: ScheduleRateLimit = ScheduleRateLimit(limit: 100, periodSeconds: 60), csrfCheck: Bool = true, webhookAllowPrivateTargets: Bool = false
     ) {
         self.serverVersion = serverVersion
         self.leaseSeconds = leaseSeconds
@@ -39,6 +49,9 @@ public struct OCSServerConfiguration: Sendable {
         self.expectedRuntimeSeconds = expectedRuntimeSeconds
         self.credentialCacheSeconds = credentialCacheSeconds
         self.maxJSONDepth = maxJSONDepth
+        self.maxFileBytes = maxFileBytes
+        self.scheduleRateLimit = scheduleRateLimit
+        self.csrfCheck = csrfCheck
         self.webhookAllowPrivateTargets = webhookAllowPrivateTargets
     }
 }

@@ -171,17 +171,42 @@ struct ProviderEndpoints: Sendable {
         let successes = reports.filter { if case .success = $0.result { true } else { false } }
         guard !successes.isEmpty else { return reports }
         let types = try storeCall { () throws(TaskStoreError) in try store.taskTypes(ids: successes.map(\.taskID)) }
-        return reports.map { report in
+        var checkedReports: [TaskReport] = []
+        for report in reports {
             guard case .success(let output) = report.result, let type = types[report.taskID], let taskType = catalog[type]
-            else { return report }
+            else {
+                checkedReports.append(report)
+                continue
+            }
             var checked = report
+            let validated: JSONObject
             do {
-                checked.result = .success(output: try ShapeValidator.validateOutput(output, for: taskType))
+                validated = try ShapeValidator.validateOutput(output, for: taskType)
             } catch {
                 checked.result = .failure(errorMessage: "Output validation failed: \(error)", userFacingErrorMessage: nil)
+                checkedReports.append(checked)
+                continue
             }
-            return checked
+            let missing = try missingOutputFiles(validated, of: taskType, taskID: report.taskID)
+            checked.result =
+                missing.isEmpty
+                ? .success(output: validated)
+                : .failure(
+                    errorMessage: "Output validation failed: output file ids "
+                        + "\(missing.map(String.init).joined(separator: ", ")) were not uploaded for this task "
+                        + "(POST tasks_provider/{taskId}/file)",
+                    userFacingErrorMessage: nil)
+            checkedReports.append(checked)
         }
+        return checkedReports
+    }
+
+    /// The file ids in the output's file slots that do not name a file uploaded for this task.
+    private func missingOutputFiles(_ output: JSONObject, of type: TaskType, taskID: Int64) throws(OCSError) -> [Int64] {
+        let named = ShapeValidator.fileIDs(in: output, side: .output, for: type)
+        guard !named.isEmpty else { return [] }
+        let stored = try storeCall { () throws(TaskStoreError) in try store.fileIDs(ofTask: taskID, among: named) }
+        return named.filter { !stored.contains($0) }
     }
 
     private static func answer(_ outcome: ReportOutcome, refused what: String) throws(OCSError) -> EndpointResult {

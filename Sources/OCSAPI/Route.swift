@@ -20,6 +20,18 @@ public enum Route: Sendable, Equatable {
     case consumerDeleteTask(id: Int64)
     case consumerCancelTask(id: Int64)
     case consumerTaskTypes
+    case uploadFile
+    case providerUploadFile(taskID: Int64)
+    case getTaskFile(taskID: Int64, fileID: Int64)
+    case providerGetTaskFile(taskID: Int64, fileID: Int64)
+
+    /// Whether the route takes a file upload (a larger body limit, a multipart body).
+    public var takesUpload: Bool {
+        switch self {
+        case .uploadFile, .providerUploadFile: true
+        default: false
+        }
+    }
 }
 
 /// The outcome of matching a method and path.
@@ -71,6 +83,14 @@ public enum Router {
             ]),
             (["tasks_consumer", "tasks", ":id", "cancel"], [("POST", { id($0).map { .consumerCancelTask(id: $0) } })]),
             (["tasks_consumer", "tasktypes"], [("GET", { _ in .consumerTaskTypes })]),
+            (["files"], [("POST", { _ in .uploadFile })]),
+            (["tasks_provider", ":id", "file"], [("POST", { id($0).map { .providerUploadFile(taskID: $0) } })]),
+            (["tasks", ":id", "file", ":id"], [
+                ("GET", { ids($0).map { .getTaskFile(taskID: $0.0, fileID: $0.1) } }),
+            ]),
+            (["tasks_provider", ":id", "file", ":id"], [
+                ("GET", { ids($0).map { .providerGetTaskFile(taskID: $0.0, fileID: $0.1) } }),
+            ]),
         ]
 
         for (pattern, methods) in table {
@@ -80,7 +100,7 @@ public enum Router {
                 return .methodNotAllowed(allowed: methods.map(\.0), version: version)
             }
             guard let route = build(captures) else {
-                return .invalidID("the id in the path must be a positive integer, got '\(captures.first ?? "")'", version: version)
+                return .invalidID("the id in the path must be a positive integer, got '\(captures.first { positiveID($0) == nil } ?? "")'", version: version)
             }
             return .route(route, version)
         }
@@ -104,9 +124,18 @@ public enum Router {
 
     /// A positive 64-bit id, or nil.
     private static func id(_ captures: [String]) -> Int64? {
-        guard let text = captures.first, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-            let value = Int64(text), value > 0
-        else { return nil }
+        guard let text = captures.first else { return nil }
+        return positiveID(text)
+    }
+
+    /// Two positive ids (a task's and a file's), or nil.
+    private static func ids(_ captures: [String]) -> (Int64, Int64)? {
+        guard captures.count == 2, let first = positiveID(captures[0]), let second = positiveID(captures[1]) else { return nil }
+        return (first, second)
+    }
+
+    private static func positiveID(_ text: String) -> Int64? {
+        guard text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let value = Int64(text), value > 0 else { return nil }
         return value
     }
 }

@@ -11,6 +11,8 @@ struct TaskEndpoints: Sendable {
     static let maxIdentifierLength = 255
     static let priorities = -1000...1000
 
+    private var quota: ScheduleQuota { ScheduleQuota(store: store, limit: configuration.scheduleRateLimit) }
+
     /// `schedule` for a user: `appId` names the scheduling app and is required, as in Nextcloud.
     func schedule(_ context: EndpointContext) throws(OCSError) -> EndpointResult {
         let userID = try context.requireUser()
@@ -34,10 +36,22 @@ struct TaskEndpoints: Sendable {
     private func schedule(_ context: EndpointContext, userID: String?, appID: String) throws(OCSError) -> EndpointResult {
         let task = try newTask(from: context.parameters, userID: userID, appID: appID)
         let idempotencyKey = try Self.idempotencyKey(context)
-        switch try storeCall({ () throws(TaskStoreError) in try store.schedule(task, idempotencyKey: idempotencyKey) }) {
-        case .created(let scheduled), .replayed(let scheduled):
+        let grant = try quota.take(userID: userID, appID: appID, count: 1)
+        let outcome: ScheduleOutcome
+        do throws(OCSError) {
+            outcome = try storeCall { () throws(TaskStoreError) in try store.schedule(task, idempotencyKey: idempotencyKey) }
+        } catch {
+            quota.giveBack(grant)
+            throw error
+        }
+        switch outcome {
+        case .created(let scheduled):
+            return .ok(["task": TaskJSON.task(scheduled)])
+        case .replayed(let scheduled):
+            quota.giveBack(grant)
             return .ok(["task": TaskJSON.task(scheduled)])
         case .keyReused:
+            quota.giveBack(grant)
             throw OCSError(
                 status: 422, message: "the Idempotency-Key was already used with a different request; nothing was scheduled")
         }
@@ -58,8 +72,14 @@ struct TaskEndpoints: Sendable {
                 throw OCSError(status: error.status, message: "tasks[\(index)]: \(error.message)")
             }
         }
-        let scheduled = try storeCall { () throws(TaskStoreError) in try store.schedule(batch: tasks) }
-        return .ok(["tasks": TaskJSON.tasks(scheduled)])
+        let grant = try quota.take(userID: userID, appID: nil, count: tasks.count)
+        do throws(OCSError) {
+            let scheduled = try storeCall { () throws(TaskStoreError) in try store.schedule(batch: tasks) }
+            return .ok(["tasks": TaskJSON.tasks(scheduled)])
+        } catch {
+            quota.giveBack(grant)
+            throw error
+        }
     }
 
     /// Reads and checks one task's parameters (a request's, or one item of a batch), and
@@ -98,7 +118,8 @@ struct TaskEndpoints: Sendable {
             type: type, input: input, userID: userID, appID: appID, customID: customID, webhookURI: webhookURI,
             webhookMethod: webhookMethod, includeWatermark: includeWatermark,
             expectedRuntimeSeconds: configuration.expectedRuntimeSeconds, priority: priority,
-            runAfter: runAfter.map(Int64.init))
+            runAfter: runAfter.map(Int64.init),
+            inputFileIDs: ShapeValidator.fileIDs(in: input, side: .input, for: taskType))
     }
 
     /// Refuses a webhook the server will not call: a method other than `HTTP:*`, a URI that is

@@ -6,8 +6,9 @@ import TaskQueue
 /// Periodic upkeep on a dedicated thread (never on Swift's cooperative pool, since it makes
 /// blocking database calls): returns tasks with expired leases to the queue (or fails them after
 /// the maximum attempts), releases delayed tasks whose time has come, deletes finished tasks past
-/// their retention (a few small batches per pass), forgets old idempotency keys, and folds the
-/// status count deltas. Every server process runs one; both
+/// their retention (a few small batches per pass), deletes uploads no task used in time, drops
+/// finished rate limit windows, forgets old idempotency keys, and folds the status count
+/// deltas. Every server process runs one; both
 /// jobs are safe to run concurrently, so with several servers reaping goes on while any is up.
 final class MaintenanceLoop: Sendable {
     private let tasks: TaskStore
@@ -15,6 +16,8 @@ final class MaintenanceLoop: Sendable {
     private let maxAttempts: Int
     private let idempotencyRetentionSeconds: Int
     private let retentionSeconds: Int
+    private let unusedFileRetentionSeconds: Int
+    private let rateLimitPeriodSeconds: Int
     /// Called when the reaper failed tasks (their webhooks are owed now).
     private let tasksFailed: @Sendable () -> Void
     /// Cleanup batches per pass: bounded, so a large backlog of old tasks is worked off over
@@ -26,14 +29,17 @@ final class MaintenanceLoop: Sendable {
 
     init(
         tasks: TaskStore, intervalSeconds: Double, maxAttempts: Int, idempotencyRetentionSeconds: Int,
-        retentionSeconds: Int, tasksFailed: @escaping @Sendable () -> Void = {}, logger: Logger
+        retentionSeconds: Int, unusedFileRetentionSeconds: Int, rateLimitPeriodSeconds: Int,
+        tasksFailed: @escaping @Sendable () -> Void = {}, logger: Logger
     ) {
-        self.tasksFailed = tasksFailed
         self.tasks = tasks
         self.interval = intervalSeconds
         self.maxAttempts = maxAttempts
         self.idempotencyRetentionSeconds = idempotencyRetentionSeconds
         self.retentionSeconds = retentionSeconds
+        self.unusedFileRetentionSeconds = unusedFileRetentionSeconds
+        self.rateLimitPeriodSeconds = rateLimitPeriodSeconds
+        self.tasksFailed = tasksFailed
         self.logger = logger
     }
 
@@ -59,6 +65,10 @@ final class MaintenanceLoop: Sendable {
                         guard try tasks.deleteFinishedTasks(olderThanSeconds: retentionSeconds) > 0 else { break }
                     }
                 }
+                for _ in 0..<Self.cleanupBatchesPerPass {
+                    guard try tasks.deleteUnattachedFiles(olderThanSeconds: unusedFileRetentionSeconds) > 0 else { break }
+                }
+                try tasks.expireRateLimitWindows(periodSeconds: rateLimitPeriodSeconds)
                 try tasks.expireIdempotencyKeys(retentionSeconds: idempotencyRetentionSeconds)
                 try tasks.foldCountDeltas()
             } catch {

@@ -32,6 +32,16 @@ struct ServeCommand: ParsableCommand {
     var retryMaxSeconds: String?
     @Option(help: "Delete finished tasks this many seconds after their last update, 0 = never (env TASKDISPATCH_RETENTION_SECONDS, default 2592000).")
     var retention: String?
+    @Option(help: "Largest uploaded file in bytes (env TASKDISPATCH_MAX_FILE_BYTES, default 67108864).")
+    var maxFileBytes: String?
+    @Option(help: "Delete uploads no task uses after this many seconds (env TASKDISPATCH_UNUSED_FILE_RETENTION_SECONDS, default 86400).")
+    var unusedFileRetention: String?
+    @Option(help: "Tasks a user may schedule per period, 0 = no limit (env TASKDISPATCH_SCHEDULE_RATE_LIMIT, default 100).")
+    var scheduleRateLimit: String?
+    @Option(help: "The schedule rate limit's period in seconds (env TASKDISPATCH_SCHEDULE_RATE_PERIOD, default 60).")
+    var scheduleRatePeriod: String?
+    @Option(help: "Refuse requests without OCS-APIRequest: true or a Bearer token, true or false (env TASKDISPATCH_CSRF_CHECK, default true).")
+    var csrfCheck: String?
     @Option(help: "Seconds a webhook call may take (env TASKDISPATCH_WEBHOOK_TIMEOUT, default 10).")
     var webhookTimeout: String?
     @Option(help: "Calls per webhook before it is given up (env TASKDISPATCH_WEBHOOK_MAX_ATTEMPTS, default 10).")
@@ -66,6 +76,11 @@ struct ServeCommand: ParsableCommand {
         flags["retry-base-seconds"] = retryBaseSeconds
         flags["retry-max-seconds"] = retryMaxSeconds
         flags["retention"] = retention
+        flags["max-file-bytes"] = maxFileBytes
+        flags["unused-file-retention"] = unusedFileRetention
+        flags["schedule-rate-limit"] = scheduleRateLimit
+        flags["schedule-rate-period"] = scheduleRatePeriod
+        flags["csrf-check"] = csrfCheck
         flags["webhook-timeout"] = webhookTimeout
         flags["webhook-max-attempts"] = webhookMaxAttempts
         flags["webhook-retry-base-seconds"] = webhookRetryBaseSeconds
@@ -97,7 +112,7 @@ enum FirstRun {
         print("""
             First run: created the administrator 'admin' in the embedded database (\(dataDirectory)).
               app password (shown once): \(password)
-              use it as:  curl -u admin:\(password) ...   or   -H 'Authorization: Bearer \(password)'
+              use it as:  curl -u admin:\(password) -H 'OCS-APIRequest: true' ...   or   -H 'Authorization: Bearer \(password)'
               register a worker app:  taskdispatch app add APP_ID
             """)
     }

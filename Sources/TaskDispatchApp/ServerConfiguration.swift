@@ -52,6 +52,22 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var expectedRuntimeSeconds: Int = 60
     /// How often the status counters are folded. Default 2 s.
     public var maintenanceIntervalSeconds: Double = 2
+    /// Largest uploaded file; the upload routes accept this plus the multipart framing, larger
+    /// uploads get 413 before they are read. Default 64 MiB (`TASKDISPATCH_MAX_FILE_BYTES`, `--max-file-bytes`).
+    public var maxFileBytes: Int = 64 << 20
+    /// Uploads never named by a schedule are deleted after this many seconds. Default 86400 s,
+    /// one day (`TASKDISPATCH_UNUSED_FILE_RETENTION_SECONDS`, `--unused-file-retention`).
+    public var unusedFileRetentionSeconds: Int = 86_400
+    /// Tasks one user (or an ExApp acting for nobody) may schedule per period, shared by all
+    /// server processes; batches count each task; 0 turns the limit off. Default 100
+    /// (`TASKDISPATCH_SCHEDULE_RATE_LIMIT`, `--schedule-rate-limit`). Nextcloud allows 20 per
+    /// 120 s, which batch scheduling would outgrow at once.
+    public var scheduleRateLimit: Int = 100
+    /// The rate limit's window in seconds. Default 60 (`TASKDISPATCH_SCHEDULE_RATE_PERIOD`, `--schedule-rate-period`).
+    public var scheduleRatePeriodSeconds: Int = 60
+    /// Refuse requests without `OCS-APIRequest: true` and without a Bearer token with 412, as
+    /// Nextcloud does. Default true (`TASKDISPATCH_CSRF_CHECK`, `--csrf-check true|false`).
+    public var csrfCheck: Bool = true
     /// Seconds a webhook call may take (connect, send, answer) before it counts as failed.
     /// Default 10 (`TASKDISPATCH_WEBHOOK_TIMEOUT`, `--webhook-timeout`).
     public var webhookTimeoutSeconds: Double = 10
@@ -111,13 +127,6 @@ public struct ServerConfiguration: Sendable, Equatable {
         }
         func positive(_ text: String) -> Int? { Int(text).flatMap { $0 > 0 ? $0 : nil } }
         func positiveSeconds(_ text: String) -> Double? { Double(text).flatMap { $0 > 0 && $0.isFinite ? $0 : nil } }
-        func boolean(_ text: String) -> Bool? {
-            switch text.lowercased() {
-            case "1", "true", "yes", "on": true
-            case "0", "false", "no", "off": false
-            default: nil
-            }
-        }
 
         if let host = value("host", "TASKDISPATCH_HOST") { configuration.host = host }
         if let port = try parse("port", "TASKDISPATCH_PORT", { UInt16($0) }) { configuration.port = port }
@@ -152,6 +161,17 @@ public struct ServerConfiguration: Sendable, Equatable {
         if let seconds = try parse("idempotency-retention", "TASKDISPATCH_IDEMPOTENCY_RETENTION_SECONDS", positive) {
             configuration.idempotencyRetentionSeconds = seconds
         }
+        if let bytes = try parse("max-file-bytes", "TASKDISPATCH_MAX_FILE_BYTES", positive) { configuration.maxFileBytes = bytes }
+        if let seconds = try parse("unused-file-retention", "TASKDISPATCH_UNUSED_FILE_RETENTION_SECONDS", positive) {
+            configuration.unusedFileRetentionSeconds = seconds
+        }
+        if let limit = try parse("schedule-rate-limit", "TASKDISPATCH_SCHEDULE_RATE_LIMIT", { Int($0).flatMap { $0 >= 0 ? $0 : nil } }) {
+            configuration.scheduleRateLimit = limit
+        }
+        if let seconds = try parse("schedule-rate-period", "TASKDISPATCH_SCHEDULE_RATE_PERIOD", positive) {
+            configuration.scheduleRatePeriodSeconds = seconds
+        }
+        if let check = try parse("csrf-check", "TASKDISPATCH_CSRF_CHECK", parseBool) { configuration.csrfCheck = check }
         if let seconds = try parse("webhook-timeout", "TASKDISPATCH_WEBHOOK_TIMEOUT", positiveSeconds) {
             configuration.webhookTimeoutSeconds = seconds
         }
@@ -168,7 +188,7 @@ public struct ServerConfiguration: Sendable, Equatable {
             configuration.webhookPollSeconds = seconds
         }
         if let allowed = try parse(
-            "webhook-allow-private-targets", "TASKDISPATCH_WEBHOOK_ALLOW_PRIVATE_TARGETS", boolean)
+            "webhook-allow-private-targets", "TASKDISPATCH_WEBHOOK_ALLOW_PRIVATE_TARGETS", parseBool)
         {
             configuration.webhookAllowPrivateTargets = allowed
         }
@@ -178,6 +198,15 @@ public struct ServerConfiguration: Sendable, Equatable {
             configuration.logLevel = level
         }
         return configuration
+    }
+
+    /// `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`); nil for anything else.
+    static func parseBool(_ text: String) -> Bool? {
+        switch text.lowercased() {
+        case "true", "1", "yes", "on": true
+        case "false", "0", "no", "off": false
+        default: nil
+        }
     }
 
     /// `core:text2image=900,core:audio2text=600` → the map; nil if any entry is malformed.

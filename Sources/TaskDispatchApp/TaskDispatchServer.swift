@@ -41,7 +41,10 @@ public final class TaskDispatchServer: Sendable {
                 serverVersion: TaskDispatchVersion.current, leaseSeconds: configuration.leaseSeconds,
                 maxLeaseSeconds: configuration.maxLeaseSeconds, leaseSecondsByType: configuration.leaseSecondsByType,
                 retryPolicy: configuration.retryPolicy,
-                expectedRuntimeSeconds: configuration.expectedRuntimeSeconds,
+                expectedRuntimeSeconds: configuration.expectedRuntimeSeconds, maxFileBytes: configuration.maxFileBytes,
+                scheduleRateLimit: ScheduleRateLimit(
+                    limit: configuration.scheduleRateLimit, periodSeconds: configuration.scheduleRatePeriodSeconds),
+                csrfCheck: configuration.csrfCheck,
                 webhookAllowPrivateTargets: configuration.webhookAllowPrivateTargets),
             taskFinished: TaskFinishedListener { _ in sender.nudge() },
             logger: logger)
@@ -55,7 +58,10 @@ public final class TaskDispatchServer: Sendable {
             tasks: tasks, intervalSeconds: configuration.maintenanceIntervalSeconds,
             maxAttempts: configuration.maxAttempts,
             idempotencyRetentionSeconds: configuration.idempotencyRetentionSeconds,
-            retentionSeconds: configuration.retentionSeconds, tasksFailed: { sender.nudge() }, logger: logger)
+            retentionSeconds: configuration.retentionSeconds,
+            unusedFileRetentionSeconds: configuration.unusedFileRetentionSeconds,
+            rateLimitPeriodSeconds: configuration.scheduleRatePeriodSeconds, tasksFailed: { sender.nudge() },
+            logger: logger)
     }
 
     /// Migrates the schema (safe with several servers starting at once), then starts serving.

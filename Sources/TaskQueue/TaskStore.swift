@@ -28,7 +28,11 @@ public struct TaskStore: Sendable {
 
     /// Inserts a task in the scheduled state and returns it.
     public func schedule(_ task: NewTask) throws(TaskStoreError) -> TaskRecord {
-        try withConnection { connection in try Self.insert(task, on: connection) }
+        try withConnection { connection in
+            // Attaching input files is a second statement: both commit together or not at all.
+            guard !task.inputFileIDs.isEmpty else { return try Self.insert(task, on: connection) }
+            return try connection.transaction { connection in try Self.insert(task, on: connection) }
+        }
     }
 
     static func insert(_ task: NewTask, on connection: PostgresConnection) throws -> TaskRecord {
@@ -45,7 +49,9 @@ public struct TaskStore: Sendable {
                 task.webhookURI, task.webhookMethod, task.includeWatermark, task.expectedRuntimeSeconds,
                 task.priority, task.runAfter,
             ])
-        return try TaskColumns.decode(result[0])
+        let record = try TaskColumns.decode(result[0])
+        try attachInputFiles(task.inputFileIDs, to: record, on: connection)
+        return record
     }
 
     /// The task with this id, if it exists and belongs to `userID` (nil: any owner, for workers).
@@ -161,29 +167,38 @@ extension TaskStore {
     public func schedule(batch tasks: [NewTask]) throws(TaskStoreError) -> [TaskRecord] {
         guard !tasks.isEmpty else { return [] }
         return try withConnection { connection in
-            let rows = try connection.query(
-                """
-                INSERT INTO tasks (type, user_id, app_id, custom_id, input, webhook_uri, webhook_method,
-                                   include_watermark, completion_expected_at, priority, run_after)
-                SELECT type, user_id, app_id, custom_id, input, webhook_uri, webhook_method, include_watermark,
-                       now() + make_interval(secs => expected_runtime),
-                       priority, CASE WHEN to_timestamp(run_after) > now() THEN to_timestamp(run_after) END
-                FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                            $8::boolean[], $9::integer[], $10::integer[], $11::bigint[])
-                     WITH ORDINALITY AS batch (type, user_id, app_id, custom_id, input, webhook_uri, webhook_method,
-                                               include_watermark, expected_runtime, priority, run_after, position)
-                ORDER BY position
-                RETURNING \(TaskColumns.tasks)
-                """,
-                [
-                    tasks.map(\.type), tasks.map(\.userID), tasks.map(\.appID), tasks.map(\.customID),
-                    tasks.map { JSONValue.object($0.input).serializedString() }, tasks.map(\.webhookURI),
-                    tasks.map(\.webhookMethod), tasks.map(\.includeWatermark), tasks.map(\.expectedRuntimeSeconds),
-                    tasks.map(\.priority), tasks.map(\.runAfter),
-                ]
-            ).rows.map(TaskColumns.decode)
-            // Identity values follow insertion order, which follows `position`.
-            return rows.sorted { $0.id < $1.id }
+            guard tasks.contains(where: { !$0.inputFileIDs.isEmpty }) else { return try Self.insert(batch: tasks, on: connection) }
+            return try connection.transaction { connection in try Self.insert(batch: tasks, on: connection) }
         }
+    }
+
+    static func insert(batch tasks: [NewTask], on connection: PostgresConnection) throws -> [TaskRecord] {
+        let rows = try connection.query(
+            """
+            INSERT INTO tasks (type, user_id, app_id, custom_id, input, webhook_uri, webhook_method,
+                               include_watermark, completion_expected_at, priority, run_after)
+            SELECT type, user_id, app_id, custom_id, input, webhook_uri, webhook_method, include_watermark,
+                   now() + make_interval(secs => expected_runtime),
+                   priority, CASE WHEN to_timestamp(run_after) > now() THEN to_timestamp(run_after) END
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                        $8::boolean[], $9::integer[], $10::integer[], $11::bigint[])
+                 WITH ORDINALITY AS batch (type, user_id, app_id, custom_id, input, webhook_uri, webhook_method,
+                                           include_watermark, expected_runtime, priority, run_after, position)
+            ORDER BY position
+            RETURNING \(TaskColumns.tasks)
+            """,
+            [
+                tasks.map(\.type), tasks.map(\.userID), tasks.map(\.appID), tasks.map(\.customID),
+                tasks.map { JSONValue.object($0.input).serializedString() }, tasks.map(\.webhookURI),
+                tasks.map(\.webhookMethod), tasks.map(\.includeWatermark), tasks.map(\.expectedRuntimeSeconds),
+                tasks.map(\.priority), tasks.map(\.runAfter),
+            ]
+        ).rows.map(TaskColumns.decode)
+        // Identity values follow insertion order, which follows `position`.
+        let records = rows.sorted { $0.id < $1.id }
+        for (task, record) in zip(tasks, records) {
+            try attachInputFiles(task.inputFileIDs, to: record, on: connection)
+        }
+        return records
     }
 }

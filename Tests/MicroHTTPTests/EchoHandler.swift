@@ -37,6 +37,13 @@ final class EchoHandler: HTTPHandler {
         }
     }
 
+    /// `/upload` accepts bodies of 4 KiB; every other path has the server's limit.
+    static let uploadLimit = 4 * 1024
+
+    func maxBodyBytes(for head: HTTPRequestHead) -> Int? {
+        head.path == "/upload" ? Self.uploadLimit : nil
+    }
+
     func reject(_ head: HTTPRequestHead, reason: HTTPRejection) -> HTTPResponse {
         rejections.withLock { $0.append(reason) }
         switch reason {

@@ -40,7 +40,7 @@ struct FaultTests {
         let port = try freeLoopbackPort()
         let arguments = [
             "serve", "--database-url", connectionString, "--port", String(port), "--log-level", "warning",
-            "--db-pool-size", "8", "--lease-seconds", "2",
+            "--db-pool-size", "8", "--lease-seconds", "2", "--schedule-rate-limit", "0",
         ]
         var servers: [ChildProcess] = []
         defer { servers.forEach { $0.kill() } }

@@ -25,6 +25,10 @@ struct RouterTests {
         ("DELETE", "/tasks_consumer/task/42", .consumerDeleteTask(id: 42)),
         ("POST", "/tasks_consumer/tasks/7/cancel", .consumerCancelTask(id: 7)),
         ("GET", "/tasks_consumer/tasktypes", .consumerTaskTypes),
+        ("POST", "/files", .uploadFile),
+        ("POST", "/tasks_provider/9/file", .providerUploadFile(taskID: 9)),
+        ("GET", "/tasks/9/file/12", .getTaskFile(taskID: 9, fileID: 12)),
+        ("GET", "/tasks_provider/9/file/12", .providerGetTaskFile(taskID: 9, fileID: 12)),
     ])
     func routes(method: String, path: String, route: Route) {
         #expect(Router.match(method: method, path: v2 + path) == .route(route, .v2))
@@ -53,5 +57,11 @@ struct RouterTests {
             Issue.record("id \(id) was accepted")
             return
         }
+    }
+
+    @Test("both ids of a file route must be positive integers, and the bad one is named")
+    func fileRouteIDs() {
+        #expect(Router.match(method: "GET", path: "\(v2)/tasks/9/file/x") == .invalidID("the id in the path must be a positive integer, got 'x'", version: .v2))
+        #expect(Router.match(method: "GET", path: "\(v2)/tasks/0/file/3") == .invalidID("the id in the path must be a positive integer, got '0'", version: .v2))
     }
 }

@@ -33,7 +33,7 @@ struct TwoProcessTests {
             // A smaller pool than the default 16: the shared test cluster serves other tests too.
             servers.append(try ChildProcess.spawn(
                 executable,
-                ["serve", "--database-url", connectionString, "--port", String(port), "--log-level", "warning", "--db-pool-size", "8"],
+                ["serve", "--database-url", connectionString, "--port", String(port), "--log-level", "warning", "--db-pool-size", "8", "--schedule-rate-limit", "0"],
                 name: "server \(number)", logPath: "\(folder)/serve-\(number).log"))
             ports.append(port)
         }

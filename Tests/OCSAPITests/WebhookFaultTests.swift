@@ -85,7 +85,7 @@ struct WebhookFaultTests {
                 executable,
                 [
                     "serve", "--database-url", connectionString, "--port", String(port), "--log-level", "warning",
-                    "--db-pool-size", "4", "--webhook-allow-private-targets", "--webhook-secret", Self.secret,
+                    "--db-pool-size", "4", "--schedule-rate-limit", "0", "--webhook-allow-private-targets", "--webhook-secret", Self.secret,
                     "--webhook-timeout", "5", "--webhook-retry-base-seconds", "0.2", "--webhook-retry-max-seconds", "1",
                     "--webhook-max-attempts", "50", "--webhook-poll-seconds", "0.5",
                 ],

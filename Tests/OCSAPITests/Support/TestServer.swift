@@ -25,6 +25,8 @@ final class TestServer: Sendable {
         configuration.port = 0
         configuration.databaseURL = connectionString
         configuration.maintenanceIntervalSeconds = 0.2
+        // Most tests schedule many tasks as one user; the rate limit tests turn it back on.
+        configuration.scheduleRateLimit = 0
         configure(&configuration)
         server = TaskDispatchServer(configuration: configuration, connectionString: connectionString, logger: Self.silentLogger)
         try server.start()
@@ -68,7 +70,6 @@ enum Caller: Sendable {
             return [
                 ("EX-APP-ID", appID), ("EX-APP-VERSION", "1.0.0"), ("AA-VERSION", "2.2.0"),
                 ("AUTHORIZATION-APP-API", Data("\(user):\(secret)".utf8).base64EncodedString()),
-                ("OCS-APIRequest", "true"),
             ]
         }
     }
@@ -112,12 +113,14 @@ final class APIClient {
 
     deinit { http.close() }
 
-    /// `path` is relative to `/ocs/v2.php/taskprocessing` unless it starts with `/`.
+    /// `path` is relative to `/ocs/v2.php/taskprocessing` unless it starts with `/`. Every
+    /// request carries `OCS-APIRequest: true`, as OCS clients send it, unless `ocsAPIRequest` is false.
     func call(
         _ method: String, _ path: String, json: JSONValue? = nil, body: [UInt8]? = nil,
-        contentType: String? = nil, headers: [(String, String)] = []
+        contentType: String? = nil, headers: [(String, String)] = [], ocsAPIRequest: Bool = true
     ) throws -> APIResponse {
         var allHeaders = caller.headers + headers
+        if ocsAPIRequest { allHeaders.append(("OCS-APIRequest", "true")) }
         var payload = body
         if let json {
             payload = json.serialized()
