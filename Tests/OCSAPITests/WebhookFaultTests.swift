@@ -117,6 +117,12 @@ struct WebhookFaultTests {
             #expect(result.status == 200)
         }
         try #require(script.holdStarted.wait(timeout: .now() + 60) == .success, "no webhook call reached the receiver")
+        // Best effort, bounded well within the 5 s call timeout: let the other tasks' first calls
+        // fail, so that their retries are scheduled by server A and must survive its death.
+        let failuresDeadline = ContinuousClock.now + .seconds(2)
+        while ContinuousClock.now < failuresDeadline, script.state.withLock({ $0.failedBeforeKill }) < Self.taskCount - 1 {
+            usleep(10_000)
+        }
         first.kill()  // SIGKILL while a call is in flight
         let heldTask = script.state.withLock { $0.heldTask }
         script.state.withLock { $0.restarted = true }
