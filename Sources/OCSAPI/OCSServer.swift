@@ -18,10 +18,11 @@ public final class OCSServer: HTTPHandler {
 
     public init(
         tasks: TaskStore, accounts: AccountStore, catalog: ProviderCatalog,
-        configuration: OCSServerConfiguration, logger: Logger
+        configuration: OCSServerConfiguration, taskFinished: TaskFinishedListener = .none, logger: Logger
     ) {
-        taskEndpoints = TaskEndpoints(store: tasks, catalog: catalog, configuration: configuration)
-        providerEndpoints = ProviderEndpoints(store: tasks, catalog: catalog, configuration: configuration)
+        taskEndpoints = TaskEndpoints(store: tasks, catalog: catalog, configuration: configuration, taskFinished: taskFinished)
+        providerEndpoints = ProviderEndpoints(
+            store: tasks, catalog: catalog, configuration: configuration, taskFinished: taskFinished)
         adminEndpoints = AdminEndpoints(store: tasks, configuration: configuration)
         fileEndpoints = FileEndpoints(store: tasks, configuration: configuration)
         csrfCheck = configuration.csrfCheck

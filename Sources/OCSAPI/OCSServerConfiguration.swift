@@ -28,12 +28,15 @@ public struct OCSServerConfiguration: Sendable {
     /// Refuse requests with neither `OCS-APIRequest: true` nor a Bearer token (412), as
     /// Nextcloud does. Default on.
     public var csrfCheck: Bool
+    /// Whether a `webhookUri` may name a loopback, private, link-local or otherwise non-public
+    /// address. Default false: such URIs are refused on schedule (SSRF guard).
+    public var webhookAllowPrivateTargets: Bool
 
     public init(
         serverVersion: String, leaseSeconds: Int = 300, maxLeaseSeconds: Int = 3600,
         leaseSecondsByType: [String: Int] = [:], retryPolicy: RetryPolicy = RetryPolicy(), maxBatchItems: Int = 500,
         credentialCacheSeconds: Int = 30, maxJSONDepth: Int = 64, maxFileBytes: Int = 64 << 20,
-        scheduleRateLimit: ScheduleRateLimit = ScheduleRateLimit(limit: 100, periodSeconds: 60), csrfCheck: Bool = true
+        scheduleRateLimit: ScheduleRateLimit = ScheduleRateLimit(limit: 100, periodSeconds: 60), csrfCheck: Bool = true, webhookAllowPrivateTargets: Bool = false
     ) {
         self.serverVersion = serverVersion
         self.leaseSeconds = leaseSeconds
@@ -46,5 +49,6 @@ public struct OCSServerConfiguration: Sendable {
         self.maxFileBytes = maxFileBytes
         self.scheduleRateLimit = scheduleRateLimit
         self.csrfCheck = csrfCheck
+        self.webhookAllowPrivateTargets = webhookAllowPrivateTargets
     }
 }

@@ -6,6 +6,7 @@ struct ProviderEndpoints: Sendable {
     let store: TaskStore
     let catalog: ProviderCatalog
     let configuration: OCSServerConfiguration
+    let taskFinished: TaskFinishedListener
 
     static let batchSizes = 1...100
 
@@ -132,6 +133,7 @@ struct ProviderEndpoints: Sendable {
             try store.reportResult(
                 id: report.taskID, result: report.result, attempt: report.attempt, retryPolicy: configuration.retryPolicy)
         }
+        if case .accepted(let task) = outcome { taskFinished.taskChanged(task) }
         return try Self.answer(outcome, refused: "result")
     }
 
@@ -158,6 +160,7 @@ struct ProviderEndpoints: Sendable {
             try store.reportResults(checked, retryPolicy: configuration.retryPolicy)
         }
         for ((index, report), outcome) in zip(reports, outcomes) {
+            if case .accepted(let task) = outcome { taskFinished.taskChanged(task) }
             do throws(OCSError) {
                 let answer = try Self.answer(outcome, refused: "result")
                 answers[index] = ["taskId": .int(report.taskID), "status": .int(Int64(answer.status)), "task": answer.data["task"] ?? .null]

@@ -6,10 +6,10 @@ struct TaskEndpoints: Sendable {
     let store: TaskStore
     let catalog: ProviderCatalog
     let configuration: OCSServerConfiguration
+    let taskFinished: TaskFinishedListener
 
     static let maxIdentifierLength = 255
     static let priorities = -1000...1000
-    static let webhookMethods: Set<String> = ["HTTP:GET", "HTTP:POST", "HTTP:PUT", "HTTP:DELETE"]
 
     private var quota: ScheduleQuota { ScheduleQuota(store: store, limit: configuration.scheduleRateLimit) }
 
@@ -101,17 +101,12 @@ struct TaskEndpoints: Sendable {
         guard customID.utf8.count <= Self.maxIdentifierLength else {
             throw .badRequest("parameter 'customId' must be at most \(Self.maxIdentifierLength) bytes")
         }
-        if let webhookMethod, !Self.webhookMethods.contains(webhookMethod) {
-            throw .badRequest("parameter 'webhookMethod' must be one of HTTP:GET, HTTP:POST, HTTP:PUT, HTTP:DELETE")
-        }
+        try checkWebhook(uri: webhookURI, method: webhookMethod)
         guard Self.priorities.contains(priority) else {
             throw .badRequest("parameter 'priority' must be between \(Self.priorities.lowerBound) and \(Self.priorities.upperBound)")
         }
         if let runAfter, runAfter < 0 {
             throw .badRequest("parameter 'runAfter' must be a unix time in seconds")
-        }
-        if let webhookURI, !(webhookURI.hasPrefix("http://") || webhookURI.hasPrefix("https://")) {
-            throw .badRequest("parameter 'webhookUri' must be an http or https URL")
         }
         let input: JSONObject
         do {
@@ -142,6 +137,21 @@ struct TaskEndpoints: Sendable {
         if let found { return (found.type, found.provider) }
         guard known else { throw .badRequest("unknown task type '\(type)'; GET /tasktypes lists them") }
         throw OCSError(status: 412, message: "No task processing provider is installed that can handle this task type: \(type)")
+    }
+
+    /// Refuses a webhook the server will not call: a method other than `HTTP:*`, a URI that is
+    /// not http(s), and (unless allowed) a literal loopback or private address. Host names are
+    /// checked again after resolving, when delivering.
+    private func checkWebhook(uri: String?, method: String?) throws(OCSError) {
+        do throws(WebhookTargetError) {
+            if let uri {
+                _ = try WebhookTarget(uri: uri, method: method, allowPrivateTargets: configuration.webhookAllowPrivateTargets)
+            } else if let method {
+                _ = try WebhookTarget.httpMethod(for: method)
+            }
+        } catch {
+            throw .badRequest("invalid webhook: \(error.message)")
+        }
     }
 
     /// The caller's `Idempotency-Key`, scoped to the caller so that keys of different callers never meet.
@@ -190,7 +200,10 @@ struct TaskEndpoints: Sendable {
 
     func cancel(_ context: EndpointContext, id: Int64, owner: TaskOwner) throws(OCSError) -> EndpointResult {
         switch try storeCall({ () throws(TaskStoreError) in try store.cancel(id: id, owner: owner) }) {
-        case .cancelled(let task), .unchanged(let task): return .ok(["task": TaskJSON.task(task)])
+        case .cancelled(let task):
+            taskFinished.taskChanged(task)
+            return .ok(["task": TaskJSON.task(task)])
+        case .unchanged(let task): return .ok(["task": TaskJSON.task(task)])
         case .notFound: throw .notFound("Task not found")
         }
     }

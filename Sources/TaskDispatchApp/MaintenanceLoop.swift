@@ -18,6 +18,8 @@ final class MaintenanceLoop: Sendable {
     private let retentionSeconds: Int
     private let unusedFileRetentionSeconds: Int
     private let rateLimitPeriodSeconds: Int
+    /// Called when the reaper failed tasks (their webhooks are owed now).
+    private let tasksFailed: @Sendable () -> Void
     /// Cleanup batches per pass: bounded, so a large backlog of old tasks is worked off over
     /// several passes instead of in one long stretch.
     static let cleanupBatchesPerPass = 10
@@ -27,7 +29,8 @@ final class MaintenanceLoop: Sendable {
 
     init(
         tasks: TaskStore, intervalSeconds: Double, maxAttempts: Int, idempotencyRetentionSeconds: Int,
-        retentionSeconds: Int, unusedFileRetentionSeconds: Int, rateLimitPeriodSeconds: Int, logger: Logger
+        retentionSeconds: Int, unusedFileRetentionSeconds: Int, rateLimitPeriodSeconds: Int,
+        tasksFailed: @escaping @Sendable () -> Void = {}, logger: Logger
     ) {
         self.tasks = tasks
         self.interval = intervalSeconds
@@ -36,6 +39,7 @@ final class MaintenanceLoop: Sendable {
         self.retentionSeconds = retentionSeconds
         self.unusedFileRetentionSeconds = unusedFileRetentionSeconds
         self.rateLimitPeriodSeconds = rateLimitPeriodSeconds
+        self.tasksFailed = tasksFailed
         self.logger = logger
     }
 
@@ -53,6 +57,7 @@ final class MaintenanceLoop: Sendable {
                     logger.notice("leases expired", metadata: [
                         "requeued": "\(sweep.requeued)", "failed": "\(sweep.failed)",
                     ])
+                    if !sweep.failed.isEmpty { tasksFailed() }
                 }
                 try tasks.releaseDueTasks()
                 if retentionSeconds > 0 {

@@ -42,6 +42,20 @@ struct ServeCommand: ParsableCommand {
     var scheduleRatePeriod: String?
     @Option(help: "Refuse requests without OCS-APIRequest: true or a Bearer token, true or false (env TASKDISPATCH_CSRF_CHECK, default true).")
     var csrfCheck: String?
+    @Option(help: "Seconds a webhook call may take (env TASKDISPATCH_WEBHOOK_TIMEOUT, default 10).")
+    var webhookTimeout: String?
+    @Option(help: "Calls per webhook before it is given up (env TASKDISPATCH_WEBHOOK_MAX_ATTEMPTS, default 10).")
+    var webhookMaxAttempts: String?
+    @Option(help: "First webhook retry backoff in seconds, doubling per call (env TASKDISPATCH_WEBHOOK_RETRY_BASE_SECONDS, default 10).")
+    var webhookRetryBaseSeconds: String?
+    @Option(help: "Longest webhook retry backoff in seconds (env TASKDISPATCH_WEBHOOK_RETRY_MAX_SECONDS, default 3600).")
+    var webhookRetryMaxSeconds: String?
+    @Option(help: "Seconds between looks for due webhook deliveries (env TASKDISPATCH_WEBHOOK_POLL_SECONDS, default 2).")
+    var webhookPollSeconds: String?
+    @Flag(help: "Let webhooks call loopback and private addresses (env TASKDISPATCH_WEBHOOK_ALLOW_PRIVATE_TARGETS=true).")
+    var webhookAllowPrivateTargets = false
+    @Option(help: "Sign webhook calls with HMAC-SHA256 under this secret (prefer env TASKDISPATCH_WEBHOOK_SECRET).")
+    var webhookSecret: String?
 
     func run() throws {
         // First: a SIGTERM that arrives while the database or the server starts must not be lost.
@@ -67,6 +81,13 @@ struct ServeCommand: ParsableCommand {
         flags["schedule-rate-limit"] = scheduleRateLimit
         flags["schedule-rate-period"] = scheduleRatePeriod
         flags["csrf-check"] = csrfCheck
+        flags["webhook-timeout"] = webhookTimeout
+        flags["webhook-max-attempts"] = webhookMaxAttempts
+        flags["webhook-retry-base-seconds"] = webhookRetryBaseSeconds
+        flags["webhook-retry-max-seconds"] = webhookRetryMaxSeconds
+        flags["webhook-poll-seconds"] = webhookPollSeconds
+        if webhookAllowPrivateTargets { flags["webhook-allow-private-targets"] = "true" }
+        flags["webhook-secret"] = webhookSecret
         let configuration = try ServerConfiguration.resolve(flags: flags)
 
         try withDatabase(configuration) { database, logger in

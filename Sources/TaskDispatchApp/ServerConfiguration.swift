@@ -66,6 +66,26 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// Refuse requests without `OCS-APIRequest: true` and without a Bearer token with 412, as
     /// Nextcloud does. Default true (`TASKDISPATCH_CSRF_CHECK`, `--csrf-check true|false`).
     public var csrfCheck: Bool = true
+    /// Seconds a webhook call may take (connect, send, answer) before it counts as failed.
+    /// Default 10 (`TASKDISPATCH_WEBHOOK_TIMEOUT`, `--webhook-timeout`).
+    public var webhookTimeoutSeconds: Double = 10
+    /// Calls per webhook delivery before it is given up. Default 10 (`TASKDISPATCH_WEBHOOK_MAX_ATTEMPTS`).
+    public var webhookMaxAttempts: Int = 10
+    /// Backoff after the first failed webhook call, doubling per call, with jitter. Default 10 s
+    /// (`TASKDISPATCH_WEBHOOK_RETRY_BASE_SECONDS`).
+    public var webhookRetryBaseSeconds: Double = 10
+    /// The longest webhook backoff. Default 3600 s (`TASKDISPATCH_WEBHOOK_RETRY_MAX_SECONDS`).
+    public var webhookRetryMaxSeconds: Double = 3600
+    /// How often the webhook sender looks for deliveries due (retries, and tasks finished by
+    /// other server processes); deliveries for tasks this process finishes leave at once.
+    /// Default 2 s (`TASKDISPATCH_WEBHOOK_POLL_SECONDS`).
+    public var webhookPollSeconds: Double = 2
+    /// Whether webhooks may call loopback, private, link-local and other non-public addresses.
+    /// Default false (`TASKDISPATCH_WEBHOOK_ALLOW_PRIVATE_TARGETS=true`, `--webhook-allow-private-targets`).
+    public var webhookAllowPrivateTargets: Bool = false
+    /// When set, every webhook call is signed with HMAC-SHA256 under this secret. Never logged.
+    /// Default none (`TASKDISPATCH_WEBHOOK_SECRET`, `--webhook-secret`).
+    public var webhookSecret: String?
     /// Log level: trace, debug, info, notice, warning, error, critical. Default info (`TASKDISPATCH_LOG_LEVEL`).
     public var logLevel: Logger.Level = .info
 
@@ -74,6 +94,13 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// How retryable failures are retried.
     public var retryPolicy: RetryPolicy {
         RetryPolicy(maxAttempts: maxAttempts, baseDelaySeconds: Double(retryBaseSeconds), maxDelaySeconds: Double(retryMaxSeconds))
+    }
+
+    /// How failed webhook calls are retried.
+    public var webhookRetryPolicy: WebhookRetryPolicy {
+        WebhookRetryPolicy(
+            maxAttempts: webhookMaxAttempts, baseDelaySeconds: webhookRetryBaseSeconds,
+            maxDelaySeconds: webhookRetryMaxSeconds)
     }
 
     /// Why a setting could not be read.
@@ -97,6 +124,7 @@ public struct ServerConfiguration: Sendable, Equatable {
             return parsed
         }
         func positive(_ text: String) -> Int? { Int(text).flatMap { $0 > 0 ? $0 : nil } }
+        func positiveSeconds(_ text: String) -> Double? { Double(text).flatMap { $0 > 0 && $0.isFinite ? $0 : nil } }
 
         if let host = value("host", "TASKDISPATCH_HOST") { configuration.host = host }
         if let port = try parse("port", "TASKDISPATCH_PORT", { UInt16($0) }) { configuration.port = port }
@@ -142,6 +170,28 @@ public struct ServerConfiguration: Sendable, Equatable {
             configuration.scheduleRatePeriodSeconds = seconds
         }
         if let check = try parse("csrf-check", "TASKDISPATCH_CSRF_CHECK", parseBool) { configuration.csrfCheck = check }
+        if let seconds = try parse("webhook-timeout", "TASKDISPATCH_WEBHOOK_TIMEOUT", positiveSeconds) {
+            configuration.webhookTimeoutSeconds = seconds
+        }
+        if let attempts = try parse("webhook-max-attempts", "TASKDISPATCH_WEBHOOK_MAX_ATTEMPTS", positive) {
+            configuration.webhookMaxAttempts = attempts
+        }
+        if let seconds = try parse("webhook-retry-base-seconds", "TASKDISPATCH_WEBHOOK_RETRY_BASE_SECONDS", positiveSeconds) {
+            configuration.webhookRetryBaseSeconds = seconds
+        }
+        if let seconds = try parse("webhook-retry-max-seconds", "TASKDISPATCH_WEBHOOK_RETRY_MAX_SECONDS", positiveSeconds) {
+            configuration.webhookRetryMaxSeconds = seconds
+        }
+        if let seconds = try parse("webhook-poll-seconds", "TASKDISPATCH_WEBHOOK_POLL_SECONDS", positiveSeconds) {
+            configuration.webhookPollSeconds = seconds
+        }
+        if let allowed = try parse(
+            "webhook-allow-private-targets", "TASKDISPATCH_WEBHOOK_ALLOW_PRIVATE_TARGETS", parseBool)
+        {
+            configuration.webhookAllowPrivateTargets = allowed
+        }
+        // An empty secret would sign with an empty key: treat it as none.
+        configuration.webhookSecret = value("webhook-secret", "TASKDISPATCH_WEBHOOK_SECRET").flatMap { $0.isEmpty ? nil : $0 }
         if let level = try parse("log-level", "TASKDISPATCH_LOG_LEVEL", { Logger.Level(rawValue: $0.lowercased()) }) {
             configuration.logLevel = level
         }

@@ -5,7 +5,8 @@ import Postgres
 import TaskQueue
 
 /// One server process's parts, wired together: the database pool, the schema, the stores, the
-/// OCS handler on the HTTP server, and the maintenance loop. Used by `serve` and by the tests.
+/// OCS handler on the HTTP server, the maintenance loop and the webhook sender. Used by `serve`
+/// and by the tests.
 public final class TaskDispatchServer: Sendable {
     public let configuration: ServerConfiguration
     public let pool: PostgresConnectionPool
@@ -15,6 +16,7 @@ public final class TaskDispatchServer: Sendable {
     public let catalog: ProviderCatalog
     private let http: HTTPServer
     private let maintenance: MaintenanceLoop
+    private let webhookSender: WebhookSender
     private let logger: Logger
 
     /// Prepares the parts; nothing runs until `start`.
@@ -28,6 +30,14 @@ public final class TaskDispatchServer: Sendable {
         tasks = TaskStore(pool: pool)
         accounts = AccountStore(pool: pool)
         catalog = ProviderCatalog(store: ProviderStore(pool: pool))
+        let sender = WebhookSender(
+            store: WebhookDeliveryStore(pool: pool),
+            settings: WebhookSenderSettings(
+                timeoutSeconds: configuration.webhookTimeoutSeconds, retryPolicy: configuration.webhookRetryPolicy,
+                pollSeconds: configuration.webhookPollSeconds,
+                allowPrivateTargets: configuration.webhookAllowPrivateTargets, secret: configuration.webhookSecret),
+            logger: logger)
+        webhookSender = sender
         let handler = OCSServer(
             tasks: tasks, accounts: accounts, catalog: catalog,
             configuration: OCSServerConfiguration(
@@ -36,7 +46,9 @@ public final class TaskDispatchServer: Sendable {
                 retryPolicy: configuration.retryPolicy, maxFileBytes: configuration.maxFileBytes,
                 scheduleRateLimit: ScheduleRateLimit(
                     limit: configuration.scheduleRateLimit, periodSeconds: configuration.scheduleRatePeriodSeconds),
-                csrfCheck: configuration.csrfCheck),
+                csrfCheck: configuration.csrfCheck,
+                webhookAllowPrivateTargets: configuration.webhookAllowPrivateTargets),
+            taskFinished: TaskFinishedListener { _ in sender.nudge() },
             logger: logger)
         http = HTTPServer(
             configuration: HTTPServerConfiguration(
@@ -50,7 +62,8 @@ public final class TaskDispatchServer: Sendable {
             idempotencyRetentionSeconds: configuration.idempotencyRetentionSeconds,
             retentionSeconds: configuration.retentionSeconds,
             unusedFileRetentionSeconds: configuration.unusedFileRetentionSeconds,
-            rateLimitPeriodSeconds: configuration.scheduleRatePeriodSeconds, logger: logger)
+            rateLimitPeriodSeconds: configuration.scheduleRatePeriodSeconds, tasksFailed: { sender.nudge() },
+            logger: logger)
     }
 
     /// Migrates the schema (safe with several servers starting at once), then starts serving.
@@ -60,6 +73,7 @@ public final class TaskDispatchServer: Sendable {
         }
         try http.start()
         maintenance.start()
+        webhookSender.start()
         logger.info("serving", metadata: ["address": "\(configuration.host):\(http.boundPort)"])
     }
 
@@ -70,6 +84,7 @@ public final class TaskDispatchServer: Sendable {
     public func stop() {
         http.stop()
         maintenance.stop()
+        webhookSender.stop()
         pool.close()
     }
 }
