@@ -161,7 +161,7 @@ struct WebhookDeliveryTests {
         let id = try Self.schedule(server.client(server.alice), uri: receiver.url(), method: "HTTP:POST")
         let claimed = try server.client(server.worker).call(
             "GET", "tasks_provider/next",
-            json: ["providerIds": ["p"], "taskTypeIds": ["core:text2text"], "leaseSeconds": 1])
+            json: ["providerIds": ["core:text2text"], "taskTypeIds": ["core:text2text"], "leaseSeconds": 1])
         #expect(claimed.taskID == id)
 
         #expect(receiver.waitUntil { !$0.isEmpty })
