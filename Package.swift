@@ -53,11 +53,13 @@ let package = Package(
             "OCSAPI", "TaskQueue", "Postgres", "EmbeddedPostgres", "MicroHTTP", "JSON", "LoopbackHTTPClient",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .executableTarget(name: "taskdispatch", dependencies: ["TaskDispatchApp"]),
 
-        // A small blocking HTTP/1.1 client over POSIX sockets, for tests and the benchmark:
-        // it can send what curl and URLSession refuse to (bodies on GET, broken encodings, slow bytes).
+        // A small blocking HTTP/1.1 client over POSIX sockets, for tests and the benchmark, and for
+        // plain-http webhooks: it can send what curl and URLSession refuse to (bodies on GET,
+        // broken encodings, slow bytes), to the one address the SSRF guard checked.
         .target(name: "LoopbackHTTPClient"),
 
         // Shared by the test targets: one throwaway cluster per test process, a database per suite.
@@ -72,6 +74,7 @@ let package = Package(
         .testTarget(name: "TaskQueueTests", dependencies: ["TaskQueue", "TaskDispatchTesting", "JSON", "Postgres"]),
         .testTarget(name: "OCSAPITests", dependencies: [
             "OCSAPI", "TaskDispatchApp", "TaskQueue", "JSON", "Postgres", "LoopbackHTTPClient", "TaskDispatchTesting",
+            "MicroHTTP", .product(name: "Crypto", package: "swift-crypto"),
         ]),
     ],
     swiftLanguageModes: [.v6]

@@ -5,11 +5,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-dependencies.sh
 
-# The OpenAPI document is checked by a validator in a private virtual environment.
+# A private virtual environment holds the OpenAPI validator and nc-py-api, the Nextcloud
+# Python client that the compatibility tests (NcPyApiCompatibilityTests) drive against the server.
 venv=.build/venv
-if [[ ! -x $venv/bin/openapi-spec-validator ]]; then
+nc_py_api_version=0.30.3
+if [[ ! -x $venv/bin/python3 ]]; then
     python3 -m venv "$venv"
+fi
+if [[ ! -x $venv/bin/openapi-spec-validator ]]; then
     "$venv/bin/pip" install --quiet --disable-pip-version-check openapi-spec-validator
+fi
+if ! "$venv/bin/python3" -c "import importlib.metadata as m, sys; sys.exit(m.version('nc-py-api') != '$nc_py_api_version')" 2>/dev/null; then
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "nc-py-api==$nc_py_api_version"
 fi
 echo "validating openapi.yaml"
 "$venv/bin/openapi-spec-validator" openapi.yaml

@@ -7,6 +7,7 @@ public final class LoopbackHTTPClient {
     private let host: String
     private let port: UInt16
     private let timeoutSeconds: Double
+    private let maxResponseBytes: Int
     private var connection: LoopbackSocket?
 
     /// Creates a client; it connects on the first request.
@@ -14,10 +15,13 @@ public final class LoopbackHTTPClient {
     /// - Parameters:
     ///   - host: A numeric address such as `"127.0.0.1"` or `"::1"`, or `"localhost"`.
     ///   - timeoutSeconds: The longest one ``send(method:path:headers:body:)`` may take.
-    public init(host: String = "127.0.0.1", port: UInt16, timeoutSeconds: Double = 30) {
+    ///   - maxResponseBytes: The largest response accepted (head and body); a larger one is
+    ///     a `.malformedResponse` error, so a peer cannot make the client buffer without end.
+    public init(host: String = "127.0.0.1", port: UInt16, timeoutSeconds: Double = 30, maxResponseBytes: Int = .max) {
         self.host = host
         self.port = port
         self.timeoutSeconds = timeoutSeconds
+        self.maxResponseBytes = maxResponseBytes
     }
 
     deinit {
@@ -89,7 +93,7 @@ public final class LoopbackHTTPClient {
         on socket: LoopbackSocket,
         before deadline: Deadline
     ) throws(ExchangeFailure) -> LoopbackHTTPResponse {
-        var reader = ResponseReader(socket: socket, deadline: deadline)
+        var reader = ResponseReader(socket: socket, deadline: deadline, maxResponseBytes: maxResponseBytes)
         do throws(LoopbackHTTPError) {
             var writeError: LoopbackHTTPError?
             do {

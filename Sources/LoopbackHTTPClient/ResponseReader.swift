@@ -9,6 +9,8 @@ struct ResponseReader {
     private static let maxHeadBytes = 1 << 20
     private let socket: LoopbackSocket
     private let deadline: Deadline
+    /// The most bytes a response (head and body) may have; more is an error.
+    private let maxResponseBytes: Int
     private var buffer: [UInt8] = []
     private var position = 0
 
@@ -16,9 +18,10 @@ struct ResponseReader {
     /// a stale keep-alive connection, and the request is worth sending again.
     var receivedAnything: Bool { !buffer.isEmpty }
 
-    init(socket: LoopbackSocket, deadline: Deadline) {
+    init(socket: LoopbackSocket, deadline: Deadline, maxResponseBytes: Int = .max) {
         self.socket = socket
         self.deadline = deadline
+        self.maxResponseBytes = maxResponseBytes
     }
 
     /// Reads a response to a request with `method`, skipping interim 1xx responses.
@@ -109,7 +112,9 @@ struct ResponseReader {
     }
 
     private mutating func readUntilClose() throws(LoopbackHTTPError) -> [UInt8] {
-        while try socket.read(appendingTo: &buffer, before: deadline) > 0 {}
+        while try socket.read(appendingTo: &buffer, before: deadline) > 0 {
+            try checkSize()
+        }
         defer { position = buffer.count }
         return Array(buffer[position...])
     }
@@ -117,6 +122,13 @@ struct ResponseReader {
     private mutating func fill() throws(LoopbackHTTPError) {
         guard try socket.read(appendingTo: &buffer, before: deadline) > 0 else {
             throw LoopbackHTTPError(.receiveFailed, "connection closed before the response was complete")
+        }
+        try checkSize()
+    }
+
+    private func checkSize() throws(LoopbackHTTPError) {
+        guard buffer.count <= maxResponseBytes else {
+            throw LoopbackHTTPError(.malformedResponse, "response larger than \(maxResponseBytes) bytes")
         }
     }
 

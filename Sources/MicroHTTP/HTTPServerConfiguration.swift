@@ -43,6 +43,7 @@ public struct HTTPServerConfiguration: Sendable {
     /// A larger declared `Content-Length` is refused before any of the body is read; a chunked
     /// body is refused once it grows past the limit. Either way the handler's
     /// ``HTTPHandler/reject(_:reason:)`` answers with ``HTTPRejection/bodyTooLarge(limit:)``.
+    /// A handler may set another limit per request with ``HTTPHandler/maxBodyBytes(for:)``.
     public var maxBodyBytes: Int
 
     /// The most connections open at once; further ones are refused. Default 1000.

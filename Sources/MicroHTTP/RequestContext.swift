@@ -30,7 +30,8 @@ final class RequestContext {
 
     private let bodyLimit: Int
     /// How much of a refused body is read and dropped before the connection is closed; reading
-    /// some lets a modest overshoot still get its 413 instead of a reset connection.
+    /// some lets a modest overshoot still get its 413 instead of a reset connection. At most
+    /// 16 MiB past the limit, so that large upload limits do not mean reading gigabytes.
     private let discardLimit: Int
     private var discardedBytes = 0
 
@@ -38,10 +39,12 @@ final class RequestContext {
         self.head = head
         self.bodyLimit = bodyLimit
         let (quadrupled, overflow) = max(bodyLimit, 64 * 1024).multipliedReportingOverflow(by: 4)
-        self.discardLimit = overflow ? Int.max : quadrupled
+        let (capped, cappedOverflow) = bodyLimit.addingReportingOverflow(16 << 20)
+        self.discardLimit = min(overflow ? Int.max : quadrupled, cappedOverflow ? Int.max : capped)
         self.phase = rejection.map(Phase.refusing) ?? .receiving
         if case .receiving = phase, let declared = head.declaredContentLength {
-            body.reserveCapacity(min(declared, bodyLimit))
+            // Capped: a large upload limit must not let a bare header reserve that much memory.
+            body.reserveCapacity(min(declared, bodyLimit, 1 << 20))
         }
     }
 

@@ -17,14 +17,18 @@ extension DaemonContext {
     {
         let (head, encodingProblem) = RequestHeadReader.read(connection: connection, url: url, method: method)
         var rejection: HTTPRejection?
+        var bodyLimit = maxBodyBytes
         if let encodingProblem {
             rejection = .invalidEncoding(encodingProblem)
-        } else if let declared = head.declaredContentLength, declared > maxBodyBytes {
-            rejection = .bodyTooLarge(limit: maxBodyBytes)
+        } else {
+            bodyLimit = handler.maxBodyBytes(for: head) ?? maxBodyBytes
+            if let declared = head.declaredContentLength, declared > bodyLimit {
+                rejection = .bodyTooLarge(limit: bodyLimit)
+            }
         }
         requestsInFlight.add(1, ordering: .relaxed)
         deadlines?.requestArrived(on: connection, id: head.id)
-        return RequestContext(head: head, bodyLimit: maxBodyBytes, rejection: rejection)
+        return RequestContext(head: head, bodyLimit: bodyLimit, rejection: rejection)
     }
 
     /// The body is complete (or the request was refused before it): ask the application for

@@ -7,11 +7,13 @@ struct AdminEndpoints: Sendable {
     let configuration: OCSServerConfiguration
     let longPolls: LongPollWaiters?
 
-    /// Task counts by status and by type, the age of the oldest waiting task, and the version.
+    /// Task counts by status and by type, the age of the oldest waiting task, webhook
+    /// deliveries owed and given up, and the version.
     /// Reads maintained counters, never counts the task table.
     func status(_ context: EndpointContext) throws(OCSError) -> EndpointResult {
         try context.requireAdmin()
         let statistics = try storeCall { () throws(TaskStoreError) in try store.statistics() }
+        let webhooks = try storeCall { () throws(TaskStoreError) in try store.webhookDeliveries.counts() }
         let totals = statistics.totals
         let byStatus = JSONObject(TaskStatus.allCases.filter { $0 != .unknown || totals[$0] != nil }.map { status in
             (status.wireName, .int(totals[status] ?? 0))
@@ -26,6 +28,8 @@ struct AdminEndpoints: Sendable {
             "oldestScheduledAgeSeconds": statistics.oldestScheduledAgeSeconds.map(JSONValue.int) ?? .null,
             // This process's waiting long polls (each server process counts its own).
             "waitingLongPolls": .int(Int64(longPolls?.waitingCount ?? 0)),
+            // Owed webhook calls, and those given up (retry limit or refused target).
+            "webhooks": ["pending": .int(webhooks.pending), "failed": .int(webhooks.failed)],
         ])
     }
 }

@@ -39,10 +39,23 @@ struct EndpointContext: Sendable {
     }
 }
 
-/// What an endpoint answers: an HTTP status and the envelope's `data`.
+/// What an endpoint answers: an HTTP status and the envelope's `data`, or a whole response
+/// sent as it is (file downloads).
 struct EndpointResult: Sendable {
     var status: Int
     var data: JSONValue
+    var raw: HTTPResponse?
+
+    init(status: Int, data: JSONValue) {
+        self.status = status
+        self.data = data
+    }
+
+    init(raw: HTTPResponse) {
+        self.status = raw.status
+        self.data = .null
+        self.raw = raw
+    }
 
     static func ok(_ data: JSONValue) -> EndpointResult { EndpointResult(status: 200, data: data) }
     static let noContent = EndpointResult(status: 204, data: .null)
@@ -54,6 +67,11 @@ func storeCall<T>(_ body: () throws(TaskStoreError) -> T) throws(OCSError) -> T 
         return try body()
     } catch {
         if error.isUnavailable { throw .unavailable("the database is unavailable, retry later", cause: "\(error)") }
+        if case .inputFilesUnavailable(let ids) = error {
+            throw .badRequest(
+                "input file ids \(ids.map(String.init).joined(separator: ", ")) do not name uploads of the task's owner "
+                    + "that no task uses yet (upload with POST /files; each upload serves one task)")
+        }
         throw .internalError(cause: "\(error)")
     }
 }

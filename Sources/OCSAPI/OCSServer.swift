@@ -9,6 +9,9 @@ public final class OCSServer: HTTPHandler {
     private let taskEndpoints: TaskEndpoints
     private let providerEndpoints: ProviderEndpoints
     private let adminEndpoints: AdminEndpoints
+    private let fileEndpoints: FileEndpoints
+    private let csrfCheck: Bool
+    private let appAPIEndpoints: AppAPIEndpoints
     private let authenticator: Authenticator
     private let jsonOptions: JSONParseOptions
     private let logger: Logger
@@ -18,13 +21,18 @@ public final class OCSServer: HTTPHandler {
 
     /// Creates the handler; `longPolls` enables waiting on `next` / `next_batch`.
     public init(
-        tasks: TaskStore, accounts: AccountStore, catalog: TaskTypeCatalog = .core,
-        configuration: OCSServerConfiguration, longPolls: LongPollWaiters? = nil, logger: Logger
+        tasks: TaskStore, accounts: AccountStore, catalog: ProviderCatalog,
+        configuration: OCSServerConfiguration, taskFinished: TaskFinishedListener = .none, longPolls: LongPollWaiters? = nil,
+        logger: Logger
     ) {
         self.longPolls = longPolls
-        taskEndpoints = TaskEndpoints(store: tasks, catalog: catalog, configuration: configuration)
-        providerEndpoints = ProviderEndpoints(store: tasks, catalog: catalog, configuration: configuration)
+        taskEndpoints = TaskEndpoints(store: tasks, catalog: catalog, configuration: configuration, taskFinished: taskFinished)
+        providerEndpoints = ProviderEndpoints(
+            store: tasks, catalog: catalog, configuration: configuration, taskFinished: taskFinished)
         adminEndpoints = AdminEndpoints(store: tasks, configuration: configuration, longPolls: longPolls)
+        fileEndpoints = FileEndpoints(store: tasks, configuration: configuration)
+        csrfCheck = configuration.csrfCheck
+        appAPIEndpoints = AppAPIEndpoints(catalog: catalog, configuration: configuration)
         authenticator = Authenticator(
             accounts: accounts, cache: CredentialCache(ttl: .seconds(configuration.credentialCacheSeconds)))
         jsonOptions = JSONParseOptions(maxDepth: configuration.maxJSONDepth)
@@ -62,10 +70,14 @@ public final class OCSServer: HTTPHandler {
                 throw OCSError.badRequest(message)
             case .route(let route, let routeVersion):
                 version = routeVersion
+                if csrfCheck && !Self.passesCSRFCheck(request.head.headers) {
+                    return .response(refuseCSRF(request.head))
+                }
                 if mayWait, let longPolls, route == .nextTask || route == .nextBatch {
                     return try longPoll(route, request, longPolls, version: version)
                 }
                 let result = try dispatch(route, request)
+                if let raw = result.raw { return .response(raw) }
                 return .response(OCSResponse.success(result.data, status: result.status, version: version))
             }
         } catch {
@@ -88,7 +100,7 @@ public final class OCSServer: HTTPHandler {
             emptyResult = ProviderEndpoints.emptyBatch
         }
         let head = request.head
-        let context = try endpointContext(request)
+        let context = try endpointContext(request, route: route)
         let waitSeconds = try providerEndpoints.waitSeconds(context.parameters)
         let seenWakeups = longPolls.wakeups
         // A long poll on types known to have no task parks without a claim of its own.
@@ -132,6 +144,34 @@ public final class OCSServer: HTTPHandler {
         return attempt
     }
 
+    /// The upload routes accept a file of up to `maxFileBytes` plus its multipart framing; the
+    /// others keep the server's limit.
+    public func maxBodyBytes(for head: HTTPRequestHead) -> Int? {
+        guard case .route(let route, _) = Router.match(method: head.method, path: head.path), route.takesUpload else {
+            return nil
+        }
+        return fileEndpoints.uploadBodyLimit
+    }
+
+    /// Nextcloud's check: `OCS-APIRequest: true`, or a Bearer token (which a browser never
+    /// sends on its own). It runs before authentication, so anonymous requests get 412 too.
+    static func passesCSRFCheck(_ headers: HTTPHeaders) -> Bool {
+        if headers["OCS-APIRequest"] == "true" { return true }
+        guard let authorization = headers["Authorization"] else { return false }
+        return Authenticator.splitScheme(authorization).scheme.lowercased() == "bearer"
+    }
+
+    /// HTTP 412 with `{"message":"CSRF check failed"}`, not enveloped, exactly as Nextcloud answers.
+    private func refuseCSRF(_ head: HTTPRequestHead) -> HTTPResponse {
+        logger.notice("request refused", metadata: [
+            "request.id": "\(head.id)", "method": "\(head.method)", "path": "\(head.path)", "status": "412",
+            "reason": "CSRF check failed: no OCS-APIRequest: true header and no Bearer token",
+        ])
+        var headers = HTTPHeaders()
+        headers.add("Content-Type", OCSResponse.jsonContentType)
+        return HTTPResponse(status: 412, headers: headers, body: Array(#"{"message":"CSRF check failed"}"#.utf8))
+    }
+
     public func reject(_ head: HTTPRequestHead, reason: HTTPRejection) -> HTTPResponse {
         let version: OCSVersion = head.path.hasPrefix("/ocs/v1.php/") ? .v1 : .v2
         switch reason {
@@ -143,7 +183,9 @@ public final class OCSServer: HTTPHandler {
     }
 
     private func dispatch(_ route: Route, _ request: HTTPRequest) throws(OCSError) -> EndpointResult {
-        let context = try endpointContext(request)
+        // Public, as in Nextcloud: clients read it before they know whether they may log in.
+        if route == .capabilities { return appAPIEndpoints.capabilities() }
+        let context = try endpointContext(request, route: route)
         switch route {
         case .schedule: return try taskEndpoints.schedule(context)
         case .scheduleBatch: return try taskEndpoints.scheduleBatch(context)
@@ -164,21 +206,33 @@ public final class OCSServer: HTTPHandler {
         case .consumerGetTask(let id): return try taskEndpoints.get(context, id: id, owner: try context.consumerOwner())
         case .consumerDeleteTask(let id): return try taskEndpoints.delete(context, id: id, owner: try context.consumerOwner())
         case .consumerCancelTask(let id): return try taskEndpoints.cancel(context, id: id, owner: try context.consumerOwner())
+        case .uploadFile: return try fileEndpoints.upload(context, request)
+        case .providerUploadFile(let taskID): return try fileEndpoints.providerUpload(context, request, taskID: taskID)
+        case .getTaskFile(let taskID, let fileID):
+            return try fileEndpoints.download(context, taskID: taskID, fileID: fileID, owner: try context.userOwner())
+        case .providerGetTaskFile(let taskID, let fileID):
+            _ = try context.requireExApp()
+            return try fileEndpoints.download(context, taskID: taskID, fileID: fileID, owner: nil)
         case .consumerTaskTypes:
             _ = try context.requireExApp(routes: "tasks_consumer routes")
             return try taskEndpoints.taskTypes(context)
+        case .capabilities: return appAPIEndpoints.capabilities()
+        case .registerProvider: return try appAPIEndpoints.register(context)
+        case .unregisterProvider: return try appAPIEndpoints.unregister(context)
         }
     }
 
     /// The authenticated caller and the parameters of `request`.
-    private func endpointContext(_ request: HTTPRequest) throws(OCSError) -> EndpointContext {
+    private func endpointContext(_ request: HTTPRequest, route: Route) throws(OCSError) -> EndpointContext {
         guard let principal = try authenticator.authenticate(request.head.headers) else {
             throw .unauthorized(
                 "authentication required: HTTP Basic with a user name and app password, "
                     + "Authorization: Bearer <app password>, or AppAPI headers")
         }
+        // An upload's body is multipart, read by the file endpoint; its parameters are the query's.
+        let parameterSource = route.takesUpload ? HTTPRequest(head: request.head) : request
         return EndpointContext(
-            principal: principal, parameters: try RequestParameters(request: request, jsonOptions: jsonOptions),
+            principal: principal, parameters: try RequestParameters(request: parameterSource, jsonOptions: jsonOptions),
             headers: request.head.headers)
     }
 

@@ -15,19 +15,31 @@ public struct OCSServerConfiguration: Sendable {
     public var retryPolicy: RetryPolicy
     /// Most items in one batched schedule or batched result call. Default 500.
     public var maxBatchItems: Int
-    /// Seconds until `completionExpectedAt` for a new task. Default 60.
-    public var expectedRuntimeSeconds: Int
     /// How long a verified credential is remembered; 0 disables the cache. Default 30 s.
     public var credentialCacheSeconds: Int
     /// Deepest nesting accepted in JSON bodies. Default 64.
     public var maxJSONDepth: Int
+    /// Largest uploaded file in bytes; the upload routes accept bodies this large plus the
+    /// multipart framing, larger ones get 413. Default 64 MiB.
+    public var maxFileBytes: Int
+    /// Tasks one user (or ExApp acting for nobody) may schedule per period; limit 0 turns it
+    /// off. Default 100 per 60 s.
+    public var scheduleRateLimit: ScheduleRateLimit
+    /// Refuse requests with neither `OCS-APIRequest: true` nor a Bearer token (412), as
+    /// Nextcloud does. Default on.
+    public var csrfCheck: Bool
+    /// Whether a `webhookUri` may name a loopback, private, link-local or otherwise non-public
+    /// address. Default false: such URIs are refused on schedule (SSRF guard).
+    public var webhookAllowPrivateTargets: Bool
     /// The longest long poll (`wait` on `next` / `next_batch`); longer asks are capped. Default 30 s.
     public var maxWaitSeconds: Int
 
     public init(
         serverVersion: String, leaseSeconds: Int = 300, maxLeaseSeconds: Int = 3600,
-        leaseSecondsByType: [String: Int] = [:], retryPolicy: RetryPolicy = RetryPolicy(), maxBatchItems: Int = 500, expectedRuntimeSeconds: Int = 60,
-        credentialCacheSeconds: Int = 30, maxJSONDepth: Int = 64, maxWaitSeconds: Int = 30
+        leaseSecondsByType: [String: Int] = [:], retryPolicy: RetryPolicy = RetryPolicy(), maxBatchItems: Int = 500,
+        credentialCacheSeconds: Int = 30, maxJSONDepth: Int = 64, maxFileBytes: Int = 64 << 20,
+        scheduleRateLimit: ScheduleRateLimit = ScheduleRateLimit(limit: 100, periodSeconds: 60), csrfCheck: Bool = true, webhookAllowPrivateTargets: Bool = false,
+        maxWaitSeconds: Int = 30
     ) {
         self.maxWaitSeconds = maxWaitSeconds
         self.serverVersion = serverVersion
@@ -36,8 +48,11 @@ public struct OCSServerConfiguration: Sendable {
         self.leaseSecondsByType = leaseSecondsByType
         self.retryPolicy = retryPolicy
         self.maxBatchItems = maxBatchItems
-        self.expectedRuntimeSeconds = expectedRuntimeSeconds
         self.credentialCacheSeconds = credentialCacheSeconds
         self.maxJSONDepth = maxJSONDepth
+        self.maxFileBytes = maxFileBytes
+        self.scheduleRateLimit = scheduleRateLimit
+        self.csrfCheck = csrfCheck
+        self.webhookAllowPrivateTargets = webhookAllowPrivateTargets
     }
 }

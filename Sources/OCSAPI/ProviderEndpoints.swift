@@ -12,13 +12,15 @@ struct ProviderEndpoints: Sendable {
     }
 
     let store: TaskStore
-    let catalog: TaskTypeCatalog
+    let catalog: ProviderCatalog
     let configuration: OCSServerConfiguration
+    let taskFinished: TaskFinishedListener
 
     static let batchSizes = 1...100
 
     /// Claims the oldest waiting task of the requested types; 204 with no body when there is none.
-    /// A `wait` is checked (400 if bad) but not waited for: waiting is ``OCSServer``'s part.
+    /// `provider.name` is the id of the preferred provider of the task's type. A `wait` is
+    /// checked (400 if bad) but not waited for: waiting is ``OCSServer``'s part.
     func next(_ context: EndpointContext) throws(OCSError) -> EndpointResult {
         _ = try waitSeconds(context.parameters)
         return try claimNext(context).result ?? .noContent
@@ -40,11 +42,12 @@ struct ProviderEndpoints: Sendable {
     /// says yes, nothing is claimed (the types are known to have no task).
     func claimNext(_ context: EndpointContext, skipClaim: ([String]) -> Bool = { _ in false }) throws(OCSError) -> ClaimAttempt {
         let claim = try claim(context, count: 1, skipClaim: skipClaim)
-        guard let (providerID, claimed, _) = claim, let task = claimed.first else {
+        guard let (providers, claimed, _) = claim, let task = claimed.first else {
             return ClaimAttempt(result: nil, types: claim?.types ?? [])
         }
         return ClaimAttempt(
-            result: .ok(["task": TaskJSON.task(task), "provider": ["name": .string(providerID)]]), types: claim?.types ?? [])
+            result: .ok(["task": TaskJSON.task(task), "provider": ["name": .string(providers[task.type] ?? "")]]),
+            types: claim?.types ?? [])
     }
 
     /// One claim for `next_batch`, as ``claimNext(_:)``. `has_more` comes from a probe after the
@@ -56,11 +59,13 @@ struct ProviderEndpoints: Sendable {
                 "parameter 'numberOfTasks' must be between \(Self.batchSizes.lowerBound) and \(Self.batchSizes.upperBound)")
         }
         let claim = try claim(context, count: count, skipClaim: skipClaim)
-        guard let (providerID, claimed, types) = claim, !claimed.isEmpty else {
+        guard let (providers, claimed, types) = claim, !claimed.isEmpty else {
             return ClaimAttempt(result: nil, types: claim?.types ?? [])
         }
         let hasMore = try storeCall { () throws(TaskStoreError) in try store.hasReadyTask(types: types) }
-        let tasks = claimed.map { task -> JSONValue in ["task": TaskJSON.task(task), "provider": .string(providerID)] }
+        let tasks = claimed.map { task -> JSONValue in
+            ["task": TaskJSON.task(task), "provider": .string(providers[task.type] ?? "")]
+        }
         return ClaimAttempt(result: .ok(["tasks": .array(tasks), "has_more": .bool(hasMore)]), types: types)
     }
 
@@ -72,26 +77,55 @@ struct ProviderEndpoints: Sendable {
         return min(asked, configuration.maxWaitSeconds)
     }
 
-    /// The claim behind `next` and `next_batch`: reads `providerIds[]` and `taskTypeIds[]`, and
-    /// claims up to `count` tasks in one statement, leased for what the worker asks (capped),
-    /// else for its type's lease, else the default. Nil when no known type or no provider was named.
+    /// The claim behind `next` and `next_batch`: reads `providerIds[]` and `taskTypeIds[]`, keeps
+    /// the types whose preferred provider is among `providerIds` (Nextcloud's selection), and
+    /// claims up to `count` tasks of those types in one statement, leased for what the worker
+    /// asks (capped), else for its type's lease, else the default. Answers the kept types with
+    /// their provider ids; nil when no requested type is served by a named provider.
     private func claim(
         _ context: EndpointContext, count: Int, skipClaim: ([String]) -> Bool = { _ in false }
-    ) throws(OCSError) -> (providerID: String, tasks: [TaskRecord], types: [String])? {
+    ) throws(OCSError) -> (providers: [String: String], tasks: [TaskRecord], types: [String])? {
         let appID = try context.requireExApp()
         guard context.parameters["providerIds"] != nil else { throw .badRequest("missing required parameter 'providerIds'") }
         guard context.parameters["taskTypeIds"] != nil else { throw .badRequest("missing required parameter 'taskTypeIds'") }
-        let providerIDs = try context.parameters.stringList("providerIds")
-        let types = try context.parameters.stringList("taskTypeIds").filter { catalog[$0] != nil }
+        let providerIDs = Set(try context.parameters.stringList("providerIds"))
+        let requested = try context.parameters.stringList("taskTypeIds")
         let askedLease = try askedLeaseSeconds(context.parameters)
-        guard let providerID = providerIDs.first, !types.isEmpty else { return nil }
-        if skipClaim(types) { return (providerID, [], types) }
+        let providers = try selectedProviders(types: requested, providerIDs: providerIDs)
+        guard !providers.isEmpty else { return nil }
+        let types = requested.filter { providers[$0] != nil }
+        if skipClaim(types) { return (providers, [], types) }
         let claimed = try storeCall { () throws(TaskStoreError) in
             try store.claim(
                 types: types, limit: count, claimant: appID, leaseSeconds: askedLease ?? configuration.leaseSeconds,
                 leaseSecondsByType: askedLease == nil ? configuration.leaseSecondsByType : [:])
         }
-        return (providerID, claimed, types)
+        return (providers, claimed, types)
+    }
+
+    /// For each requested type whose preferred provider is among `providerIDs`, that provider's
+    /// id. When some requested type is left out, the database is asked again before it stays
+    /// out, so a registration or preference just made through another process counts.
+    private func selectedProviders(types: [String], providerIDs: Set<String>) throws(OCSError) -> [String: String] {
+        guard !types.isEmpty, !providerIDs.isEmpty else { return [:] }
+        func select(_ snapshot: ProviderSnapshot) -> [String: String] {
+            var selected: [String: String] = [:]
+            for type in types {
+                if let provider = snapshot.preferred[type], snapshot.types[type] != nil, providerIDs.contains(provider.id) {
+                    selected[type] = provider.id
+                }
+            }
+            return selected
+        }
+        let complete = try providerCall { () throws(ProviderStoreError) in
+            try catalog.lookup { snapshot -> [String: String]? in
+                let selected = select(snapshot)
+                return selected.count == Set(types).count ? selected : nil
+            }
+        }
+        if let complete { return complete }
+        // lookup has just checked the snapshot against the database: its partial answer is final.
+        return try providerCall { () throws(ProviderStoreError) in select(try catalog.snapshot()) }
     }
 
     /// Scheduled and running tasks of `taskTypeIds[]` (all types when none is named), from the
@@ -139,6 +173,7 @@ struct ProviderEndpoints: Sendable {
             try store.reportResult(
                 id: report.taskID, result: report.result, attempt: report.attempt, retryPolicy: configuration.retryPolicy)
         }
+        if case .accepted(let task) = outcome { taskFinished.taskChanged(task) }
         return try Self.answer(outcome, refused: "result")
     }
 
@@ -165,6 +200,7 @@ struct ProviderEndpoints: Sendable {
             try store.reportResults(checked, retryPolicy: configuration.retryPolicy)
         }
         for ((index, report), outcome) in zip(reports, outcomes) {
+            if case .accepted(let task) = outcome { taskFinished.taskChanged(task) }
             do throws(OCSError) {
                 let answer = try Self.answer(outcome, refused: "result")
                 answers[index] = ["taskId": .int(report.taskID), "status": .int(Int64(answer.status)), "task": answer.data["task"] ?? .null]
@@ -207,17 +243,43 @@ struct ProviderEndpoints: Sendable {
         let successes = reports.filter { if case .success = $0.result { true } else { false } }
         guard !successes.isEmpty else { return reports }
         let types = try storeCall { () throws(TaskStoreError) in try store.taskTypes(ids: successes.map(\.taskID)) }
-        return reports.map { report in
-            guard case .success(let output) = report.result, let type = types[report.taskID], let taskType = catalog[type]
-            else { return report }
+        let knownTypes = try providerCall { () throws(ProviderStoreError) in try catalog.snapshot().types }
+        var checkedReports: [TaskReport] = []
+        for report in reports {
+            guard case .success(let output) = report.result, let type = types[report.taskID], let taskType = knownTypes[type]
+            else {
+                checkedReports.append(report)
+                continue
+            }
             var checked = report
+            let validated: JSONObject
             do {
-                checked.result = .success(output: try ShapeValidator.validateOutput(output, for: taskType))
+                validated = try ShapeValidator.validateOutput(output, for: taskType)
             } catch {
                 checked.result = .failure(errorMessage: "Output validation failed: \(error)", userFacingErrorMessage: nil)
+                checkedReports.append(checked)
+                continue
             }
-            return checked
+            let missing = try missingOutputFiles(validated, of: taskType, taskID: report.taskID)
+            checked.result =
+                missing.isEmpty
+                ? .success(output: validated)
+                : .failure(
+                    errorMessage: "Output validation failed: output file ids "
+                        + "\(missing.map(String.init).joined(separator: ", ")) were not uploaded for this task "
+                        + "(POST tasks_provider/{taskId}/file)",
+                    userFacingErrorMessage: nil)
+            checkedReports.append(checked)
         }
+        return checkedReports
+    }
+
+    /// The file ids in the output's file slots that do not name a file uploaded for this task.
+    private func missingOutputFiles(_ output: JSONObject, of type: TaskType, taskID: Int64) throws(OCSError) -> [Int64] {
+        let named = ShapeValidator.fileIDs(in: output, side: .output, for: type)
+        guard !named.isEmpty else { return [] }
+        let stored = try storeCall { () throws(TaskStoreError) in try store.fileIDs(ofTask: taskID, among: named) }
+        return named.filter { !stored.contains($0) }
     }
 
     private static func answer(_ outcome: ReportOutcome, refused what: String) throws(OCSError) -> EndpointResult {

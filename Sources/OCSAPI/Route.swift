@@ -20,6 +20,23 @@ public enum Route: Sendable, Equatable {
     case consumerDeleteTask(id: Int64)
     case consumerCancelTask(id: Int64)
     case consumerTaskTypes
+    /// `cloud/capabilities`: what nc_py_api reads before AppAPI calls.
+    case capabilities
+    /// AppAPI `ai_provider/task_processing`: an ExApp registers or removes a provider.
+    case registerProvider
+    case unregisterProvider
+    case uploadFile
+    case providerUploadFile(taskID: Int64)
+    case getTaskFile(taskID: Int64, fileID: Int64)
+    case providerGetTaskFile(taskID: Int64, fileID: Int64)
+
+    /// Whether the route takes a file upload (a larger body limit, a multipart body).
+    public var takesUpload: Bool {
+        switch self {
+        case .uploadFile, .providerUploadFile: true
+        default: false
+        }
+    }
 }
 
 /// The outcome of matching a method and path.
@@ -32,11 +49,9 @@ public enum RouteMatch: Sendable, Equatable {
     case invalidID(String, version: OCSVersion)
 }
 
-/// Maps `METHOD /ocs/v{1,2}.php/taskprocessing/...` to a `Route`.
+/// Maps `METHOD /ocs/v{1,2}.php/...` (TaskProcessing, capabilities, AppAPI providers) to a `Route`.
 public enum Router {
-    static let prefixes: [(String, OCSVersion)] = [
-        ("/ocs/v2.php/taskprocessing/", .v2), ("/ocs/v1.php/taskprocessing/", .v1),
-    ]
+    static let prefixes: [(String, OCSVersion)] = [("/ocs/v2.php/", .v2), ("/ocs/v1.php/", .v1)]
 
     public static func match(method: String, path: String) -> RouteMatch {
         guard let (prefix, version) = prefixes.first(where: { path.hasPrefix($0.0) }) else { return .notFound }
@@ -46,7 +61,7 @@ public enum Router {
 
         // Each entry: the segments (":id" is a numeric id, ":app" any text), then method → route.
         typealias Builder = ([String]) -> Route?
-        let table: [([String], [(String, Builder)])] = [
+        let taskProcessing: [([String], [(String, Builder)])] = [
             (["schedule"], [("POST", { _ in .schedule })]),
             (["schedule", "batch"], [("POST", { _ in .scheduleBatch })]),
             (["tasktypes"], [("GET", { _ in .taskTypes })]),
@@ -71,6 +86,20 @@ public enum Router {
             ]),
             (["tasks_consumer", "tasks", ":id", "cancel"], [("POST", { id($0).map { .consumerCancelTask(id: $0) } })]),
             (["tasks_consumer", "tasktypes"], [("GET", { _ in .consumerTaskTypes })]),
+            (["files"], [("POST", { _ in .uploadFile })]),
+            (["tasks_provider", ":id", "file"], [("POST", { id($0).map { .providerUploadFile(taskID: $0) } })]),
+            (["tasks", ":id", "file", ":id"], [
+                ("GET", { ids($0).map { .getTaskFile(taskID: $0.0, fileID: $0.1) } }),
+            ]),
+            (["tasks_provider", ":id", "file", ":id"], [
+                ("GET", { ids($0).map { .providerGetTaskFile(taskID: $0.0, fileID: $0.1) } }),
+            ]),
+        ]
+        let table = taskProcessing.map { (["taskprocessing"] + $0.0, $0.1) } + [
+            (["cloud", "capabilities"], [("GET", { _ in .capabilities })]),
+            (["apps", "app_api", "api", "v1", "ai_provider", "task_processing"], [
+                ("POST", { _ in .registerProvider }), ("DELETE", { _ in .unregisterProvider }),
+            ]),
         ]
 
         for (pattern, methods) in table {
@@ -80,7 +109,7 @@ public enum Router {
                 return .methodNotAllowed(allowed: methods.map(\.0), version: version)
             }
             guard let route = build(captures) else {
-                return .invalidID("the id in the path must be a positive integer, got '\(captures.first ?? "")'", version: version)
+                return .invalidID("the id in the path must be a positive integer, got '\(captures.first { positiveID($0) == nil } ?? "")'", version: version)
             }
             return .route(route, version)
         }
@@ -104,9 +133,18 @@ public enum Router {
 
     /// A positive 64-bit id, or nil.
     private static func id(_ captures: [String]) -> Int64? {
-        guard let text = captures.first, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-            let value = Int64(text), value > 0
-        else { return nil }
+        guard let text = captures.first else { return nil }
+        return positiveID(text)
+    }
+
+    /// Two positive ids (a task's and a file's), or nil.
+    private static func ids(_ captures: [String]) -> (Int64, Int64)? {
+        guard captures.count == 2, let first = positiveID(captures[0]), let second = positiveID(captures[1]) else { return nil }
+        return (first, second)
+    }
+
+    private static func positiveID(_ text: String) -> Int64? {
+        guard text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let value = Int64(text), value > 0 else { return nil }
         return value
     }
 }

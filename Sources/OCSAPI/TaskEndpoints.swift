@@ -4,12 +4,14 @@ import TaskQueue
 /// The user-facing routes: schedule, read, list, cancel, delete, task types.
 struct TaskEndpoints: Sendable {
     let store: TaskStore
-    let catalog: TaskTypeCatalog
+    let catalog: ProviderCatalog
     let configuration: OCSServerConfiguration
+    let taskFinished: TaskFinishedListener
 
     static let maxIdentifierLength = 255
     static let priorities = -1000...1000
-    static let webhookMethods: Set<String> = ["HTTP:GET", "HTTP:POST", "HTTP:PUT", "HTTP:DELETE"]
+
+    private var quota: ScheduleQuota { ScheduleQuota(store: store, limit: configuration.scheduleRateLimit) }
 
     /// `schedule` for a user: `appId` names the scheduling app and is required, as in Nextcloud.
     func schedule(_ context: EndpointContext) throws(OCSError) -> EndpointResult {
@@ -34,10 +36,22 @@ struct TaskEndpoints: Sendable {
     private func schedule(_ context: EndpointContext, userID: String?, appID: String) throws(OCSError) -> EndpointResult {
         let task = try newTask(from: context.parameters, userID: userID, appID: appID)
         let idempotencyKey = try Self.idempotencyKey(context)
-        switch try storeCall({ () throws(TaskStoreError) in try store.schedule(task, idempotencyKey: idempotencyKey) }) {
-        case .created(let scheduled), .replayed(let scheduled):
+        let grant = try quota.take(userID: userID, appID: appID, count: 1)
+        let outcome: ScheduleOutcome
+        do throws(OCSError) {
+            outcome = try storeCall { () throws(TaskStoreError) in try store.schedule(task, idempotencyKey: idempotencyKey) }
+        } catch {
+            quota.giveBack(grant)
+            throw error
+        }
+        switch outcome {
+        case .created(let scheduled):
+            return .ok(["task": TaskJSON.task(scheduled)])
+        case .replayed(let scheduled):
+            quota.giveBack(grant)
             return .ok(["task": TaskJSON.task(scheduled)])
         case .keyReused:
+            quota.giveBack(grant)
             throw OCSError(
                 status: 422, message: "the Idempotency-Key was already used with a different request; nothing was scheduled")
         }
@@ -58,8 +72,14 @@ struct TaskEndpoints: Sendable {
                 throw OCSError(status: error.status, message: "tasks[\(index)]: \(error.message)")
             }
         }
-        let scheduled = try storeCall { () throws(TaskStoreError) in try store.schedule(batch: tasks) }
-        return .ok(["tasks": TaskJSON.tasks(scheduled)])
+        let grant = try quota.take(userID: userID, appID: nil, count: tasks.count)
+        do throws(OCSError) {
+            let scheduled = try storeCall { () throws(TaskStoreError) in try store.schedule(batch: tasks) }
+            return .ok(["tasks": TaskJSON.tasks(scheduled)])
+        } catch {
+            quota.giveBack(grant)
+            throw error
+        }
     }
 
     /// Reads and checks one task's parameters (a request's, or one item of a batch), and
@@ -74,24 +94,19 @@ struct TaskEndpoints: Sendable {
         let priority = try parameters.int("priority") ?? 0
         let runAfter = try parameters.int("runAfter")
 
-        guard let taskType = catalog[type] else { throw .badRequest("unknown task type '\(type)'; GET /tasktypes lists them") }
+        let (taskType, provider) = try available(type)
         guard !appID.isEmpty, appID.utf8.count <= Self.maxIdentifierLength else {
             throw .badRequest("parameter 'appId' must be 1 to \(Self.maxIdentifierLength) bytes")
         }
         guard customID.utf8.count <= Self.maxIdentifierLength else {
             throw .badRequest("parameter 'customId' must be at most \(Self.maxIdentifierLength) bytes")
         }
-        if let webhookMethod, !Self.webhookMethods.contains(webhookMethod) {
-            throw .badRequest("parameter 'webhookMethod' must be one of HTTP:GET, HTTP:POST, HTTP:PUT, HTTP:DELETE")
-        }
+        try checkWebhook(uri: webhookURI, method: webhookMethod)
         guard Self.priorities.contains(priority) else {
             throw .badRequest("parameter 'priority' must be between \(Self.priorities.lowerBound) and \(Self.priorities.upperBound)")
         }
         if let runAfter, runAfter < 0 {
             throw .badRequest("parameter 'runAfter' must be a unix time in seconds")
-        }
-        if let webhookURI, !(webhookURI.hasPrefix("http://") || webhookURI.hasPrefix("https://")) {
-            throw .badRequest("parameter 'webhookUri' must be an http or https URL")
         }
         let input: JSONObject
         do {
@@ -102,8 +117,41 @@ struct TaskEndpoints: Sendable {
         return NewTask(
             type: type, input: input, userID: userID, appID: appID, customID: customID, webhookURI: webhookURI,
             webhookMethod: webhookMethod, includeWatermark: includeWatermark,
-            expectedRuntimeSeconds: configuration.expectedRuntimeSeconds, priority: priority,
-            runAfter: runAfter.map(Int64.init))
+            expectedRuntimeSeconds: provider.expectedRuntimeSeconds, priority: priority,
+            runAfter: runAfter.map(Int64.init),
+            inputFileIDs: ShapeValidator.fileIDs(in: input, side: .input, for: taskType))
+    }
+
+    /// The type and its preferred provider (whose expected runtime sets `completionExpectedAt`).
+    /// An unknown type is a 400; a known type without a provider is a 412, as in Nextcloud.
+    /// Either answer is checked against the database first, so a type or provider registered
+    /// through another server process a moment ago is honoured.
+    private func available(_ type: String) throws(OCSError) -> (TaskType, TaskProvider) {
+        var known = false
+        let found = try providerCall { () throws(ProviderStoreError) in
+            try catalog.lookup { snapshot -> (type: TaskType, provider: TaskProvider)? in
+                known = snapshot.types[type] != nil
+                return snapshot.available(type)
+            }
+        }
+        if let found { return (found.type, found.provider) }
+        guard known else { throw .badRequest("unknown task type '\(type)'; GET /tasktypes lists them") }
+        throw OCSError(status: 412, message: "No task processing provider is installed that can handle this task type: \(type)")
+    }
+
+    /// Refuses a webhook the server will not call: a method other than `HTTP:*`, a URI that is
+    /// not http(s), and (unless allowed) a literal loopback or private address. Host names are
+    /// checked again after resolving, when delivering.
+    private func checkWebhook(uri: String?, method: String?) throws(OCSError) {
+        do throws(WebhookTargetError) {
+            if let uri {
+                _ = try WebhookTarget(uri: uri, method: method, allowPrivateTargets: configuration.webhookAllowPrivateTargets)
+            } else if let method {
+                _ = try WebhookTarget.httpMethod(for: method)
+            }
+        } catch {
+            throw .badRequest("invalid webhook: \(error.message)")
+        }
     }
 
     /// The caller's `Idempotency-Key`, scoped to the caller so that keys of different callers never meet.
@@ -152,13 +200,18 @@ struct TaskEndpoints: Sendable {
 
     func cancel(_ context: EndpointContext, id: Int64, owner: TaskOwner) throws(OCSError) -> EndpointResult {
         switch try storeCall({ () throws(TaskStoreError) in try store.cancel(id: id, owner: owner) }) {
-        case .cancelled(let task), .unchanged(let task): return .ok(["task": TaskJSON.task(task)])
+        case .cancelled(let task):
+            taskFinished.taskChanged(task)
+            return .ok(["task": TaskJSON.task(task)])
+        case .unchanged(let task): return .ok(["task": TaskJSON.task(task)])
         case .notFound: throw .notFound("Task not found")
         }
     }
 
+    /// The types that have a provider, as in Nextcloud, as of now (not a hot path).
     func taskTypes(_ context: EndpointContext) throws(OCSError) -> EndpointResult {
-        let types = JSONObject(catalog.sortedIDs.compactMap { id in catalog[id].map { (id, TaskJSON.taskType($0)) } })
+        let snapshot = try providerCall { () throws(ProviderStoreError) in try catalog.current() }
+        let types = JSONObject(snapshot.availableTypes.map { ($0.id, TaskJSON.taskType($0)) })
         return .ok(["types": .object(types)])
     }
 }

@@ -6,8 +6,9 @@ import TaskQueue
 /// Periodic upkeep on a dedicated thread (never on Swift's cooperative pool, since it makes
 /// blocking database calls): returns tasks with expired leases to the queue (or fails them after
 /// the maximum attempts), releases delayed tasks whose time has come, deletes finished tasks past
-/// their retention (a few small batches per pass), forgets old idempotency keys, and folds the
-/// status count deltas. Every server process runs one; both
+/// their retention (a few small batches per pass), deletes uploads no task used in time, drops
+/// finished rate limit windows, forgets old idempotency keys, and folds the status count
+/// deltas. Every server process runs one; both
 /// jobs are safe to run concurrently, so with several servers reaping goes on while any is up.
 final class MaintenanceLoop: Sendable {
     private let tasks: TaskStore
@@ -15,11 +16,16 @@ final class MaintenanceLoop: Sendable {
     private let maxAttempts: Int
     private let idempotencyRetentionSeconds: Int
     private let retentionSeconds: Int
+    private let unusedFileRetentionSeconds: Int
+    private let rateLimitPeriodSeconds: Int
+    /// Called when the reaper failed tasks (their webhooks are owed now).
+    private let tasksFailed: @Sendable () -> Void
     /// Cleanup batches per pass: bounded, so a large backlog of old tasks is worked off over
     /// several passes instead of in one long stretch.
     static let cleanupBatchesPerPass = 10
-    /// Retention and idempotency cleanup run every this many passes (a minute at the default
-    /// interval): nothing waits on them, and an idle server should cost the database little.
+    /// Cleanup (retention, unused uploads, rate limit windows, idempotency keys) runs every this
+    /// many passes (a minute at the default interval): nothing waits on it, and an idle server
+    /// should cost the database little.
     static let housekeepingEveryPasses = 30
     private let logger: Logger
     private let stopRequested = DispatchSemaphore(value: 0)
@@ -27,13 +33,17 @@ final class MaintenanceLoop: Sendable {
 
     init(
         tasks: TaskStore, intervalSeconds: Double, maxAttempts: Int, idempotencyRetentionSeconds: Int,
-        retentionSeconds: Int, logger: Logger
+        retentionSeconds: Int, unusedFileRetentionSeconds: Int, rateLimitPeriodSeconds: Int,
+        tasksFailed: @escaping @Sendable () -> Void = {}, logger: Logger
     ) {
         self.tasks = tasks
         self.interval = intervalSeconds
         self.maxAttempts = maxAttempts
         self.idempotencyRetentionSeconds = idempotencyRetentionSeconds
         self.retentionSeconds = retentionSeconds
+        self.unusedFileRetentionSeconds = unusedFileRetentionSeconds
+        self.rateLimitPeriodSeconds = rateLimitPeriodSeconds
+        self.tasksFailed = tasksFailed
         self.logger = logger
     }
 
@@ -53,6 +63,7 @@ final class MaintenanceLoop: Sendable {
                     logger.notice("leases expired", metadata: [
                         "requeued": "\(sweep.requeued)", "failed": "\(sweep.failed)",
                     ])
+                    if !sweep.failed.isEmpty { tasksFailed() }
                 }
                 try tasks.releaseDueTasks()
                 if pass % Self.housekeepingEveryPasses == 1 {
@@ -61,6 +72,10 @@ final class MaintenanceLoop: Sendable {
                             guard try tasks.deleteFinishedTasks(olderThanSeconds: retentionSeconds) > 0 else { break }
                         }
                     }
+                    for _ in 0..<Self.cleanupBatchesPerPass {
+                        guard try tasks.deleteUnattachedFiles(olderThanSeconds: unusedFileRetentionSeconds) > 0 else { break }
+                    }
+                    try tasks.expireRateLimitWindows(periodSeconds: rateLimitPeriodSeconds)
                     try tasks.expireIdempotencyKeys(retentionSeconds: idempotencyRetentionSeconds)
                 }
                 try tasks.foldCountDeltas()

@@ -36,6 +36,30 @@ struct ServeCommand: ParsableCommand {
     var maxWaitSeconds: String?
     @Option(help: "While long polls wait, seconds between checks for tasks whose notification was lost (env TASKDISPATCH_LONG_POLL_BACKSTOP_SECONDS, default 5).")
     var longPollBackstopSeconds: String?
+    @Option(help: "Largest uploaded file in bytes (env TASKDISPATCH_MAX_FILE_BYTES, default 67108864).")
+    var maxFileBytes: String?
+    @Option(help: "Delete uploads no task uses after this many seconds (env TASKDISPATCH_UNUSED_FILE_RETENTION_SECONDS, default 86400).")
+    var unusedFileRetention: String?
+    @Option(help: "Tasks a user may schedule per period, 0 = no limit (env TASKDISPATCH_SCHEDULE_RATE_LIMIT, default 100).")
+    var scheduleRateLimit: String?
+    @Option(help: "The schedule rate limit's period in seconds (env TASKDISPATCH_SCHEDULE_RATE_PERIOD, default 60).")
+    var scheduleRatePeriod: String?
+    @Option(help: "Refuse requests without OCS-APIRequest: true or a Bearer token, true or false (env TASKDISPATCH_CSRF_CHECK, default true).")
+    var csrfCheck: String?
+    @Option(help: "Seconds a webhook call may take (env TASKDISPATCH_WEBHOOK_TIMEOUT, default 10).")
+    var webhookTimeout: String?
+    @Option(help: "Calls per webhook before it is given up (env TASKDISPATCH_WEBHOOK_MAX_ATTEMPTS, default 10).")
+    var webhookMaxAttempts: String?
+    @Option(help: "First webhook retry backoff in seconds, doubling per call (env TASKDISPATCH_WEBHOOK_RETRY_BASE_SECONDS, default 10).")
+    var webhookRetryBaseSeconds: String?
+    @Option(help: "Longest webhook retry backoff in seconds (env TASKDISPATCH_WEBHOOK_RETRY_MAX_SECONDS, default 3600).")
+    var webhookRetryMaxSeconds: String?
+    @Option(help: "Seconds between looks for due webhook deliveries (env TASKDISPATCH_WEBHOOK_POLL_SECONDS, default 2).")
+    var webhookPollSeconds: String?
+    @Flag(help: "Let webhooks call loopback and private addresses (env TASKDISPATCH_WEBHOOK_ALLOW_PRIVATE_TARGETS=true).")
+    var webhookAllowPrivateTargets = false
+    @Option(help: "Sign webhook calls with HMAC-SHA256 under this secret (prefer env TASKDISPATCH_WEBHOOK_SECRET).")
+    var webhookSecret: String?
 
     func run() throws {
         // First: a SIGTERM that arrives while the database or the server starts must not be lost.
@@ -58,6 +82,18 @@ struct ServeCommand: ParsableCommand {
         flags["retention"] = retention
         flags["max-wait-seconds"] = maxWaitSeconds
         flags["long-poll-backstop-seconds"] = longPollBackstopSeconds
+        flags["max-file-bytes"] = maxFileBytes
+        flags["unused-file-retention"] = unusedFileRetention
+        flags["schedule-rate-limit"] = scheduleRateLimit
+        flags["schedule-rate-period"] = scheduleRatePeriod
+        flags["csrf-check"] = csrfCheck
+        flags["webhook-timeout"] = webhookTimeout
+        flags["webhook-max-attempts"] = webhookMaxAttempts
+        flags["webhook-retry-base-seconds"] = webhookRetryBaseSeconds
+        flags["webhook-retry-max-seconds"] = webhookRetryMaxSeconds
+        flags["webhook-poll-seconds"] = webhookPollSeconds
+        if webhookAllowPrivateTargets { flags["webhook-allow-private-targets"] = "true" }
+        flags["webhook-secret"] = webhookSecret
         let configuration = try ServerConfiguration.resolve(flags: flags)
 
         try withDatabase(configuration) { database, logger in
@@ -82,7 +118,7 @@ enum FirstRun {
         print("""
             First run: created the administrator 'admin' in the embedded database (\(dataDirectory)).
               app password (shown once): \(password)
-              use it as:  curl -u admin:\(password) ...   or   -H 'Authorization: Bearer \(password)'
+              use it as:  curl -u admin:\(password) -H 'OCS-APIRequest: true' ...   or   -H 'Authorization: Bearer \(password)'
               register a worker app:  taskdispatch app add APP_ID
             """)
     }

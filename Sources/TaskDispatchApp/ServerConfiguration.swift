@@ -48,8 +48,6 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// How long an `Idempotency-Key` is remembered. Default 86400 s, one day
     /// (`TASKDISPATCH_IDEMPOTENCY_RETENTION_SECONDS`).
     public var idempotencyRetentionSeconds: Int = 86_400
-    /// Seconds after scheduling a result is expected (`completionExpectedAt`). Default 60.
-    public var expectedRuntimeSeconds: Int = 60
     /// How often the status counters are folded, expired leases reaped and delayed tasks
     /// released; retention and idempotency cleanup run every 30th pass. Default 2 s.
     public var maintenanceIntervalSeconds: Double = 2
@@ -61,6 +59,42 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var longPollBackstopSeconds: Double = 5
     /// Threads that retry the claims of woken long polls. Default 2.
     public var longPollClaimThreads: Int = 2
+    /// Largest uploaded file; the upload routes accept this plus the multipart framing, larger
+    /// uploads get 413 before they are read. Default 64 MiB (`TASKDISPATCH_MAX_FILE_BYTES`, `--max-file-bytes`).
+    public var maxFileBytes: Int = 64 << 20
+    /// Uploads never named by a schedule are deleted after this many seconds. Default 86400 s,
+    /// one day (`TASKDISPATCH_UNUSED_FILE_RETENTION_SECONDS`, `--unused-file-retention`).
+    public var unusedFileRetentionSeconds: Int = 86_400
+    /// Tasks one user (or an ExApp acting for nobody) may schedule per period, shared by all
+    /// server processes; batches count each task; 0 turns the limit off. Default 100
+    /// (`TASKDISPATCH_SCHEDULE_RATE_LIMIT`, `--schedule-rate-limit`). Nextcloud allows 20 per
+    /// 120 s, which batch scheduling would outgrow at once.
+    public var scheduleRateLimit: Int = 100
+    /// The rate limit's window in seconds. Default 60 (`TASKDISPATCH_SCHEDULE_RATE_PERIOD`, `--schedule-rate-period`).
+    public var scheduleRatePeriodSeconds: Int = 60
+    /// Refuse requests without `OCS-APIRequest: true` and without a Bearer token with 412, as
+    /// Nextcloud does. Default true (`TASKDISPATCH_CSRF_CHECK`, `--csrf-check true|false`).
+    public var csrfCheck: Bool = true
+    /// Seconds a webhook call may take (connect, send, answer) before it counts as failed.
+    /// Default 10 (`TASKDISPATCH_WEBHOOK_TIMEOUT`, `--webhook-timeout`).
+    public var webhookTimeoutSeconds: Double = 10
+    /// Calls per webhook delivery before it is given up. Default 10 (`TASKDISPATCH_WEBHOOK_MAX_ATTEMPTS`).
+    public var webhookMaxAttempts: Int = 10
+    /// Backoff after the first failed webhook call, doubling per call, with jitter. Default 10 s
+    /// (`TASKDISPATCH_WEBHOOK_RETRY_BASE_SECONDS`).
+    public var webhookRetryBaseSeconds: Double = 10
+    /// The longest webhook backoff. Default 3600 s (`TASKDISPATCH_WEBHOOK_RETRY_MAX_SECONDS`).
+    public var webhookRetryMaxSeconds: Double = 3600
+    /// How often the webhook sender looks for deliveries due (retries, and tasks finished by
+    /// other server processes); deliveries for tasks this process finishes leave at once.
+    /// Default 2 s (`TASKDISPATCH_WEBHOOK_POLL_SECONDS`).
+    public var webhookPollSeconds: Double = 2
+    /// Whether webhooks may call loopback, private, link-local and other non-public addresses.
+    /// Default false (`TASKDISPATCH_WEBHOOK_ALLOW_PRIVATE_TARGETS=true`, `--webhook-allow-private-targets`).
+    public var webhookAllowPrivateTargets: Bool = false
+    /// When set, every webhook call is signed with HMAC-SHA256 under this secret. Never logged.
+    /// Default none (`TASKDISPATCH_WEBHOOK_SECRET`, `--webhook-secret`).
+    public var webhookSecret: String?
     /// Log level: trace, debug, info, notice, warning, error, critical. Default info (`TASKDISPATCH_LOG_LEVEL`).
     public var logLevel: Logger.Level = .info
 
@@ -69,6 +103,13 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// How retryable failures are retried.
     public var retryPolicy: RetryPolicy {
         RetryPolicy(maxAttempts: maxAttempts, baseDelaySeconds: Double(retryBaseSeconds), maxDelaySeconds: Double(retryMaxSeconds))
+    }
+
+    /// How failed webhook calls are retried.
+    public var webhookRetryPolicy: WebhookRetryPolicy {
+        WebhookRetryPolicy(
+            maxAttempts: webhookMaxAttempts, baseDelaySeconds: webhookRetryBaseSeconds,
+            maxDelaySeconds: webhookRetryMaxSeconds)
     }
 
     /// Why a setting could not be read.
@@ -92,6 +133,7 @@ public struct ServerConfiguration: Sendable, Equatable {
             return parsed
         }
         func positive(_ text: String) -> Int? { Int(text).flatMap { $0 > 0 ? $0 : nil } }
+        func positiveSeconds(_ text: String) -> Double? { Double(text).flatMap { $0 > 0 && $0.isFinite ? $0 : nil } }
 
         if let host = value("host", "TASKDISPATCH_HOST") { configuration.host = host }
         if let port = try parse("port", "TASKDISPATCH_PORT", { UInt16($0) }) { configuration.port = port }
@@ -132,10 +174,52 @@ public struct ServerConfiguration: Sendable, Equatable {
         if let seconds = try parse("long-poll-backstop-seconds", "TASKDISPATCH_LONG_POLL_BACKSTOP_SECONDS", { Double($0).flatMap { $0 > 0 ? $0 : nil } }) {
             configuration.longPollBackstopSeconds = seconds
         }
+        if let bytes = try parse("max-file-bytes", "TASKDISPATCH_MAX_FILE_BYTES", positive) { configuration.maxFileBytes = bytes }
+        if let seconds = try parse("unused-file-retention", "TASKDISPATCH_UNUSED_FILE_RETENTION_SECONDS", positive) {
+            configuration.unusedFileRetentionSeconds = seconds
+        }
+        if let limit = try parse("schedule-rate-limit", "TASKDISPATCH_SCHEDULE_RATE_LIMIT", { Int($0).flatMap { $0 >= 0 ? $0 : nil } }) {
+            configuration.scheduleRateLimit = limit
+        }
+        if let seconds = try parse("schedule-rate-period", "TASKDISPATCH_SCHEDULE_RATE_PERIOD", positive) {
+            configuration.scheduleRatePeriodSeconds = seconds
+        }
+        if let check = try parse("csrf-check", "TASKDISPATCH_CSRF_CHECK", parseBool) { configuration.csrfCheck = check }
+        if let seconds = try parse("webhook-timeout", "TASKDISPATCH_WEBHOOK_TIMEOUT", positiveSeconds) {
+            configuration.webhookTimeoutSeconds = seconds
+        }
+        if let attempts = try parse("webhook-max-attempts", "TASKDISPATCH_WEBHOOK_MAX_ATTEMPTS", positive) {
+            configuration.webhookMaxAttempts = attempts
+        }
+        if let seconds = try parse("webhook-retry-base-seconds", "TASKDISPATCH_WEBHOOK_RETRY_BASE_SECONDS", positiveSeconds) {
+            configuration.webhookRetryBaseSeconds = seconds
+        }
+        if let seconds = try parse("webhook-retry-max-seconds", "TASKDISPATCH_WEBHOOK_RETRY_MAX_SECONDS", positiveSeconds) {
+            configuration.webhookRetryMaxSeconds = seconds
+        }
+        if let seconds = try parse("webhook-poll-seconds", "TASKDISPATCH_WEBHOOK_POLL_SECONDS", positiveSeconds) {
+            configuration.webhookPollSeconds = seconds
+        }
+        if let allowed = try parse(
+            "webhook-allow-private-targets", "TASKDISPATCH_WEBHOOK_ALLOW_PRIVATE_TARGETS", parseBool)
+        {
+            configuration.webhookAllowPrivateTargets = allowed
+        }
+        // An empty secret would sign with an empty key: treat it as none.
+        configuration.webhookSecret = value("webhook-secret", "TASKDISPATCH_WEBHOOK_SECRET").flatMap { $0.isEmpty ? nil : $0 }
         if let level = try parse("log-level", "TASKDISPATCH_LOG_LEVEL", { Logger.Level(rawValue: $0.lowercased()) }) {
             configuration.logLevel = level
         }
         return configuration
+    }
+
+    /// `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`); nil for anything else.
+    static func parseBool(_ text: String) -> Bool? {
+        switch text.lowercased() {
+        case "true", "1", "yes", "on": true
+        case "false", "0", "no", "off": false
+        default: nil
+        }
     }
 
     /// `core:text2image=900,core:audio2text=600` → the map; nil if any entry is malformed.

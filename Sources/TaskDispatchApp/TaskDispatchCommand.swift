@@ -11,7 +11,8 @@ public struct TaskDispatchCommand: ParsableCommand {
         abstract: "Dispatches tasks from apps to workers over Nextcloud's TaskProcessing OCS API.",
         version: TaskDispatchVersion.current,
         subcommands: [
-            ServeCommand.self, MigrateCommand.self, CleanupCommand.self, UserCommand.self, AppCommand.self, BenchCommand.self,
+            ServeCommand.self, MigrateCommand.self, CleanupCommand.self, UserCommand.self, AppCommand.self, ProviderCommand.self,
+            TypeCommand.self, BenchCommand.self,
         ],
         defaultSubcommand: ServeCommand.self)
 

@@ -6,18 +6,21 @@ import Synchronization
 import TaskQueue
 
 /// One server process's parts, wired together: the database pool, the schema, the stores, the
-/// OCS handler on the HTTP server, the long poll waiters with their notification listener, and
-/// the maintenance loop. Used by `serve` and by the tests.
+/// OCS handler on the HTTP server, the long poll waiters with their notification listener, the
+/// maintenance loop and the webhook sender. Used by `serve` and by the tests.
 public final class TaskDispatchServer: Sendable {
     public let configuration: ServerConfiguration
     public let pool: PostgresConnectionPool
     public let tasks: TaskStore
     public let accounts: AccountStore
+    /// Providers and task types, with this process's snapshot of them.
+    public let catalog: ProviderCatalog
     private let http: HTTPServer
     private let maintenance: MaintenanceLoop
     private let longPolls: LongPollWaiters
     private let readyListener: ReadyTaskListener
     private let stopped = Atomic<Bool>(false)
+    private let webhookSender: WebhookSender
     private let logger: Logger
 
     /// Prepares the parts; nothing runs until `start`.
@@ -34,14 +37,27 @@ public final class TaskDispatchServer: Sendable {
         readyListener = ReadyTaskListener(
             connectionString: connectionString, tasks: tasks, waiters: longPolls,
             backstopSeconds: configuration.longPollBackstopSeconds, logger: logger)
+        catalog = ProviderCatalog(store: ProviderStore(pool: pool))
+        let sender = WebhookSender(
+            store: WebhookDeliveryStore(pool: pool),
+            settings: WebhookSenderSettings(
+                timeoutSeconds: configuration.webhookTimeoutSeconds, retryPolicy: configuration.webhookRetryPolicy,
+                pollSeconds: configuration.webhookPollSeconds,
+                allowPrivateTargets: configuration.webhookAllowPrivateTargets, secret: configuration.webhookSecret),
+            logger: logger)
+        webhookSender = sender
         let handler = OCSServer(
-            tasks: tasks, accounts: accounts,
+            tasks: tasks, accounts: accounts, catalog: catalog,
             configuration: OCSServerConfiguration(
                 serverVersion: TaskDispatchVersion.current, leaseSeconds: configuration.leaseSeconds,
                 maxLeaseSeconds: configuration.maxLeaseSeconds, leaseSecondsByType: configuration.leaseSecondsByType,
-                retryPolicy: configuration.retryPolicy,
-                expectedRuntimeSeconds: configuration.expectedRuntimeSeconds,
+                retryPolicy: configuration.retryPolicy, maxFileBytes: configuration.maxFileBytes,
+                scheduleRateLimit: ScheduleRateLimit(
+                    limit: configuration.scheduleRateLimit, periodSeconds: configuration.scheduleRatePeriodSeconds),
+                csrfCheck: configuration.csrfCheck,
+                webhookAllowPrivateTargets: configuration.webhookAllowPrivateTargets,
                 maxWaitSeconds: configuration.maxWaitSeconds),
+            taskFinished: TaskFinishedListener { _ in sender.nudge() },
             longPolls: longPolls, logger: logger)
         http = HTTPServer(
             configuration: HTTPServerConfiguration(
@@ -53,7 +69,10 @@ public final class TaskDispatchServer: Sendable {
             tasks: tasks, intervalSeconds: configuration.maintenanceIntervalSeconds,
             maxAttempts: configuration.maxAttempts,
             idempotencyRetentionSeconds: configuration.idempotencyRetentionSeconds,
-            retentionSeconds: configuration.retentionSeconds, logger: logger)
+            retentionSeconds: configuration.retentionSeconds,
+            unusedFileRetentionSeconds: configuration.unusedFileRetentionSeconds,
+            rateLimitPeriodSeconds: configuration.scheduleRatePeriodSeconds, tasksFailed: { sender.nudge() },
+            logger: logger)
     }
 
     /// Migrates the schema (safe with several servers starting at once), then starts serving.
@@ -64,6 +83,7 @@ public final class TaskDispatchServer: Sendable {
         try http.start()
         readyListener.start()
         maintenance.start()
+        webhookSender.start()
         logger.info("serving", metadata: ["address": "\(configuration.host):\(http.boundPort)"])
     }
 
@@ -81,6 +101,7 @@ public final class TaskDispatchServer: Sendable {
         http.stop()
         readyListener.stop()
         maintenance.stop()
+        webhookSender.stop()
         pool.close()
     }
 }

@@ -7,7 +7,10 @@ public struct SchemaMigration: Sendable {
 
 /// The schema, as an ordered list of migrations. Append only: a released migration never changes.
 public enum SchemaMigrations {
-    public static let all: [SchemaMigration] = [initialSchema, leases, idempotencyKeys, delaysAndRetention, readyNotifications]
+    public static let all: [SchemaMigration] = [
+        initialSchema, leases, idempotencyKeys, delaysAndRetention, providers, filesAndRateLimits,
+        webhookOutbox, readyNotifications,
+    ]
 
     static let initialSchema = SchemaMigration(version: 1, name: "initial schema", sql: #"""
         CREATE TABLE users (
@@ -165,6 +168,150 @@ public enum SchemaMigrations {
         CREATE INDEX tasks_delayed_idx ON tasks (run_after) WHERE status = 1 AND run_after IS NOT NULL;
         -- Finished tasks that may be deleted, oldest first, for retention.
         CREATE INDEX tasks_cleanup_idx ON tasks (last_updated) WHERE status >= 3 AND allow_cleanup;
+        """#)
+
+    static let providers = SchemaMigration(version: 5, name: "task providers and custom task types", sql: #"""
+        -- Task types beyond the core ones, registered by an ExApp with its provider (app_id) or by
+        -- an administrator (app_id NULL). Shapes are JSON arrays of {key, name, description, type}
+        -- (arrays keep the slot order); enum values and defaults are JSON objects by slot key.
+        CREATE TABLE custom_task_types (
+            id                                 text PRIMARY KEY,
+            app_id                             text REFERENCES ex_apps (app_id) ON DELETE CASCADE,
+            name                               text NOT NULL,
+            description                        text NOT NULL,
+            input_shape                        jsonb NOT NULL DEFAULT '[]',
+            optional_input_shape               jsonb NOT NULL DEFAULT '[]',
+            output_shape                       jsonb NOT NULL DEFAULT '[]',
+            optional_output_shape              jsonb NOT NULL DEFAULT '[]',
+            input_shape_enum_values            jsonb NOT NULL DEFAULT '{}',
+            optional_input_shape_enum_values   jsonb NOT NULL DEFAULT '{}',
+            output_shape_enum_values           jsonb NOT NULL DEFAULT '{}',
+            optional_output_shape_enum_values  jsonb NOT NULL DEFAULT '{}',
+            input_shape_defaults               jsonb NOT NULL DEFAULT '{}',
+            optional_input_shape_defaults      jsonb NOT NULL DEFAULT '{}',
+            created_at                         timestamptz NOT NULL DEFAULT now()
+        );
+
+        -- Who processes a task type. Tasks do not reference providers: a task keeps its type and
+        -- its expected completion time when its provider goes, and is claimable again once a
+        -- provider for the type is back. task_type is not a foreign key because the core types
+        -- live in code; the store checks it, locking a custom type's row while it does.
+        -- A provider adds optional slots, enum values and defaults to its type (stored like a
+        -- custom type's); the preferred provider's additions are part of the type as listed.
+        CREATE TABLE task_providers (
+            id                                 text PRIMARY KEY,
+            app_id                             text REFERENCES ex_apps (app_id) ON DELETE CASCADE,
+            display_name                       text NOT NULL,
+            task_type                          text NOT NULL,
+            expected_runtime                   integer NOT NULL DEFAULT 0 CHECK (expected_runtime >= 0),
+            optional_input_shape               jsonb NOT NULL DEFAULT '[]',
+            optional_output_shape              jsonb NOT NULL DEFAULT '[]',
+            input_shape_enum_values            jsonb NOT NULL DEFAULT '{}',
+            optional_input_shape_enum_values   jsonb NOT NULL DEFAULT '{}',
+            output_shape_enum_values           jsonb NOT NULL DEFAULT '{}',
+            optional_output_shape_enum_values  jsonb NOT NULL DEFAULT '{}',
+            input_shape_defaults               jsonb NOT NULL DEFAULT '{}',
+            optional_input_shape_defaults      jsonb NOT NULL DEFAULT '{}',
+            registered_at                      timestamptz NOT NULL DEFAULT now()
+        );
+        -- "The first registered provider of a type" is the first row in this order.
+        CREATE INDEX task_providers_type_idx ON task_providers (task_type, registered_at, id);
+
+        -- The administrator's choice per task type; it goes with its provider.
+        CREATE TABLE preferred_providers (
+            task_type    text PRIMARY KEY,
+            provider_id  text NOT NULL REFERENCES task_providers (id) ON DELETE CASCADE,
+            chosen_at    timestamptz NOT NULL DEFAULT now()
+        );
+
+        -- One counter that every change to the three tables above bumps in its own transaction
+        -- (cascades included), so a server process checks with one row read whether its
+        -- snapshot of them is still current.
+        CREATE TABLE provider_catalog_version (
+            singleton  boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+            version    bigint NOT NULL
+        );
+        INSERT INTO provider_catalog_version (version) VALUES (0);
+        CREATE FUNCTION provider_catalog_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            UPDATE provider_catalog_version SET version = version + 1;
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER custom_task_types_changed AFTER INSERT OR UPDATE OR DELETE ON custom_task_types
+            FOR EACH STATEMENT EXECUTE FUNCTION provider_catalog_changed();
+        CREATE TRIGGER task_providers_changed AFTER INSERT OR UPDATE OR DELETE ON task_providers
+            FOR EACH STATEMENT EXECUTE FUNCTION provider_catalog_changed();
+        CREATE TRIGGER preferred_providers_changed AFTER INSERT OR UPDATE OR DELETE ON preferred_providers
+            FOR EACH STATEMENT EXECUTE FUNCTION provider_catalog_changed();
+        """#)
+
+    static let filesAndRateLimits = SchemaMigration(version: 6, name: "task files and schedule rate limits", sql: #"""
+        -- Files of tasks: inputs a user (or ExApp) uploaded and named in a schedule, and outputs a
+        -- worker uploaded for the task it runs. task_id is NULL while an upload waits to be
+        -- scheduled; the server deletes such uploads after a while. Owner columns mirror tasks
+        -- (user_id, else app_id) so the same ownership condition applies.
+        CREATE TABLE task_files (
+            id            bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+            task_id       bigint REFERENCES tasks (id) ON DELETE CASCADE,
+            user_id       text,
+            app_id        text NOT NULL,
+            name          text NOT NULL,
+            content_type  text NOT NULL,
+            size          bigint NOT NULL CHECK (size >= 0),
+            data          bytea NOT NULL,
+            created_at    timestamptz NOT NULL DEFAULT now()
+        );
+        CREATE INDEX task_files_task_idx ON task_files (task_id);
+        CREATE INDEX task_files_unattached_idx ON task_files (created_at) WHERE task_id IS NULL;
+
+        -- One fixed-window counter per scheduling subject (a user, or an ExApp acting for none),
+        -- shared by every server process on this database.
+        CREATE TABLE schedule_rate_limits (
+            subject       text PRIMARY KEY,
+            window_start  timestamptz NOT NULL,
+            scheduled     integer NOT NULL
+        );
+        """#)
+
+    static let webhookOutbox = SchemaMigration(version: 7, name: "webhook outbox", sql: #"""
+        -- One row per webhook call owed: written by a trigger in the transaction that finishes the
+        -- task (an outbox), so no path that ends a task can forget it and no call is owed for a
+        -- change that rolled back. The sender claims due rows like leases (attempts + 1,
+        -- next_attempt_at pushed past the request timeout), so a sender that dies mid-call leaves
+        -- the row due again, and the same delivery_id goes out on every attempt.
+        CREATE TABLE webhook_deliveries (
+            id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            delivery_id      uuid NOT NULL DEFAULT gen_random_uuid() UNIQUE,
+            task_id          bigint NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+            uri              text NOT NULL,
+            method           text NOT NULL,
+            status           text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'failed')),
+            attempts         integer NOT NULL DEFAULT 0,
+            next_attempt_at  timestamptz NOT NULL DEFAULT now(),
+            last_status      integer,
+            last_error       text,
+            created_at       timestamptz NOT NULL DEFAULT now(),
+            delivered_at     timestamptz
+        );
+        -- Due deliveries for the sender; partial, so it holds only what is still owed.
+        CREATE INDEX webhook_deliveries_due_idx ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+        CREATE INDEX webhook_deliveries_failed_idx ON webhook_deliveries (id) WHERE status = 'failed';
+        -- For the cascade when a task is deleted, and retention's check for owed deliveries.
+        CREATE INDEX webhook_deliveries_task_idx ON webhook_deliveries (task_id);
+
+        CREATE FUNCTION webhook_outbox_after_finish() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            INSERT INTO webhook_deliveries (task_id, uri, method)
+            VALUES (NEW.id, NEW.webhook_uri, coalesce(NEW.webhook_method, 'HTTP:POST'));
+            RETURN NULL;
+        END $$;
+
+        -- The WHEN clause is evaluated without calling the function, so tasks without a webhook,
+        -- and updates that do not finish a task, cost nothing. 3, 4, 5: successful, failed, cancelled.
+        CREATE TRIGGER tasks_webhook_outbox AFTER UPDATE OF status ON tasks
+            FOR EACH ROW
+            WHEN (NEW.status IN (3, 4, 5) AND OLD.status IS DISTINCT FROM NEW.status AND NEW.webhook_uri IS NOT NULL)
+            EXECUTE FUNCTION webhook_outbox_after_finish();
         """#)
 
     /// Long poll wakeups: one `pg_notify` per statement that makes tasks claimable (schedule,

@@ -90,6 +90,24 @@ public enum ShapeValidator {
         return result
     }
 
+    /// The file ids held by the file slots (Image, Audio, Video, File and their lists) of a
+    /// validated input or output, in slot order; repeated ids are kept.
+    public static func fileIDs(in object: JSONObject, side: ShapeSide, for type: TaskType) -> [Int64] {
+        let slots =
+            side == .input
+            ? type.inputShape + type.optionalInputShape : type.outputShape + type.optionalOutputShape
+        var ids: [Int64] = []
+        for slot in slots where slot.type.holdsFiles {
+            guard let value = object[slot.key] else { continue }
+            if let id = value.int64Value {
+                ids.append(id)
+            } else if let items = value.arrayValue {
+                ids.append(contentsOf: items.compactMap(\.int64Value))
+            }
+        }
+        return ids
+    }
+
     /// What `value` is instead when it does not fit `type`; nil when it fits.
     static func mismatch(_ value: JSONValue, _ type: ShapeType) -> String? {
         guard let element = type.elementType else {
@@ -109,8 +127,8 @@ public enum ShapeValidator {
         case .text, .enum:
             return value.stringValue != nil
         case .image, .audio, .video, .file:
-            // A file id. File storage comes later: until then any positive integer is accepted
-            // and its existence (and the user's right to read it) is not checked.
+            // A file id. Whether the file exists and may be used is the store's check
+            // (`fileIDs(in:side:for:)` lists the ids to check).
             guard let id = value.int64Value else { return false }
             return id > 0
         case .listOfNumbers, .listOfTexts, .listOfImages, .listOfAudios, .listOfVideos, .listOfFiles:
@@ -143,6 +161,14 @@ extension ShapeType {
         case .listOfVideos: .video
         case .listOfFiles: .file
         default: nil
+        }
+    }
+
+    /// Whether values of this type are file ids (or lists of them).
+    public var holdsFiles: Bool {
+        switch elementType ?? self {
+        case .image, .audio, .video, .file: true
+        default: false
         }
     }
 

@@ -21,7 +21,10 @@ public enum TaskOwner: Sendable, Equatable {
 
     /// The SQL condition selecting the owner's rows, given the placeholders bound to `userID`
     /// and `appID` (exactly one of which is non-null).
-    static func condition(user: String, app: String) -> String {
-        "CASE WHEN \(user)::text IS NOT NULL THEN user_id = \(user) ELSE user_id IS NULL AND app_id = \(app)::text END"
+    /// `table` qualifies the columns where a join makes them ambiguous.
+    static func condition(user: String, app: String, table: String? = nil) -> String {
+        let prefix = table.map { "\($0)." } ?? ""
+        return "CASE WHEN \(user)::text IS NOT NULL THEN \(prefix)user_id = \(user) "
+            + "ELSE \(prefix)user_id IS NULL AND \(prefix)app_id = \(app)::text END"
     }
 }

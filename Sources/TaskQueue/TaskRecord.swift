@@ -86,11 +86,14 @@ public struct NewTask: Sendable, Equatable {
     public var priority: Int
     /// Unix seconds before which the task is not handed out; nil or past: at once.
     public var runAfter: Int64?
+    /// The file ids named by the input's file slots: uploads of the task's owner, attached to
+    /// the task when it is scheduled.
+    public var inputFileIDs: [Int64]
 
     public init(
         type: String, input: JSONObject, userID: String?, appID: String, customID: String = "",
         webhookURI: String? = nil, webhookMethod: String? = nil, includeWatermark: Bool = true,
-        expectedRuntimeSeconds: Int = 60, priority: Int = 0, runAfter: Int64? = nil
+        expectedRuntimeSeconds: Int = 60, priority: Int = 0, runAfter: Int64? = nil, inputFileIDs: [Int64] = []
     ) {
         self.type = type
         self.input = input
@@ -103,6 +106,7 @@ public struct NewTask: Sendable, Equatable {
         self.expectedRuntimeSeconds = expectedRuntimeSeconds
         self.priority = priority
         self.runAfter = runAfter
+        self.inputFileIDs = inputFileIDs
     }
 }
 

@@ -23,7 +23,9 @@ extension TaskStore {
     }
 
     /// Deletes up to `batch` finished tasks last updated more than `olderThanSeconds` ago whose
-    /// `allowCleanup` is set, with their idempotency keys. Small batches keep each transaction
+    /// `allowCleanup` is set, with their idempotency keys and webhook deliveries. A task whose
+    /// webhook is still owed is kept until the delivery ends (delivered or given up): the sender
+    /// reads the payload from the task. Small batches keep each transaction
     /// short, so cleanup never holds back vacuum or blocks claims for long. Returns how many.
     @discardableResult
     public func deleteFinishedTasks(olderThanSeconds: Int, batch: Int = 500) throws(TaskStoreError) -> Int {
@@ -35,6 +37,9 @@ extension TaskStore {
                     SELECT id FROM tasks
                     WHERE status >= \(TaskStatus.successful.rawValue) AND allow_cleanup
                       AND last_updated < now() - make_interval(secs => $1::integer)
+                      AND NOT EXISTS (
+                          SELECT 1 FROM webhook_deliveries
+                          WHERE webhook_deliveries.task_id = tasks.id AND webhook_deliveries.status = 'pending')
                     ORDER BY last_updated
                     LIMIT $2
                     FOR UPDATE SKIP LOCKED

@@ -22,11 +22,13 @@ extension TaskStore {
         guard !wanted.isEmpty, limit > 0 else { return [] }
         let leaseTypes = wanted.filter { leaseSecondsByType[$0] != nil }
         let leases = leaseTypes.compactMap { leaseSecondsByType[$0] }
-        return try withConnection { connection in
+        let claimed = try withConnection { connection in
             try connection.query(Self.claimSQL, [wanted, limit, claimant, leaseSeconds, leaseTypes, leases]).rows
                 .map(TaskColumns.decode)
                 .sorted { (-$0.priority, $0.id) < (-$1.priority, $1.id) }
         }
+        claimedTypes.remember(claimed)
+        return claimed
     }
 
     /// The claim statement; parameters: types, limit, claimant, lease seconds, per-type lease

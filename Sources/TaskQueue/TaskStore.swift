@@ -6,6 +6,8 @@ import Postgres
 /// (claims and reports) is in `TaskStore+Worker.swift`. Every statement uses bound parameters.
 public struct TaskStore: Sendable {
     let pool: PostgresConnectionPool
+    /// Shared by the copies of this store, so every request of the process sees the same claims.
+    let claimedTypes = ClaimedTaskTypes()
 
     public init(pool: PostgresConnectionPool) {
         self.pool = pool
@@ -26,7 +28,11 @@ public struct TaskStore: Sendable {
 
     /// Inserts a task in the scheduled state and returns it.
     public func schedule(_ task: NewTask) throws(TaskStoreError) -> TaskRecord {
-        try withConnection { connection in try Self.insert(task, on: connection) }
+        try withConnection { connection in
+            // Attaching input files is a second statement: both commit together or not at all.
+            guard !task.inputFileIDs.isEmpty else { return try Self.insert(task, on: connection) }
+            return try connection.transaction { connection in try Self.insert(task, on: connection) }
+        }
     }
 
     static func insert(_ task: NewTask, on connection: PostgresConnection) throws -> TaskRecord {
@@ -43,7 +49,9 @@ public struct TaskStore: Sendable {
                 task.webhookURI, task.webhookMethod, task.includeWatermark, task.expectedRuntimeSeconds,
                 task.priority, task.runAfter,
             ])
-        return try TaskColumns.decode(result[0])
+        let record = try TaskColumns.decode(result[0])
+        try attachInputFiles(task.inputFileIDs, to: record, on: connection)
+        return record
     }
 
     /// The task with this id, if it exists and belongs to `userID` (nil: any owner, for workers).
@@ -59,15 +67,16 @@ public struct TaskStore: Sendable {
 
     /// The types of the tasks with these ids (absent ids are left out): a task's type never
     /// changes, so workers' outputs can be checked against it before their report is recorded.
+    /// Types of tasks claimed through this store are answered from memory.
     public func taskTypes(ids: [Int64]) throws(TaskStoreError) -> [Int64: String] {
-        guard !ids.isEmpty else { return [:] }
-        return try withConnection { connection in
-            var types: [Int64: String] = [:]
-            for row in try connection.query("SELECT id, type FROM tasks WHERE id = ANY($1::bigint[])", [ids]).rows {
+        var (types, unknown) = claimedTypes.lookUp(ids)
+        guard !unknown.isEmpty else { return types }
+        try withConnection { connection in
+            for row in try connection.query("SELECT id, type FROM tasks WHERE id = ANY($1::bigint[])", [unknown]).rows {
                 if let id = row.int64("id"), let type = row.string("type") { types[id] = type }
             }
-            return types
         }
+        return types
     }
 
     /// The task with this id if it belongs to `owner`: a user's, or an app's task without a user.
@@ -158,29 +167,38 @@ extension TaskStore {
     public func schedule(batch tasks: [NewTask]) throws(TaskStoreError) -> [TaskRecord] {
         guard !tasks.isEmpty else { return [] }
         return try withConnection { connection in
-            let rows = try connection.query(
-                """
-                INSERT INTO tasks (type, user_id, app_id, custom_id, input, webhook_uri, webhook_method,
-                                   include_watermark, completion_expected_at, priority, run_after)
-                SELECT type, user_id, app_id, custom_id, input, webhook_uri, webhook_method, include_watermark,
-                       now() + make_interval(secs => expected_runtime),
-                       priority, CASE WHEN to_timestamp(run_after) > now() THEN to_timestamp(run_after) END
-                FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                            $8::boolean[], $9::integer[], $10::integer[], $11::bigint[])
-                     WITH ORDINALITY AS batch (type, user_id, app_id, custom_id, input, webhook_uri, webhook_method,
-                                               include_watermark, expected_runtime, priority, run_after, position)
-                ORDER BY position
-                RETURNING \(TaskColumns.tasks)
-                """,
-                [
-                    tasks.map(\.type), tasks.map(\.userID), tasks.map(\.appID), tasks.map(\.customID),
-                    tasks.map { JSONValue.object($0.input).serializedString() }, tasks.map(\.webhookURI),
-                    tasks.map(\.webhookMethod), tasks.map(\.includeWatermark), tasks.map(\.expectedRuntimeSeconds),
-                    tasks.map(\.priority), tasks.map(\.runAfter),
-                ]
-            ).rows.map(TaskColumns.decode)
-            // Identity values follow insertion order, which follows `position`.
-            return rows.sorted { $0.id < $1.id }
+            guard tasks.contains(where: { !$0.inputFileIDs.isEmpty }) else { return try Self.insert(batch: tasks, on: connection) }
+            return try connection.transaction { connection in try Self.insert(batch: tasks, on: connection) }
         }
+    }
+
+    static func insert(batch tasks: [NewTask], on connection: PostgresConnection) throws -> [TaskRecord] {
+        let rows = try connection.query(
+            """
+            INSERT INTO tasks (type, user_id, app_id, custom_id, input, webhook_uri, webhook_method,
+                               include_watermark, completion_expected_at, priority, run_after)
+            SELECT type, user_id, app_id, custom_id, input, webhook_uri, webhook_method, include_watermark,
+                   now() + make_interval(secs => expected_runtime),
+                   priority, CASE WHEN to_timestamp(run_after) > now() THEN to_timestamp(run_after) END
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                        $8::boolean[], $9::integer[], $10::integer[], $11::bigint[])
+                 WITH ORDINALITY AS batch (type, user_id, app_id, custom_id, input, webhook_uri, webhook_method,
+                                           include_watermark, expected_runtime, priority, run_after, position)
+            ORDER BY position
+            RETURNING \(TaskColumns.tasks)
+            """,
+            [
+                tasks.map(\.type), tasks.map(\.userID), tasks.map(\.appID), tasks.map(\.customID),
+                tasks.map { JSONValue.object($0.input).serializedString() }, tasks.map(\.webhookURI),
+                tasks.map(\.webhookMethod), tasks.map(\.includeWatermark), tasks.map(\.expectedRuntimeSeconds),
+                tasks.map(\.priority), tasks.map(\.runAfter),
+            ]
+        ).rows.map(TaskColumns.decode)
+        // Identity values follow insertion order, which follows `position`.
+        let records = rows.sorted { $0.id < $1.id }
+        for (task, record) in zip(tasks, records) {
+            try attachInputFiles(task.inputFileIDs, to: record, on: connection)
+        }
+        return records
     }
 }

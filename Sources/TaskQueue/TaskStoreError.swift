@@ -6,11 +6,14 @@ public enum TaskStoreError: Error, Sendable, CustomStringConvertible {
     case database(PostgresError)
     /// A row did not have the shape the schema promises.
     case corruptRow(String)
+    /// Input file ids that are not uploads of the task's owner waiting to be scheduled.
+    case inputFilesUnavailable([Int64])
 
     public var description: String {
         switch self {
         case .database(let error): "database error: \(error)"
         case .corruptRow(let what): "corrupt row: \(what)"
+        case .inputFilesUnavailable(let ids): "input files not available: \(ids)"
         }
     }
 

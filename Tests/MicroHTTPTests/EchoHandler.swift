@@ -37,6 +37,13 @@ final class EchoHandler: HTTPHandler {
         }
     }
 
+    /// `/upload` accepts bodies of 4 KiB; every other path has the server's limit.
+    static let uploadLimit = 4 * 1024
+
+    func maxBodyBytes(for head: HTTPRequestHead) -> Int? {
+        head.path == "/upload" ? Self.uploadLimit : nil
+    }
+
     /// Requests to `/deferred` are parked, in arrival order, until the test completes them.
     let parked = Mutex<[PendingResponse]>([])
     /// How many parked requests the server cancelled (client hung up, or the server stopped).

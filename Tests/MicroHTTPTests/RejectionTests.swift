@@ -31,6 +31,30 @@ struct RejectionTests {
         }
     }
 
+    @Test("the handler's limit for a route replaces the server's, before the body is read and for chunked bodies")
+    func perRouteLimit() throws {
+        try TestServer.with(TestServer.configuration(maxBodyBytes: Self.limit)) { server in
+            let client = LoopbackHTTPClient(port: server.port, timeoutSeconds: 10)
+            let body = [UInt8](repeating: 0x75, count: 3000)
+            let accepted = try client.send(method: "POST", path: "/upload", body: body)
+            #expect(accepted.status == 200)
+            #expect(accepted.body == body)
+            #expect(try client.send(method: "POST", path: "/echo", body: body).status == 413)
+            let over = try client.send(method: "POST", path: "/upload", body: [UInt8](repeating: 0x75, count: EchoHandler.uploadLimit + 1))
+            #expect(over.status == 413)
+            let chunk = String(repeating: "c", count: 3000)
+            let chunked = "POST /upload HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                + "bb8\r\n\(chunk)\r\nbb8\r\n\(chunk)\r\n0\r\n\r\n"
+            let reply = try LoopbackHTTPClient.sendRaw(
+                host: "127.0.0.1", port: server.port, bytes: Array(chunked.utf8), timeoutSeconds: 10)
+            #expect(reply.httpStatus == 413)
+            #expect(server.handler.allRejections == [
+                .bodyTooLarge(limit: Self.limit), .bodyTooLarge(limit: EchoHandler.uploadLimit),
+                .bodyTooLarge(limit: EchoHandler.uploadLimit),
+            ])
+        }
+    }
+
     @Test("a body of exactly the limit is accepted")
     func bodyAtTheLimit() throws {
         try TestServer.with(TestServer.configuration(maxBodyBytes: Self.limit)) { server in

@@ -139,7 +139,7 @@ struct AuthenticationTests {
         _ = try server.client(server.alice).schedule()
 
         let response = try server.client(.anonymous).call(
-            "GET", "tasks_provider/next", json: ["providerIds": ["p"], "taskTypeIds": ["core:text2text"]], headers: headers)
+            "GET", "tasks_provider/next", json: ["providerIds": ["core:text2text"], "taskTypeIds": ["core:text2text"]], headers: headers)
 
         Support.expectOCSError(response, status: 401, mentioning: [fragment])
         #expect(try Support.storedStatus(server, id: 1) == 1)
@@ -155,7 +155,7 @@ struct AuthenticationTests {
             ("authorization-app-api", Self.base64(":\(server.workerSecret)")),
         ]
         let response = try server.client(.anonymous).call(
-            "GET", "tasks_provider/next", json: ["providerIds": ["p"], "taskTypeIds": ["core:text2text"]], headers: headers)
+            "GET", "tasks_provider/next", json: ["providerIds": ["core:text2text"], "taskTypeIds": ["core:text2text"]], headers: headers)
         #expect(response.status == 200)
         #expect(response.taskID == id)
     }
@@ -191,7 +191,7 @@ struct AuthenticationTests {
         let before = try Support.storedRow(server, id: id)
 
         let response = try app.call(
-            method, path, json: ["providerIds": ["p"], "taskTypeIds": ["core:text2text"], "progress": 0.5, "output": [:]])
+            method, path, json: ["providerIds": ["core:text2text"], "taskTypeIds": ["core:text2text"], "progress": 0.5, "output": [:]])
 
         Support.expectOCSError(response, status: 403, mentioning: ["ExApps"])
         #expect(try Support.storedRow(server, id: id) == before)

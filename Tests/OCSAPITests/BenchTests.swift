@@ -33,7 +33,7 @@ struct BenchTests {
         #expect(idle.note?.contains("statements/s") == true)
         #expect(idle.note?.contains("\(settings.idleWorkers) parked at the end") == true, "\(idle.note ?? "")")
         #expect(report.results.filter { $0.scenario.hasPrefix("7") }.map(\.scenario)
-            == ["7 backlog, \(settings.smallBacklog) waiting", "7 backlog, \(settings.backlog) waiting"])
+            == ["7 backlog, \(settings.smallBacklog) waiting", "7 backlog, \(settings.backlog) waiting + \(settings.finishedRows) finished"])
 
         let table = report.markdown
         for result in report.results {

@@ -40,7 +40,7 @@ struct FaultTests {
         let port = try freeLoopbackPort()
         let arguments = [
             "serve", "--database-url", connectionString, "--port", String(port), "--log-level", "warning",
-            "--db-pool-size", "8", "--lease-seconds", "2",
+            "--db-pool-size", "8", "--lease-seconds", "2", "--schedule-rate-limit", "0",
         ]
         var servers: [ChildProcess] = []
         defer { servers.forEach { $0.kill() } }
@@ -110,6 +110,7 @@ struct FaultTests {
         let port = server.port
         let alice = Caller.user("alice", try server.accounts.addUser(name: "alice", isAdmin: false).appPassword)
         let worker = Caller.exApp("worker", try server.accounts.addApp(appID: "worker"), user: "")
+        try TestServer.registerCoreProviders(server.catalog.store, appID: "worker")
 
         let load = FaultLoad()
         let threads = load.start(

@@ -50,14 +50,14 @@ struct LeaseRecoveryTests {
         for (asked, granted) in [(45, 45), (100_000, 600)] {
             let claimed = try worker.call(
                 "GET", "tasks_provider/next",
-                json: ["providerIds": ["p"], "taskTypeIds": ["core:text2text"], "leaseSeconds": .int(Int64(asked))])
+                json: ["providerIds": ["core:text2text"], "taskTypeIds": ["core:text2text"], "leaseSeconds": .int(Int64(asked))])
             let lease = try #require(claimed.task?["leaseExpiresAt"]?.int64Value)
             let started = try #require(claimed.task?["startedAt"]?.int64Value)
             #expect((granted...granted + 1).contains(Int(lease - started)), "asked \(asked)")
         }
         for bad: JSONValue in [0, -5, "soon", 1.5] {
             let refused = try worker.call(
-                "GET", "tasks_provider/next", json: ["providerIds": ["p"], "taskTypeIds": ["core:text2text"], "leaseSeconds": bad])
+                "GET", "tasks_provider/next", json: ["providerIds": ["core:text2text"], "taskTypeIds": ["core:text2text"], "leaseSeconds": bad])
             #expect(refused.status == 400, "leaseSeconds \(bad)")
         }
         for bad: JSONValue in [0, "one"] {
@@ -81,7 +81,7 @@ struct LeaseRecoveryTests {
         #expect((300...301).contains(try grantedLease(try worker.next(types: ["core:text2text"]))))
         let asked = try worker.call(
             "GET", "tasks_provider/next",
-            json: ["providerIds": ["p"], "taskTypeIds": ["core:text2text:summary"], "leaseSeconds": 77])
+            json: ["providerIds": ["core:text2text:summary"], "taskTypeIds": ["core:text2text:summary"], "leaseSeconds": 77])
         #expect((77...78).contains(try grantedLease(asked)))
     }
 
@@ -93,7 +93,7 @@ struct LeaseRecoveryTests {
         headers = {"EX-APP-ID": "worker", "EX-APP-VERSION": "1.0", "OCS-APIRequest": "true",
                    "AUTHORIZATION-APP-API": base64.b64encode((":" + secret).encode()).decode(),
                    "Content-Type": "application/json"}
-        body = json.dumps({"providerIds": ["p"], "taskTypeIds": ["core:text2text"]}).encode()
+        body = json.dumps({"providerIds": ["core:text2text"], "taskTypeIds": ["core:text2text"]}).encode()
         for _ in range(count):
             request = urllib.request.Request(
                 f"http://127.0.0.1:{port}/ocs/v2.php/taskprocessing/tasks_provider/next",

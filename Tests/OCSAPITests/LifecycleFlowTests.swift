@@ -16,7 +16,7 @@ struct LifecycleFlowTests {
         #expect(claimed.taskID == id)
         #expect(claimed.task?["status"] == "STATUS_RUNNING")
         #expect(claimed.task?["startedAt"]?.int64Value != nil)
-        #expect(claimed.data?["provider"]?["name"] == "test-provider")
+        #expect(claimed.data?["provider"]?["name"] == "core:text2text")
 
         let progress = try worker.call("POST", "tasks_provider/\(id)/progress", json: ["taskId": .int(id), "progress": 0.25])
         #expect(progress.status == 200)

@@ -148,7 +148,7 @@ struct LongPollTests {
         let body = Array(Self.body(wait: 20).serialized())
         let headers = server.worker.headers.map { "\($0.0): \($0.1)\r\n" }.joined()
         let request = "GET \(APIClient.v2)/tasks_provider/next HTTP/1.1\r\nHost: localhost\r\n\(headers)"
-            + "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n" + String(decoding: body, as: UTF8.self)
+            + "OCS-APIRequest: true\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n" + String(decoding: body, as: UTF8.self)
         do {
             let connection = try EndpointSupport.RawConnection(port: server.port)
             try connection.send(request)
@@ -251,7 +251,7 @@ struct LongPollTests {
     }
 
     static func body(wait: JSONValue, extra: [String: JSONValue] = [:]) -> JSONValue {
-        var fields: [(String, JSONValue)] = [("providerIds", ["test-provider"]), ("taskTypeIds", ["core:text2text"]), ("wait", wait)]
+        var fields: [(String, JSONValue)] = [("providerIds", ["core:text2text"]), ("taskTypeIds", ["core:text2text"]), ("wait", wait)]
         fields += extra.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         return .object(JSONObject(fields))
     }

@@ -11,7 +11,7 @@ struct NextBatchTests {
     typealias Support = EndpointSupport
 
     static func batch(_ worker: APIClient, _ count: JSONValue?, types: [String] = ["core:text2text"]) throws -> APIResponse {
-        var body: JSONObject = ["providerIds": ["batcher"], "taskTypeIds": .array(types.map(JSONValue.string))]
+        var body: JSONObject = ["providerIds": .array(types.map(JSONValue.string)), "taskTypeIds": .array(types.map(JSONValue.string))]
         if let count { body["numberOfTasks"] = count }
         return try worker.call("GET", "tasks_provider/next_batch", json: .object(body))
     }
@@ -28,7 +28,7 @@ struct NextBatchTests {
         #expect(first.status == 200, "\(first.bodyText)")
         let tasks = try #require(first.data?["tasks"]?.arrayValue)
         #expect(tasks.compactMap { $0["task"]?["id"]?.int64Value } == Array(ids[0..<3]))
-        #expect(tasks.allSatisfy { $0["provider"] == "batcher" && $0["task"]?["status"] == "STATUS_RUNNING" })
+        #expect(tasks.allSatisfy { $0["provider"] == "core:text2text" && $0["task"]?["status"] == "STATUS_RUNNING" })
         #expect(first.data?["has_more"] == true)
 
         let second = try Self.batch(worker, 3)
@@ -50,9 +50,9 @@ struct NextBatchTests {
         for _ in 0..<4 { _ = try app.schedule() }
         #expect(try Self.batch(worker, nil).data?["tasks"]?.arrayValue?.count == 1)
         let query = try worker.call(
-            "GET", "tasks_provider/next_batch?providerIds[]=q&taskTypeIds[]=core:text2text&numberOfTasks=2&format=json")
+            "GET", "tasks_provider/next_batch?providerIds[]=core:text2text&taskTypeIds[]=core:text2text&numberOfTasks=2&format=json")
         #expect(query.data?["tasks"]?.arrayValue?.count == 2, "\(query.bodyText)")
-        #expect(query.data?["tasks"]?.arrayValue?.first?["provider"] == "q")
+        #expect(query.data?["tasks"]?.arrayValue?.first?["provider"] == "core:text2text")
         #expect(query.data?["has_more"] == true)
     }
 

@@ -32,6 +32,7 @@ struct OutageTests {
         let bob = APIClient(port: server.port, caller: .user("bob", try accounts.addUser(name: "bob", isAdmin: false).appPassword))
         let worker = APIClient(port: server.port, caller: .exApp("worker", try accounts.addApp(appID: "worker"), user: ""))
         let worker2 = APIClient(port: server.port, caller: .exApp("worker2", try accounts.addApp(appID: "worker2"), user: ""))
+        try TestServer.registerCoreProviders(server.catalog.store, appID: "worker")
 
         let before = try alice.schedule("scheduled before the outage")
         #expect(try worker.next(types: ["core:contextwrite"]).status == 204)  // caches the worker's credentials

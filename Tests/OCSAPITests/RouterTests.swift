@@ -25,15 +25,33 @@ struct RouterTests {
         ("DELETE", "/tasks_consumer/task/42", .consumerDeleteTask(id: 42)),
         ("POST", "/tasks_consumer/tasks/7/cancel", .consumerCancelTask(id: 7)),
         ("GET", "/tasks_consumer/tasktypes", .consumerTaskTypes),
+        ("POST", "/files", .uploadFile),
+        ("POST", "/tasks_provider/9/file", .providerUploadFile(taskID: 9)),
+        ("GET", "/tasks/9/file/12", .getTaskFile(taskID: 9, fileID: 12)),
+        ("GET", "/tasks_provider/9/file/12", .providerGetTaskFile(taskID: 9, fileID: 12)),
     ])
     func routes(method: String, path: String, route: Route) {
         #expect(Router.match(method: method, path: v2 + path) == .route(route, .v2))
         #expect(Router.match(method: method, path: "/ocs/v1.php/taskprocessing" + path) == .route(route, .v1))
     }
 
+    @Test("capabilities and AppAPI provider registration resolve under v1 and v2", arguments: [
+        ("GET", "/cloud/capabilities", Route.capabilities),
+        ("POST", "/apps/app_api/api/v1/ai_provider/task_processing", .registerProvider),
+        ("DELETE", "/apps/app_api/api/v1/ai_provider/task_processing", .unregisterProvider),
+    ])
+    func appAPIRoutes(method: String, path: String, route: Route) {
+        #expect(Router.match(method: method, path: "/ocs/v1.php" + path) == .route(route, .v1))
+        #expect(Router.match(method: method, path: "/ocs/v2.php" + path) == .route(route, .v2))
+        #expect(Router.match(method: method, path: "/ocs/v2.php/taskprocessing" + path) == .notFound)
+    }
+
     @Test("unknown paths are not found")
     func unknown() {
-        for path in ["/", "/ocs/v2.php/taskprocessing", "\(v2)/nope", "\(v2)/task", "\(v2)/task/1/extra", "/ocs/v3.php/taskprocessing/tasks"] {
+        for path in [
+            "/", "/ocs/v2.php/taskprocessing", "\(v2)/nope", "\(v2)/task", "\(v2)/task/1/extra", "/ocs/v3.php/taskprocessing/tasks",
+            "/ocs/v2.php/cloud", "/ocs/v2.php/apps/app_api/api/v2/ai_provider/task_processing", "/ocs/v2.php/schedule",
+        ] {
             #expect(Router.match(method: "GET", path: path) == .notFound, "\(path)")
         }
     }
@@ -45,6 +63,10 @@ struct RouterTests {
         #expect(Router.match(method: "POST", path: "\(v2)/tasks_provider/next") == .methodNotAllowed(allowed: ["GET"], version: .v2))
         // A HEAD must not claim a task whose answer nobody reads.
         #expect(Router.match(method: "HEAD", path: "\(v2)/tasks_provider/next") == .methodNotAllowed(allowed: ["GET"], version: .v2))
+        #expect(
+            Router.match(method: "PUT", path: "/ocs/v1.php/apps/app_api/api/v1/ai_provider/task_processing")
+                == .methodNotAllowed(allowed: ["POST", "DELETE"], version: .v1))
+        #expect(Router.match(method: "POST", path: "/ocs/v2.php/cloud/capabilities") == .methodNotAllowed(allowed: ["GET"], version: .v2))
     }
 
     @Test("ids must be positive 64-bit integers", arguments: ["abc", "0", "-1", "1.5", "99999999999999999999", "+1", "١"])
@@ -53,5 +75,11 @@ struct RouterTests {
             Issue.record("id \(id) was accepted")
             return
         }
+    }
+
+    @Test("both ids of a file route must be positive integers, and the bad one is named")
+    func fileRouteIDs() {
+        #expect(Router.match(method: "GET", path: "\(v2)/tasks/9/file/x") == .invalidID("the id in the path must be a positive integer, got 'x'", version: .v2))
+        #expect(Router.match(method: "GET", path: "\(v2)/tasks/0/file/3") == .invalidID("the id in the path must be a positive integer, got '0'", version: .v2))
     }
 }

@@ -47,10 +47,12 @@ struct ShapeEndpointTests {
         let image = try app.call("POST", "schedule", json: Self.schedule("core:text2image", ["input": "a cat"]))
         #expect(image.task?["input"] == ["input": "a cat", "numberOfImages": 1])
 
-        let audio = try app.call("POST", "schedule", json: Self.schedule("core:audio2text", ["input": 17]))
+        // A file slot holds the id of one of the user's uploads.
+        let fileID = try FileSupport.uploadedFileID(app)
+        let audio = try app.call("POST", "schedule", json: Self.schedule("core:audio2text", ["input": .int(fileID)]))
         #expect(audio.status == 200, "\(audio.bodyText)")
         let id = try #require(audio.taskID)
-        #expect(try app.call("GET", "task/\(id)").task?["input"] == ["input": 17])
+        #expect(try app.call("GET", "task/\(id)").task?["input"] == ["input": .int(fileID)])
     }
 
     @Test("an output that does not fit the output shape fails the task: 200 with the failed task, reason stored")

@@ -419,7 +419,7 @@ struct TaskEndpointTests {
         let server = try TestServer()
         defer { server.stop() }
         let response = try server.client(server.worker).call(
-            "GET", "\(Support.v1)/tasks_provider/next", json: ["providerIds": ["p"], "taskTypeIds": ["core:text2text"]])
+            "GET", "\(Support.v1)/tasks_provider/next", json: ["providerIds": ["core:text2text"], "taskTypeIds": ["core:text2text"]])
         #expect(response.status == 200)
         #expect(response.meta?["statuscode"] == 204)
         #expect(response.data == .null)

@@ -33,7 +33,7 @@ struct TwoProcessTests {
             // A smaller pool than the default 16: the shared test cluster serves other tests too.
             servers.append(try ChildProcess.spawn(
                 executable,
-                ["serve", "--database-url", connectionString, "--port", String(port), "--log-level", "warning", "--db-pool-size", "8"],
+                ["serve", "--database-url", connectionString, "--port", String(port), "--log-level", "warning", "--db-pool-size", "8", "--schedule-rate-limit", "0"],
                 name: "server \(number)", logPath: "\(folder)/serve-\(number).log"))
             ports.append(port)
         }
@@ -78,6 +78,7 @@ struct TwoProcessTests {
         let accounts = AccountStore(pool: pool)
         let password = try accounts.addUser(name: "alice", isAdmin: false).appPassword
         let secret = try accounts.addApp(appID: "worker")
+        try TestServer.registerCoreProviders(ProviderStore(pool: pool), appID: "worker")
         return (.user("alice", password), .exApp("worker", secret, user: ""))
     }
 }

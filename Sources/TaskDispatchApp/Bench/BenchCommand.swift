@@ -16,6 +16,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Concurrent workers (threads).") var workers = 16
     @Option(help: "Tasks per scenario.") var tasks = 20_000
     @Option(help: "Waiting tasks in the large-backlog scenario.") var backlog = 1_000_000
+    @Option(help: "Finished tasks in the table during the large-backlog scenario.") var finishedRows = 10_000_000
     @Option(help: "Parked workers in the wake latency scenario (5).") var parkedWorkers = 50
     @Option(help: "Tasks scheduled one at a time in the wake latency scenario (5).") var wakeRounds = 200
     @Option(help: "Parked workers in the idle fleet scenario (6).") var idleWorkers = 500
@@ -26,6 +27,7 @@ struct BenchCommand: ParsableCommand {
 
     func validate() throws {
         guard workers > 0, tasks > 0, backlog > 0 else { throw ValidationError("--workers, --tasks and --backlog must be positive") }
+        guard finishedRows >= 0 else { throw ValidationError("--finished-rows must not be negative") }
         guard parkedWorkers > 0, wakeRounds > 0, idleWorkers > 0, idleSeconds > 0 else {
             throw ValidationError("--parked-workers, --wake-rounds, --idle-workers and --idle-seconds must be positive")
         }
@@ -37,6 +39,7 @@ struct BenchCommand: ParsableCommand {
             settings.workers = workers
             settings.tasks = tasks
             settings.backlog = backlog
+            settings.finishedRows = finishedRows
             settings.parkedWorkers = parkedWorkers
             settings.wakeRounds = wakeRounds
             settings.idleWorkers = idleWorkers

@@ -6,6 +6,9 @@ public struct BenchSettings: Sendable {
     public var tasks = 20_000
     /// Tasks waiting in the large-backlog half of scenario 7.
     public var backlog = 1_000_000
+    /// Finished tasks in the table during the large-backlog half of scenario 7: the table a
+    /// long-running deployment has, which the claim must not notice.
+    public var finishedRows = 10_000_000
     /// Tasks waiting in the small-backlog half of scenario 7.
     public var smallBacklog = 10_000
     /// Tasks per `next_batch` claim and per batched results call (scenario 3).
@@ -33,6 +36,7 @@ public struct BenchSettings: Sendable {
         settings.tasks = 300
         settings.backlog = 3_000
         settings.smallBacklog = 300
+        settings.finishedRows = 3_000
         settings.parkedWorkers = 8
         settings.wakeRounds = 10
         settings.idleWorkers = 20

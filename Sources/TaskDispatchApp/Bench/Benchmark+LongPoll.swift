@@ -6,7 +6,7 @@ import Synchronization
 extension Benchmark {
     /// The `next` body of a parked worker: wait as long as the server allows.
     static let longPollBody: JSONValue = [
-        "providerIds": ["bench-provider"], "taskTypeIds": [.string(type)], "wait": .int(Int64(Int32.max)),
+        "providerIds": [.string(provider)], "taskTypeIds": [.string(type)], "wait": .int(Int64(Int32.max)),
     ]
 
     /// 5. Wake latency: `settings.parkedWorkers` workers long-poll an idle queue; one task is

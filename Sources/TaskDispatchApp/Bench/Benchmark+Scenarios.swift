@@ -4,7 +4,7 @@ import Postgres
 import TaskQueue
 
 extension Benchmark {
-    static let workerBody: JSONValue = ["providerIds": ["bench-provider"], "taskTypeIds": [.string(type)]]
+    static let workerBody: JSONValue = ["providerIds": [.string(provider)], "taskTypeIds": [.string(type)]]
 
     /// 1. The ceiling: the claim statement and the finish statement straight over one
     /// connection per worker, no HTTP, until no task is left.
@@ -68,7 +68,7 @@ extension Benchmark {
         let port = server.port
         let headers = BenchClient.appHeaders(app: Self.app, secret: appSecret)
         let claimBody: JSONValue = [
-            "providerIds": ["bench-provider"], "taskTypeIds": [.string(Self.type)],
+            "providerIds": [.string(Self.provider)], "taskTypeIds": [.string(Self.type)],
             "numberOfTasks": .int(Int64(settings.claimBatch)),
         ]
         return try measure("3 HTTP next_batch \(settings.claimBatch) + results", expecting: settings.tasks) {
@@ -132,10 +132,13 @@ extension Benchmark {
         }
     }
 
-    /// 7. Claim throughput (as 2, over a fixed number of claims) with `waiting` tasks queued.
-    func backlog(waiting: Int) throws -> BenchResult {
+    /// 7. Claim throughput (as 2, over a fixed number of claims) with `waiting` tasks queued and
+    /// `finished` finished tasks in the table, as a long-running deployment has them.
+    func backlog(waiting: Int, finished: Int = 0) throws -> BenchResult {
+        if finished > 0 { try insertFinishedTasks(finished) }
         try insertTasks(max(waiting, settings.tasks))
-        return try httpSingle(label: "7 backlog, \(waiting) waiting", claims: settings.tasks)
+        let label = finished > 0 ? "7 backlog, \(waiting) waiting + \(finished) finished" : "7 backlog, \(waiting) waiting"
+        return try httpSingle(label: label, claims: settings.tasks)
     }
 }
 

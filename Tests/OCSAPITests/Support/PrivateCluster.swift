@@ -26,6 +26,7 @@ final class PrivateCluster {
         configuration.port = 0
         configuration.databaseURL = connectionString
         configuration.maintenanceIntervalSeconds = 0.2
+        configuration.scheduleRateLimit = 0
         configure(&configuration)
         let server = TaskDispatchServer(configuration: configuration, connectionString: connectionString, logger: TestServer.silentLogger)
         try server.start()

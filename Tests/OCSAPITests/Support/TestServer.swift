@@ -5,9 +5,12 @@ import LoopbackHTTPClient
 import Postgres
 import TaskDispatchApp
 import TaskDispatchTesting
+import TaskQueue
 
 /// A real server on an ephemeral loopback port over a fresh database, with accounts made:
-/// users `alice`, `bob`, admin `root`, and the ExApp `worker`.
+/// users `alice`, `bob`, admin `root`, and the ExApp `worker`, and (unless `providers` is false)
+/// one provider per core type, registered by `worker`, whose id is the type's id: a worker
+/// names the types it wants in both `providerIds` and `taskTypeIds`.
 final class TestServer: Sendable {
     let server: TaskDispatchServer
     let connectionString: String
@@ -19,12 +22,17 @@ final class TestServer: Sendable {
 
     static let silentLogger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
 
-    init(configure: (inout ServerConfiguration) -> Void = { _ in }) throws {
+    /// The expected runtime of the default providers.
+    static let expectedRuntimeSeconds = 60
+
+    init(providers: Bool = true, configure: (inout ServerConfiguration) -> Void = { _ in }) throws {
         connectionString = try TestDatabase.create(prefix: "ocs")
         var configuration = ServerConfiguration()
         configuration.port = 0
         configuration.databaseURL = connectionString
         configuration.maintenanceIntervalSeconds = 0.2
+        // Most tests schedule many tasks as one user; the rate limit tests turn it back on.
+        configuration.scheduleRateLimit = 0
         configure(&configuration)
         server = TaskDispatchServer(configuration: configuration, connectionString: connectionString, logger: Self.silentLogger)
         try server.start()
@@ -34,6 +42,20 @@ final class TestServer: Sendable {
         admin = .user("root", try accounts.addUser(name: "root", isAdmin: true).appPassword)
         workerSecret = try accounts.addApp(appID: "worker")
         worker = .exApp("worker", workerSecret, user: "")
+        if providers {
+            try Self.registerCoreProviders(server.catalog.store, appID: "worker")
+            server.catalog.invalidate()
+        }
+    }
+
+    /// One provider per core type, owned by `appID`, whose id is the type's id.
+    static func registerCoreProviders(_ store: ProviderStore, appID: String) throws {
+        for type in TaskTypeCatalog.core.sortedIDs {
+            try store.register(
+                TaskProvider(
+                    id: type, appID: appID, displayName: "Test provider for \(type)", taskType: type,
+                    expectedRuntimeSeconds: expectedRuntimeSeconds))
+        }
     }
 
     var port: UInt16 { server.port }
@@ -68,7 +90,6 @@ enum Caller: Sendable {
             return [
                 ("EX-APP-ID", appID), ("EX-APP-VERSION", "1.0.0"), ("AA-VERSION", "2.2.0"),
                 ("AUTHORIZATION-APP-API", Data("\(user):\(secret)".utf8).base64EncodedString()),
-                ("OCS-APIRequest", "true"),
             ]
         }
     }
@@ -112,12 +133,14 @@ final class APIClient {
 
     deinit { http.close() }
 
-    /// `path` is relative to `/ocs/v2.php/taskprocessing` unless it starts with `/`.
+    /// `path` is relative to `/ocs/v2.php/taskprocessing` unless it starts with `/`. Every
+    /// request carries `OCS-APIRequest: true`, as OCS clients send it, unless `ocsAPIRequest` is false.
     func call(
         _ method: String, _ path: String, json: JSONValue? = nil, body: [UInt8]? = nil,
-        contentType: String? = nil, headers: [(String, String)] = []
+        contentType: String? = nil, headers: [(String, String)] = [], ocsAPIRequest: Bool = true
     ) throws -> APIResponse {
         var allHeaders = caller.headers + headers
+        if ocsAPIRequest { allHeaders.append(("OCS-APIRequest", "true")) }
         var payload = body
         if let json {
             payload = json.serialized()
@@ -143,11 +166,15 @@ final class APIClient {
         return id
     }
 
-    /// Claims the next task of `types` as a worker (JSON body on GET, as nc_py_api sends it).
-    func next(types: [String] = ["core:text2text"], provider: String = "test-provider") throws -> APIResponse {
+    /// Claims the next task of `types` as a worker (JSON body on GET, as nc_py_api sends it),
+    /// naming the test server's providers of those types unless `providers` is given.
+    func next(types: [String] = ["core:text2text"], providers: [String]? = nil) throws -> APIResponse {
         try call(
             "GET", "tasks_provider/next",
-            json: ["providerIds": [.string(provider)], "taskTypeIds": .array(types.map(JSONValue.string))])
+            json: [
+                "providerIds": .array((providers ?? types).map(JSONValue.string)),
+                "taskTypeIds": .array(types.map(JSONValue.string)),
+            ])
     }
 }
 

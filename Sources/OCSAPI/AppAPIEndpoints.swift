@@ -1,0 +1,75 @@
+import JSON
+import TaskQueue
+
+/// The AppAPI side: ExApps register and remove task providers (with an optional custom task
+/// type) through `ai_provider/task_processing`, and read `cloud/capabilities` first, as
+/// nc_py_api does.
+struct AppAPIEndpoints: Sendable {
+    let catalog: ProviderCatalog
+    let configuration: OCSServerConfiguration
+
+    /// The Nextcloud release whose TaskProcessing API this server speaks (clients gate
+    /// features such as `next_batch` on it).
+    static let nextcloudVersion = (major: 33, minor: 0, micro: 0)
+
+    /// A Nextcloud-like capabilities document: `version`, and `capabilities` with `app_api`
+    /// (nc_py_api refuses provider calls without it) and this server's own entry.
+    func capabilities() -> EndpointResult {
+        let version = Self.nextcloudVersion
+        return .ok([
+            "version": [
+                "major": .int(Int64(version.major)), "minor": .int(Int64(version.minor)),
+                "micro": .int(Int64(version.micro)), "string": .string("\(version.major).\(version.minor).\(version.micro)"),
+                "edition": "", "extendedSupport": false,
+            ],
+            "capabilities": [
+                "core": ["pollinterval": 60, "webdav-root": "remote.php/webdav"],
+                "app_api": ["loglevel": 1, "version": "5.0.0"],
+                "taskdispatch": ["version": .string(configuration.serverVersion)],
+            ],
+        ])
+    }
+
+    /// Registers (or updates) the calling ExApp's provider. Body as nc_py_api sends it:
+    /// `{"provider": {"id", "name", "task_type", "expected_runtime", ...}, "customTaskType"?: {...}}`.
+    func register(_ context: EndpointContext) throws(OCSError) -> EndpointResult {
+        let appID = try context.requireExApp(routes: "AppAPI provider routes")
+        let (provider, customType) = try ProviderRegistrationBody.parse(context.parameters, appID: appID, core: catalog.core)
+        try providerCall { () throws(ProviderStoreError) in try catalog.store.register(provider, customType: customType) }
+        catalog.invalidate()
+        return .ok(Self.json(provider))
+    }
+
+    /// Removes the calling ExApp's provider named by `name`; 404 when it has none of that name.
+    func unregister(_ context: EndpointContext) throws(OCSError) -> EndpointResult {
+        let appID = try context.requireExApp(routes: "AppAPI provider routes")
+        let name = try context.parameters.requiredString("name")
+        _ = try providerCall { () throws(ProviderStoreError) in try catalog.store.unregister(providerID: name, appID: appID) }
+        catalog.invalidate()
+        return .ok(.null)
+    }
+
+    static func json(_ provider: TaskProvider) -> JSONValue {
+        [
+            "id": .string(provider.id), "name": .string(provider.displayName), "task_type": .string(provider.taskType),
+            "expected_runtime": .int(Int64(provider.expectedRuntimeSeconds)),
+            "app_id": provider.appID.map(JSONValue.string) ?? .null,
+        ]
+    }
+}
+
+/// Turns provider store failures into answers: refusals are client errors, database trouble 503 or 500.
+func providerCall<T>(_ body: () throws(ProviderStoreError) -> T) throws(OCSError) -> T {
+    do {
+        return try body()
+    } catch {
+        switch error {
+        case .unknownTaskType, .coreTaskType, .providerNotForType, .unknownApp: throw .badRequest("\(error)")
+        case .ownedByOther, .taskTypeInUse, .changedConcurrently: throw .conflict("\(error); nothing changed")
+        case .providerNotFound, .taskTypeNotFound: throw .notFound("\(error)")
+        case .database(let cause) where cause.isUnavailable:
+            throw .unavailable("the database is unavailable, retry later", cause: "\(error)")
+        case .database, .corruptRow: throw .internalError(cause: "\(error)")
+        }
+    }
+}

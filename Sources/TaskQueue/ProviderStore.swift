@@ -1,0 +1,244 @@
+import JSON
+import Postgres
+
+/// Task providers, custom task types and the administrator's preferred provider per type, in
+/// PostgreSQL so that every server process sharing the database agrees. Reads for the request
+/// path go through `ProviderCatalog`, which keeps a short-lived snapshot.
+public struct ProviderStore: Sendable {
+    let pool: PostgresConnectionPool
+    /// Ids of the types defined in code, which need no row and may not be redefined.
+    let coreTypeIDs: Set<String>
+
+    public init(pool: PostgresConnectionPool, coreTypes: TaskTypeCatalog = .core) {
+        self.pool = pool
+        coreTypeIDs = Set(coreTypes.types.keys)
+    }
+
+    func withConnection<T>(_ body: (PostgresConnection) throws -> T) throws(ProviderStoreError) -> T {
+        do {
+            return try pool.withConnection(body)
+        } catch let error as ProviderStoreError {
+            throw error
+        } catch let error as PostgresError {
+            throw .database(error)
+        } catch {
+            throw .corruptRow("unexpected error: \(error)")
+        }
+    }
+
+    // MARK: Providers
+
+    /// Registers `provider`, or updates it when it exists and belongs to the same owner (its
+    /// registration time, which decides the default preference, stays). With `customType`, that
+    /// type is created or updated first, owned by the provider's app. Without it, the provider's
+    /// type must be a core type or an existing custom type, whose row stays locked until commit
+    /// so that it cannot be removed meanwhile.
+    public func register(_ provider: TaskProvider, customType: TaskType? = nil) throws(ProviderStoreError) {
+        try withConnection { connection in
+            try connection.transaction { connection in
+                do {
+                    try save(provider, customType: customType, on: connection)
+                } catch let error as PostgresError where error.sqlState == .foreignKeyViolation {
+                    throw ProviderStoreError.unknownApp(provider.appID ?? "")
+                }
+            }
+        }
+    }
+
+    private func save(_ provider: TaskProvider, customType: TaskType?, on connection: PostgresConnection) throws {
+        if let customType {
+            guard !coreTypeIDs.contains(customType.id) else { throw ProviderStoreError.coreTaskType(customType.id) }
+            try Self.upsertCustomType(customType, appID: provider.appID, on: connection)
+        } else if !coreTypeIDs.contains(provider.taskType) {
+            let locked = try connection.query("SELECT 1 FROM custom_task_types WHERE id = $1 FOR SHARE", [provider.taskType])
+            guard !locked.rows.isEmpty else { throw ProviderStoreError.unknownTaskType(provider.taskType) }
+        }
+        let saved = try connection.query(
+            Self.upsertProviderSQL,
+            [provider.id, provider.appID, provider.displayName, provider.taskType, provider.expectedRuntimeSeconds]
+                + ProviderColumns.encodedShapes(provider.shapes).map { $0 as any PostgresBindable })
+        guard saved.affectedRows == 1 else { throw ProviderStoreError.ownedByOther(what: "provider", id: provider.id) }
+        // A preference for the type the provider no longer processes is void.
+        _ = try connection.query(
+            "DELETE FROM preferred_providers WHERE provider_id = $1 AND task_type <> $2", [provider.id, provider.taskType])
+    }
+
+    /// Removes a provider. `appID` restricts it to that app's providers (AppAPI); nil removes
+    /// any (administrator). An app's custom type of the same id goes too once no provider is
+    /// left for it, as in Nextcloud; tasks of the type stay and wait for a new provider.
+    @discardableResult
+    public func unregister(providerID: String, appID: String?) throws(ProviderStoreError) -> TaskProvider {
+        try withConnection { connection in
+            try connection.transaction { connection in
+                // Locks in the order `register` takes them: the custom type's row before the
+                // provider's (and the version row its trigger updates); the other order deadlocks
+                // with a registration for the same type. The type is read first, so the delete
+                // re-checks it: should the provider move to another type meanwhile, read again.
+                for _ in 0..<Self.unregisterAttempts {
+                    guard let type = try connection.query(
+                        "SELECT task_type FROM task_providers WHERE id = $1 AND ($2::text IS NULL OR app_id = $2)",
+                        [providerID, appID]
+                    ).rows.first?.string("task_type") else { throw ProviderStoreError.providerNotFound(providerID) }
+                    _ = try connection.query("SELECT 1 FROM custom_task_types WHERE id = $1 FOR UPDATE", [type])
+                    let deleted = try connection.query(
+                        """
+                        DELETE FROM task_providers WHERE id = $1 AND ($2::text IS NULL OR app_id = $2) AND task_type = $3
+                        RETURNING \(ProviderColumns.all())
+                        """,
+                        [providerID, appID, type])
+                    guard let row = deleted.rows.first else { continue }
+                    let provider = try ProviderColumns.decode(row)
+                    if let owner = provider.appID {
+                        try Self.removeUnusedCustomType(provider.taskType, ownedBy: owner, on: connection)
+                    }
+                    return provider
+                }
+                throw ProviderStoreError.changedConcurrently(providerID)
+            }
+        }
+    }
+
+    /// How often `unregister` reads a provider again that moved to another type meanwhile.
+    static let unregisterAttempts = 3
+
+    /// Every provider, by task type, then registration order.
+    public func providers() throws(ProviderStoreError) -> [TaskProvider] {
+        try withConnection { connection in
+            try connection.query(
+                """
+                SELECT \(ProviderColumns.all()) FROM task_providers ORDER BY task_type, registered_at, id
+                """
+            ).rows.map(ProviderColumns.decode)
+        }
+    }
+
+    /// Makes `providerID` the preferred provider of `taskType`; it must process that type.
+    public func setPreferred(taskType: String, providerID: String) throws(ProviderStoreError) {
+        try withConnection { connection in
+            let chosen = try connection.query(
+                """
+                INSERT INTO preferred_providers (task_type, provider_id)
+                SELECT task_type, id FROM task_providers WHERE id = $2 AND task_type = $1
+                ON CONFLICT (task_type) DO UPDATE SET provider_id = EXCLUDED.provider_id, chosen_at = now()
+                """,
+                [taskType, providerID])
+            guard chosen.affectedRows == 1 else {
+                throw ProviderStoreError.providerNotForType(provider: providerID, taskType: taskType)
+            }
+        }
+    }
+
+    // MARK: Custom task types
+
+    /// Creates or updates an administrator's custom task type (no owning app).
+    public func addCustomType(_ type: TaskType) throws(ProviderStoreError) {
+        guard !coreTypeIDs.contains(type.id) else { throw .coreTaskType(type.id) }
+        try withConnection { connection in try Self.upsertCustomType(type, appID: nil, on: connection) }
+    }
+
+    /// Removes a custom task type; refused while providers for it remain.
+    public func removeCustomType(id: String) throws(ProviderStoreError) {
+        try withConnection { connection in
+            try connection.transaction { connection in
+                guard try !connection.query("SELECT 1 FROM custom_task_types WHERE id = $1 FOR UPDATE", [id]).rows.isEmpty else {
+                    throw ProviderStoreError.taskTypeNotFound(id)
+                }
+                let providers = try connection.query(
+                    "SELECT id FROM task_providers WHERE task_type = $1 ORDER BY id", [id]
+                ).rows.compactMap { $0.string("id") }
+                guard providers.isEmpty else { throw ProviderStoreError.taskTypeInUse(id, providers: providers) }
+                _ = try connection.query("DELETE FROM custom_task_types WHERE id = $1", [id])
+            }
+        }
+    }
+
+    public func customTypes() throws(ProviderStoreError) -> [TaskType] {
+        try withConnection { connection in
+            try connection.query("SELECT \(TaskTypeColumns.all) FROM custom_task_types ORDER BY id").rows
+                .map(TaskTypeColumns.decode)
+        }
+    }
+
+    // MARK: Snapshot
+
+    /// The custom types and each type's preferred provider (the administrator's choice, else
+    /// the first registered), with the version they are at, read in one repeatable-read
+    /// transaction so that all three agree.
+    public func snapshot(core: TaskTypeCatalog) throws(ProviderStoreError) -> ProviderSnapshot {
+        try withConnection { connection in
+            try connection.transaction { connection in
+                try connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                let version = try Self.version(on: connection)
+                let custom = try connection.query("SELECT \(TaskTypeColumns.all) FROM custom_task_types").rows
+                    .map(TaskTypeColumns.decode)
+                let preferred = try connection.query(
+                    """
+                    SELECT DISTINCT ON (p.task_type) \(ProviderColumns.all(prefix: "p."))
+                    FROM task_providers p
+                    LEFT JOIN preferred_providers pref ON pref.task_type = p.task_type
+                    ORDER BY p.task_type, (pref.provider_id = p.id) IS TRUE DESC, p.registered_at, p.id
+                    """
+                ).rows.map(ProviderColumns.decode)
+                return ProviderSnapshot(core: core, customTypes: custom, preferredProviders: preferred, version: version)
+            }
+        }
+    }
+
+    /// The current version of providers, custom types and preferences: a snapshot at this
+    /// version is current.
+    public func version() throws(ProviderStoreError) -> Int64 {
+        try withConnection { connection in try Self.version(on: connection) }
+    }
+
+    private static func version(on connection: PostgresConnection) throws -> Int64 {
+        guard let version = try connection.query("SELECT version FROM provider_catalog_version").rows.first?.int64("version") else {
+            throw ProviderStoreError.corruptRow("provider_catalog_version has no row")
+        }
+        return version
+    }
+
+    // MARK: Statements
+
+    /// Inserts a provider or updates its owner's; parameters: id, app id, display name, task
+    /// type, expected runtime, then the shape columns in `ProviderColumns.shapeColumns` order.
+    private static let upsertProviderSQL: String = {
+        let columns = ProviderColumns.shapeColumns
+        let placeholders = columns.indices.map { "$\($0 + 6)::jsonb" }.joined(separator: ", ")
+        let updates = columns.map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")
+        return """
+            INSERT INTO task_providers (id, app_id, display_name, task_type, expected_runtime, \(columns.joined(separator: ", ")))
+            VALUES ($1, $2, $3, $4, $5, \(placeholders))
+            ON CONFLICT (id) DO UPDATE
+            SET display_name = EXCLUDED.display_name, task_type = EXCLUDED.task_type,
+                expected_runtime = EXCLUDED.expected_runtime, \(updates)
+            WHERE task_providers.app_id IS NOT DISTINCT FROM EXCLUDED.app_id
+            """
+    }()
+
+    private static func upsertCustomType(_ type: TaskType, appID: String?, on connection: PostgresConnection) throws {
+        let columns = TaskTypeColumns.shapeColumns
+        let placeholders = columns.indices.map { "$\($0 + 5)::jsonb" }.joined(separator: ", ")
+        let updates = columns.map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")
+        let saved = try connection.query(
+            """
+            INSERT INTO custom_task_types (id, app_id, name, description, \(columns.joined(separator: ", ")))
+            VALUES ($1, $2, $3, $4, \(placeholders))
+            ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, description = EXCLUDED.description, \(updates)
+            WHERE custom_task_types.app_id IS NOT DISTINCT FROM EXCLUDED.app_id
+            """,
+            [type.id, appID, type.name, type.description] + TaskTypeColumns.encodedShapes(type).map { $0 as any PostgresBindable })
+        guard saved.affectedRows == 1 else { throw ProviderStoreError.ownedByOther(what: "task type", id: type.id) }
+    }
+
+    /// Deletes the app's custom type once no provider processes it. The row is locked first,
+    /// so a registration for the type (which locks it too) is either seen or waits.
+    private static func removeUnusedCustomType(_ id: String, ownedBy appID: String, on connection: PostgresConnection) throws {
+        let locked = try connection.query(
+            "SELECT 1 FROM custom_task_types WHERE id = $1 AND app_id = $2 FOR UPDATE", [id, appID])
+        guard !locked.rows.isEmpty,
+            try connection.query("SELECT 1 FROM task_providers WHERE task_type = $1 LIMIT 1", [id]).rows.isEmpty
+        else { return }
+        _ = try connection.query("DELETE FROM custom_task_types WHERE id = $1", [id])
+    }
+
+}
