@@ -1,3 +1,5 @@
+import Dispatch
+import Foundation
 import Glibc
 
 /// Just enough socket code for what the client under test cannot show: that a server closed an
@@ -69,6 +71,21 @@ enum RawSockets {
             _ = piece.withUnsafeBytes { send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             usleep(20_000)
         }
+    }
+
+    /// Serves `pieces` once (as ``serveOnce(listening:pieces:)``) on a fresh port and returns what
+    /// `send` made of them; `send` gets the port.
+    static func receiveServedOnce<Response>(_ pieces: [String], send: (UInt16) throws -> Response) throws -> Response {
+        let (listener, port) = try listen()
+        defer { close(listener) }
+        let served = DispatchGroup()
+        served.enter()
+        Thread {
+            defer { served.leave() }
+            serveOnce(listening: listener, pieces: pieces.map { Array($0.utf8) })
+        }.start()
+        defer { _ = served.wait(timeout: .now() + 20) }
+        return try send(port)
     }
 
     private static func loopback(port: UInt16) -> sockaddr_in {
