@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Glibc
+import LoopbackHTTPClient
 
 /// Just enough socket code for what the client under test cannot show: that a server closed an
 /// idle connection, and a peer that sends a response in pieces.
@@ -86,6 +87,14 @@ enum RawSockets {
         }.start()
         defer { _ = served.wait(timeout: .now() + 20) }
         return try send(port)
+    }
+
+    /// POSTs `chunks` to `path` as a chunked body (one chunk each, then the last chunk) on a
+    /// connection the client closes, and returns the raw reply.
+    static func postChunked(port: UInt16, path: String, chunks: [String]) throws -> [UInt8] {
+        let body = chunks.map { "\(String($0.utf8.count, radix: 16))\r\n\($0)\r\n" }.joined() + "0\r\n\r\n"
+        let request = "POST \(path) HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + body
+        return try LoopbackHTTPClient.sendRaw(host: "127.0.0.1", port: port, bytes: Array(request.utf8), timeoutSeconds: 10)
     }
 
     private static func loopback(port: UInt16) -> sockaddr_in {
