@@ -1,7 +1,6 @@
 import Foundation
 import Postgres
 import TaskDispatchTesting
-import TaskQueue
 import Testing
 
 /// Exactly-once across processes: two real `taskdispatch serve` processes on different ports
