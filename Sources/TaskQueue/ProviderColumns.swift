@@ -3,17 +3,10 @@ import Postgres
 
 /// A provider's row in `task_providers` (its shape additions stored as `ProviderShapesColumns` says).
 enum ProviderColumns {
-    static let shapeColumns = ProviderShapesColumns.names
-
     /// The columns `decode` reads; `prefix` qualifies them (e.g. `p.`).
     static func all(prefix: String = "") -> String {
         (["id", "app_id", "display_name", "task_type", "expected_runtime"].map { prefix + $0 }
-            + shapeColumns.map { "\(prefix)\($0)::text AS \($0)" }).joined(separator: ", ")
-    }
-
-    /// The eight shape values, serialized, in `shapeColumns` order.
-    static func encodedShapes(_ shapes: ProviderShapes) -> [String] {
-        ProviderShapesColumns.encode(shapes)
+            + ProviderShapesColumns.names.map { "\(prefix)\($0)::text AS \($0)" }).joined(separator: ", ")
     }
 
     static func decode(_ row: PostgresRow) throws(ProviderStoreError) -> TaskProvider {
