@@ -56,7 +56,7 @@ public struct ProviderStore: Sendable {
         let saved = try connection.query(
             Self.upsertProviderSQL,
             [provider.id, provider.appID, provider.displayName, provider.taskType, provider.expectedRuntimeSeconds]
-                + ProviderColumns.encodedShapes(provider.shapes).map { $0 as any PostgresBindable })
+                + ProviderShapesColumns.encode(provider.shapes).map { $0 as any PostgresBindable })
         guard saved.affectedRows == 1 else { throw ProviderStoreError.ownedByOther(what: "provider", id: provider.id) }
         // A preference for the type the provider no longer processes is void.
         _ = try connection.query(
@@ -200,9 +200,9 @@ public struct ProviderStore: Sendable {
     // MARK: Statements
 
     /// Inserts a provider or updates its owner's; parameters: id, app id, display name, task
-    /// type, expected runtime, then the shape columns in `ProviderColumns.shapeColumns` order.
+    /// type, expected runtime, then the shape columns in `ProviderShapesColumns.names` order.
     private static let upsertProviderSQL: String = {
-        let columns = ProviderColumns.shapeColumns
+        let columns = ProviderShapesColumns.names
         let placeholders = columns.indices.map { "$\($0 + 6)::jsonb" }.joined(separator: ", ")
         let updates = columns.map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")
         return """

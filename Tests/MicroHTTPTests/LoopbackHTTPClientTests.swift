@@ -8,16 +8,9 @@ import Testing
 struct LoopbackHTTPClientTests {
     /// Serves `pieces` once on a fresh port and returns what `send` made of them.
     private func receive(_ pieces: [String], method: String = "GET") throws -> LoopbackHTTPResponse {
-        let (listener, port) = try RawSockets.listen()
-        defer { close(listener) }
-        let served = DispatchGroup()
-        served.enter()
-        Thread {
-            defer { served.leave() }
-            RawSockets.serveOnce(listening: listener, pieces: pieces.map { Array($0.utf8) })
-        }.start()
-        defer { _ = served.wait(timeout: .now() + 20) }
-        return try LoopbackHTTPClient(port: port, timeoutSeconds: 10).send(method: method, path: "/")
+        try RawSockets.receiveServedOnce(pieces) { port in
+            try LoopbackHTTPClient(port: port, timeoutSeconds: 10).send(method: method, path: "/")
+        }
     }
 
     @Test("a Content-Length response split across reads is read whole")

@@ -1,4 +1,7 @@
+import Dispatch
+import Foundation
 import Glibc
+import LoopbackHTTPClient
 
 /// Just enough socket code for what the client under test cannot show: that a server closed an
 /// idle connection, and a peer that sends a response in pieces.
@@ -69,6 +72,29 @@ enum RawSockets {
             _ = piece.withUnsafeBytes { send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             usleep(20_000)
         }
+    }
+
+    /// Serves `pieces` once (as ``serveOnce(listening:pieces:)``) on a fresh port and returns what
+    /// `send` made of them; `send` gets the port.
+    static func receiveServedOnce<Response>(_ pieces: [String], send: (UInt16) throws -> Response) throws -> Response {
+        let (listener, port) = try listen()
+        defer { close(listener) }
+        let served = DispatchGroup()
+        served.enter()
+        Thread {
+            defer { served.leave() }
+            serveOnce(listening: listener, pieces: pieces.map { Array($0.utf8) })
+        }.start()
+        defer { _ = served.wait(timeout: .now() + 20) }
+        return try send(port)
+    }
+
+    /// POSTs `chunks` to `path` as a chunked body (one chunk each, then the last chunk) on a
+    /// connection the client closes, and returns the raw reply.
+    static func postChunked(port: UInt16, path: String, chunks: [String]) throws -> [UInt8] {
+        let body = chunks.map { "\(String($0.utf8.count, radix: 16))\r\n\($0)\r\n" }.joined() + "0\r\n\r\n"
+        let request = "POST \(path) HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + body
+        return try LoopbackHTTPClient.sendRaw(host: "127.0.0.1", port: port, bytes: Array(request.utf8), timeoutSeconds: 10)
     }
 
     private static func loopback(port: UInt16) -> sockaddr_in {

@@ -43,10 +43,7 @@ struct RejectionTests {
             let over = try client.send(method: "POST", path: "/upload", body: [UInt8](repeating: 0x75, count: EchoHandler.uploadLimit + 1))
             #expect(over.status == 413)
             let chunk = String(repeating: "c", count: 3000)
-            let chunked = "POST /upload HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
-                + "bb8\r\n\(chunk)\r\nbb8\r\n\(chunk)\r\n0\r\n\r\n"
-            let reply = try LoopbackHTTPClient.sendRaw(
-                host: "127.0.0.1", port: server.port, bytes: Array(chunked.utf8), timeoutSeconds: 10)
+            let reply = try RawSockets.postChunked(port: server.port, path: "/upload", chunks: [chunk, chunk])
             #expect(reply.httpStatus == 413)
             #expect(server.handler.allRejections == [
                 .bodyTooLarge(limit: Self.limit), .bodyTooLarge(limit: EchoHandler.uploadLimit),
@@ -70,10 +67,7 @@ struct RejectionTests {
     func chunkedBodyTooLarge() throws {
         try TestServer.with(TestServer.configuration(maxBodyBytes: Self.limit)) { server in
             let chunk = String(repeating: "c", count: 700)
-            let request = "POST /echo HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
-                + "2bc\r\n\(chunk)\r\n2bc\r\n\(chunk)\r\n0\r\n\r\n"
-            let reply = try LoopbackHTTPClient.sendRaw(
-                host: "127.0.0.1", port: server.port, bytes: Array(request.utf8), timeoutSeconds: 10)
+            let reply = try RawSockets.postChunked(port: server.port, path: "/echo", chunks: [chunk, chunk])
             #expect(reply.httpStatus == 413)
             #expect(reply.text.hasSuffix("over \(Self.limit)"))
             #expect(server.handler.handledCount == 0)

@@ -7,16 +7,9 @@ import Testing
 @Suite("LoopbackHTTPClient response limit")
 struct ResponseLimitTests {
     private func receive(_ response: String, limit: Int) throws -> LoopbackHTTPResponse {
-        let (listener, port) = try RawSockets.listen()
-        defer { close(listener) }
-        let served = DispatchGroup()
-        served.enter()
-        Thread {
-            defer { served.leave() }
-            RawSockets.serveOnce(listening: listener, pieces: [Array(response.utf8)])
-        }.start()
-        defer { _ = served.wait(timeout: .now() + 20) }
-        return try LoopbackHTTPClient(port: port, timeoutSeconds: 10, maxResponseBytes: limit).send(method: "GET", path: "/")
+        try RawSockets.receiveServedOnce([response]) { port in
+            try LoopbackHTTPClient(port: port, timeoutSeconds: 10, maxResponseBytes: limit).send(method: "GET", path: "/")
+        }
     }
 
     @Test("responses within the limit are read; larger ones, however framed, are refused")

@@ -46,10 +46,7 @@ struct RoundTripTests {
     @Test("a chunked request body is reassembled")
     func chunkedBody() throws {
         try TestServer.with { server in
-            let request = "POST /echo HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
-                + "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
-            let reply = try LoopbackHTTPClient.sendRaw(
-                host: "127.0.0.1", port: server.port, bytes: Array(request.utf8), timeoutSeconds: 10)
+            let reply = try RawSockets.postChunked(port: server.port, path: "/echo", chunks: ["hello", " world"])
             #expect(reply.httpStatus == 200)
             #expect(server.handler.lastHandled?.body == Array("hello world".utf8))
         }

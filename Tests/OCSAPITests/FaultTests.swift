@@ -28,27 +28,19 @@ struct FaultTests {
 
     @Test("kill -9 the server under load and restart it: every acknowledged task exists and is finished once")
     func killServerUnderLoad() throws {
-        guard let executable = requireTaskdispatchExecutable() else { return }
-        let connectionString = try TestDatabase.create(prefix: "fault_kill")
-        let folder = try makeTemporaryFolder(prefix: "td-fault-kill")
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let (migrated, migrateOutput) = try ChildProcess.run(
-            executable, ["migrate", "--database-url", connectionString, "--log-level", "warning"], logPath: "\(folder)/migrate.log")
-        try #require(migrated == .exited(0), "taskdispatch migrate \(migrated):\n\(migrateOutput)")
-        let (alice, worker) = try TwoProcessTests.createAccounts(connectionString)
+        guard let fixture = try ServeProcessFixture.make(prefix: "fault_kill") else { return }
+        defer { fixture.removeFolder() }
+        let (alice, worker) = (fixture.alice, fixture.worker)
 
         let port = try freeLoopbackPort()
-        let arguments = [
-            "serve", "--database-url", connectionString, "--port", String(port), "--log-level", "warning",
-            "--db-pool-size", "8", "--lease-seconds", "2", "--schedule-rate-limit", "0",
-        ]
+        let options = ["--db-pool-size", "8", "--lease-seconds", "2", "--schedule-rate-limit", "0"]
         var servers: [ChildProcess] = []
         defer { servers.forEach { $0.kill() } }
-        let first = try ChildProcess.spawn(executable, arguments, name: "server", logPath: "\(folder)/serve-1.log")
+        let first = try fixture.spawnServer(port: port, options: options, name: "server", logName: "serve-1")
         servers.append(first)
         try waitUntilAnswering(port: port, process: first)
 
-        let database = try PostgresConnection(connectionString: connectionString, logger: TestServer.silentLogger)
+        let database = try PostgresConnection(connectionString: fixture.connectionString, logger: TestServer.silentLogger)
         defer { database.close() }
 
         let load = FaultLoad()
@@ -67,7 +59,7 @@ struct FaultTests {
         let killedWith = first.exitStatus
 
         // A new process on the same database and port; clients reconnect by themselves.
-        let second = try ChildProcess.spawn(executable, arguments, name: "restarted server", logPath: "\(folder)/serve-2.log")
+        let second = try fixture.spawnServer(port: port, options: options, name: "restarted server", logName: "serve-2")
         servers.append(second)
         try waitUntilAnswering(port: port, process: second)
         load.markRecovered()

@@ -17,8 +17,7 @@ struct FileEndpointTests {
 
         // A user's input file, scheduled in an Audio slot: the task's input names it.
         let inputID = try Files.uploadedFileID(alice, filename: "speech.ogg")
-        let scheduled = try alice.call(
-            "POST", "schedule", json: ["type": "core:audio2text", "input": ["input": .int(inputID)], "appId": "app"])
+        let scheduled = try Files.scheduleTranscription(alice, fileID: inputID)
         #expect(scheduled.status == 200, "\(scheduled.bodyText)")
         let taskID = try #require(scheduled.taskID)
         #expect(scheduled.task?["input"]?["input"]?.int64Value == inputID)
@@ -68,8 +67,7 @@ struct FileEndpointTests {
         let worker = server.client(server.worker)
 
         let inputID = try Files.uploadedFileID(alice)
-        let taskID = try #require(
-            try alice.call("POST", "schedule", json: ["type": "core:audio2text", "input": ["input": .int(inputID)], "appId": "app"]).taskID)
+        let taskID = try #require(try Files.scheduleTranscription(alice, fileID: inputID).taskID)
         let otherTask = try alice.schedule()
 
         #expect(try alice.call("GET", "tasks/\(taskID)/file/\(inputID)").status == 200)
@@ -93,16 +91,13 @@ struct FileEndpointTests {
         let aliceUpload = try Files.uploadedFileID(alice)
         let bobUpload = try Files.uploadedFileID(bob)
 
-        func schedule(_ client: APIClient, _ id: Int64) throws -> APIResponse {
-            try client.call("POST", "schedule", json: ["type": "core:audio2text", "input": ["input": .int(id)], "appId": "app"])
-        }
-        Support.expectOCSError(try schedule(alice, bobUpload), status: 400, mentioning: ["\(bobUpload)"])
-        Support.expectOCSError(try schedule(alice, 987_654), status: 400, mentioning: ["987654"])
+        Support.expectOCSError(try Files.scheduleTranscription(alice, fileID: bobUpload), status: 400, mentioning: ["\(bobUpload)"])
+        Support.expectOCSError(try Files.scheduleTranscription(alice, fileID: 987_654), status: 400, mentioning: ["987654"])
         #expect(try Support.taskCount(server) == 0)
 
-        #expect(try schedule(alice, aliceUpload).status == 200)
+        #expect(try Files.scheduleTranscription(alice, fileID: aliceUpload).status == 200)
         // Each upload serves one task: naming it again is refused, and so is a batch reusing it.
-        Support.expectOCSError(try schedule(alice, aliceUpload), status: 400)
+        Support.expectOCSError(try Files.scheduleTranscription(alice, fileID: aliceUpload), status: 400)
         let second = try Files.uploadedFileID(alice)
         let batch = try alice.call("POST", "schedule/batch", json: ["tasks": [
             ["type": "core:audio2text", "input": ["input": .int(second)], "appId": "app"],
@@ -112,7 +107,7 @@ struct FileEndpointTests {
         #expect(try Support.taskCount(server) == 1)
         #expect(try Files.fileCount(server) == 3)
         // The refused batch attached nothing: the upload still schedules alone.
-        #expect(try schedule(alice, second).status == 200)
+        #expect(try Files.scheduleTranscription(alice, fileID: second).status == 200)
         Support.expectStillServing(server)
     }
 
@@ -125,8 +120,7 @@ struct FileEndpointTests {
         let statuses = Support.Collector<Int>()
         onThreads(8) { _ in
             let client = server.client(.user("alice", password))
-            let response = try? client.call(
-                "POST", "schedule", json: ["type": "core:audio2text", "input": ["input": .int(fileID)], "appId": "app"])
+            let response = try? Files.scheduleTranscription(client, fileID: fileID)
             statuses.append(response?.status ?? 0)
         }
         #expect(statuses.values.sorted() == [200] + Array(repeating: 400, count: 7))
@@ -230,8 +224,7 @@ struct FileEndpointTests {
         let worker = server.client(server.worker)
 
         let inputID = try Files.uploadedFileID(alice)
-        let taskID = try #require(
-            try alice.call("POST", "schedule", json: ["type": "core:audio2text", "input": ["input": .int(inputID)], "appId": "app"]).taskID)
+        let taskID = try #require(try Files.scheduleTranscription(alice, fileID: inputID).taskID)
         #expect(try alice.call("DELETE", "task/\(taskID)").status == 200)
         #expect(try Files.fileCount(server) == 0)
 
@@ -243,11 +236,11 @@ struct FileEndpointTests {
 
         let unused = try Files.uploadedFileID(alice)
         let used = try Files.uploadedFileID(alice)
-        _ = try alice.call("POST", "schedule", json: ["type": "core:audio2text", "input": ["input": .int(used)], "appId": "app"])
+        _ = try Files.scheduleTranscription(alice, fileID: used)
         #expect(try server.server.tasks.deleteUnattachedFiles(olderThanSeconds: 0) == 1)
         #expect(try Files.fileCount(server) == 1)
         Support.expectOCSError(
-            try alice.call("POST", "schedule", json: ["type": "core:audio2text", "input": ["input": .int(unused)], "appId": "app"]),
+            try Files.scheduleTranscription(alice, fileID: unused),
             status: 400)
     }
 

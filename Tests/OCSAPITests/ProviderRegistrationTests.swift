@@ -249,11 +249,7 @@ struct ProviderRegistrationTests {
     func twoServersAgree() throws {
         let serverA = try TestServer()
         defer { serverA.stop() }
-        var configuration = serverA.server.configuration
-        configuration.port = 0
-        let serverB = TaskDispatchServer(
-            configuration: configuration, connectionString: serverA.connectionString, logger: TestServer.silentLogger)
-        try serverB.start()
+        let serverB = try serverA.startSibling()
         defer { serverB.stop() }
         let appA = serverA.client(serverA.alice)
         let workerA = serverA.client(serverA.worker)

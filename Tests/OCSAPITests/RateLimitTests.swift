@@ -109,30 +109,13 @@ struct RateLimitTests {
 
     @Test("two server processes on one database share the limit")
     func sharedAcrossProcesses() throws {
-        guard let executable = requireTaskdispatchExecutable() else { return }
-        let connectionString = try TestDatabase.create(prefix: "rate_limit")
-        let folder = try makeTemporaryFolder(prefix: "td-rate-limit")
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let (migrated, migrateOutput) = try ChildProcess.run(
-            executable, ["migrate", "--database-url", connectionString, "--log-level", "warning"], logPath: "\(folder)/migrate.log")
-        try #require(migrated == .exited(0), "taskdispatch migrate \(migrated):\n\(migrateOutput)")
-        let (alice, _) = try TwoProcessTests.createAccounts(connectionString)
+        guard let fixture = try ServeProcessFixture.make(prefix: "rate_limit") else { return }
+        defer { fixture.removeFolder() }
+        let alice = fixture.alice
 
-        var servers: [ChildProcess] = []
+        let (servers, ports) = try fixture.startServers(
+            2, options: ["--db-pool-size", "2", "--schedule-rate-limit", "5", "--schedule-rate-period", "600"])
         defer { servers.forEach { $0.kill() } }
-        var ports: [UInt16] = []
-        for number in 0..<2 {
-            let port = try freeLoopbackPort()
-            servers.append(try ChildProcess.spawn(
-                executable,
-                ["serve", "--database-url", connectionString, "--port", String(port), "--log-level", "warning",
-                 "--db-pool-size", "2", "--schedule-rate-limit", "5", "--schedule-rate-period", "600"],
-                name: "server \(number)", logPath: "\(folder)/serve-\(number).log"))
-            ports.append(port)
-        }
-        for (server, port) in zip(servers, ports) {
-            try waitUntilAnswering(port: port, process: server, timeoutSeconds: 30)
-        }
         var statuses: [Int] = []
         for index in 0..<10 {
             let client = APIClient(port: ports[index % 2], caller: alice)

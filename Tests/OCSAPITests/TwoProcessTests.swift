@@ -1,7 +1,6 @@
 import Foundation
 import Postgres
 import TaskDispatchTesting
-import TaskQueue
 import Testing
 
 /// Exactly-once across processes: two real `taskdispatch serve` processes on different ports
@@ -14,32 +13,14 @@ struct TwoProcessTests {
 
     @Test("16 workers on two server processes over one database drain 2,000 tasks exactly once; both exit 0 on SIGTERM")
     func twoProcessesDrainExactlyOnce() throws {
-        guard let executable = requireTaskdispatchExecutable() else { return }
-        let connectionString = try TestDatabase.create(prefix: "two_process")
-        let folder = try makeTemporaryFolder(prefix: "td-two-process")
-        defer { try? FileManager.default.removeItem(atPath: folder) }
+        guard let fixture = try ServeProcessFixture.make(prefix: "two_process") else { return }
+        defer { fixture.removeFolder() }
+        let (alice, worker) = (fixture.alice, fixture.worker)
 
-        let (migrated, migrateOutput) = try ChildProcess.run(
-            executable, ["migrate", "--database-url", connectionString, "--log-level", "warning"], logPath: "\(folder)/migrate.log")
-        try #require(migrated == .exited(0), "taskdispatch migrate \(migrated):\n\(migrateOutput)")
-        let (alice, worker) = try Self.createAccounts(connectionString)
-
+        // A smaller pool than the default 16: the shared test cluster serves other tests too.
+        let (servers, ports) = try fixture.startServers(2, options: ["--db-pool-size", "8", "--schedule-rate-limit", "0"])
         // Killed no matter how the test ends; a no-op for servers already stopped below.
-        var servers: [ChildProcess] = []
         defer { servers.forEach { $0.kill() } }
-        var ports: [UInt16] = []
-        for number in 0..<2 {
-            let port = try freeLoopbackPort()
-            // A smaller pool than the default 16: the shared test cluster serves other tests too.
-            servers.append(try ChildProcess.spawn(
-                executable,
-                ["serve", "--database-url", connectionString, "--port", String(port), "--log-level", "warning", "--db-pool-size", "8", "--schedule-rate-limit", "0"],
-                name: "server \(number)", logPath: "\(folder)/serve-\(number).log"))
-            ports.append(port)
-        }
-        for (server, port) in zip(servers, ports) {
-            try waitUntilAnswering(port: port, process: server, timeoutSeconds: 30)
-        }
 
         // Task n goes through server n % 2 (producer p schedules tasks p, p+4, …), and worker w
         // claims through server w % 2: eight workers per server.
@@ -51,7 +32,7 @@ struct TwoProcessTests {
             APIClient(port: serverPorts[index % 2], caller: worker)
         }
 
-        let database = try PostgresConnection(connectionString: connectionString, logger: TestServer.silentLogger)
+        let database = try PostgresConnection(connectionString: fixture.connectionString, logger: TestServer.silentLogger)
         defer { database.close() }
         try Drain.verifyExactlyOnce(label: "exactly-once (two processes)", scheduled: scheduled, workers: workers, database: database)
 
@@ -67,19 +48,6 @@ struct TwoProcessTests {
             let exit = server.terminate(timeoutSeconds: 20)
             #expect(exit == .exited(0), "\(server.name) \(exit) after SIGTERM:\n\(server.outputTail)")
         }
-    }
-
-    /// The user `alice` and the ExApp `worker`, created with the server's own account store.
-    static func createAccounts(_ connectionString: String) throws -> (alice: Caller, worker: Caller) {
-        let pool = PostgresConnectionPool(
-            configuration: PostgresPoolConfiguration(connectionString: connectionString, maxConnections: 1),
-            logger: TestServer.silentLogger)
-        defer { pool.close() }
-        let accounts = AccountStore(pool: pool)
-        let password = try accounts.addUser(name: "alice", isAdmin: false).appPassword
-        let secret = try accounts.addApp(appID: "worker")
-        try TestServer.registerCoreProviders(ProviderStore(pool: pool), appID: "worker")
-        return (.user("alice", password), .exApp("worker", secret, user: ""))
     }
 }
 

@@ -281,11 +281,7 @@ struct WebhookDeliveryTests {
         defer { receiver.stop() }
         let first = try Self.server()
         defer { first.stop() }
-        var configuration = first.server.configuration
-        configuration.port = 0
-        let second = TaskDispatchServer(
-            configuration: configuration, connectionString: first.connectionString, logger: TestServer.silentLogger)
-        try second.start()
+        let second = try first.startSibling()
         defer { second.stop() }
 
         let taskCount = 40

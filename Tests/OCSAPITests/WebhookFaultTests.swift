@@ -64,14 +64,9 @@ struct WebhookFaultTests {
 
     @Test("SIGKILL mid-call and failing receiver: each webhook acknowledged once, same delivery id on every attempt, none lost")
     func killMidCallAndRestart() throws {
-        guard let executable = requireTaskdispatchExecutable() else { return }
-        let connectionString = try TestDatabase.create(prefix: "webhook_fault")
-        let folder = try makeTemporaryFolder(prefix: "td-webhook-fault")
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let (migrated, migrateOutput) = try ChildProcess.run(
-            executable, ["migrate", "--database-url", connectionString, "--log-level", "warning"], logPath: "\(folder)/migrate.log")
-        try #require(migrated == .exited(0), "taskdispatch migrate \(migrated):\n\(migrateOutput)")
-        let (alice, worker) = try TwoProcessTests.createAccounts(connectionString)
+        guard let fixture = try ServeProcessFixture.make(prefix: "webhook_fault") else { return }
+        defer { fixture.removeFolder() }
+        let (alice, worker) = (fixture.alice, fixture.worker)
 
         let script = Script()
         let receiver = try WebhookReceiver { call, _ in script.answer(call) }
@@ -81,15 +76,14 @@ struct WebhookFaultTests {
         }
         func serve(_ name: String) throws -> (ChildProcess, UInt16) {
             let port = try freeLoopbackPort()
-            let server = try ChildProcess.spawn(
-                executable,
-                [
-                    "serve", "--database-url", connectionString, "--port", String(port), "--log-level", "warning",
+            let server = try fixture.spawnServer(
+                port: port,
+                options: [
                     "--db-pool-size", "4", "--schedule-rate-limit", "0", "--webhook-allow-private-targets", "--webhook-secret", Self.secret,
                     "--webhook-timeout", "5", "--webhook-retry-base-seconds", "0.2", "--webhook-retry-max-seconds", "1",
                     "--webhook-max-attempts", "50", "--webhook-poll-seconds", "0.5",
                 ],
-                name: name, logPath: "\(folder)/\(name).log")
+                name: name, logName: name)
             try waitUntilAnswering(port: port, process: server)
             return (server, port)
         }
@@ -136,7 +130,7 @@ struct WebhookFaultTests {
         }
         #expect(acknowledgedAll, "not every task's webhook was acknowledged:\n\(second.outputTail)")
         // Let the last outcomes be recorded before counting.
-        let database = try PostgresConnection(connectionString: connectionString, logger: TestServer.silentLogger)
+        let database = try PostgresConnection(connectionString: fixture.connectionString, logger: TestServer.silentLogger)
         defer { database.close() }
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline,

@@ -37,6 +37,11 @@ enum FileSupport {
         return id
     }
 
+    /// Schedules a `core:audio2text` task whose input is the uploaded file `fileID`.
+    static func scheduleTranscription(_ client: APIClient, fileID: Int64) throws -> APIResponse {
+        try client.call("POST", "schedule", json: ["type": "core:audio2text", "input": ["input": .int(fileID)], "appId": "app"])
+    }
+
     /// The number of rows in `task_files`, all or of one task.
     static func fileCount(_ server: TestServer, taskID: Int64? = nil) throws -> Int64 {
         let connection = try server.database()

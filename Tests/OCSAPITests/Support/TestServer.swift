@@ -68,6 +68,16 @@ final class TestServer: Sendable {
         try PostgresConnection(connectionString: connectionString, logger: Self.silentLogger)
     }
 
+    /// Starts another server with this one's configuration over the same database, on a new
+    /// ephemeral port: a second server process as far as the database can tell. The caller stops it.
+    func startSibling() throws -> TaskDispatchServer {
+        var configuration = server.configuration
+        configuration.port = 0
+        let sibling = TaskDispatchServer(configuration: configuration, connectionString: connectionString, logger: Self.silentLogger)
+        try sibling.start()
+        return sibling
+    }
+
     func stop() { server.stop() }
 }
 
