@@ -13,6 +13,12 @@ final class DaemonContext: Sendable {
     let deadlines: ConnectionDeadlines?
     /// Connections suspended for a ``PendingResponse``.
     let parked = ParkedConnections()
+    /// Runs the handlers while their connections are suspended; nil runs them on
+    /// libmicrohttpd's threads (``HTTPServerConfiguration/handlerThreads`` 0).
+    let handlers: HandlerPool?
+    /// Set once the server stops answering parked requests: a request parked after that is
+    /// answered at once, so no connection is left suspended when the daemon stops.
+    let stopping = Atomic<Bool>(false)
 
     /// Requests between their first callback and their completion notice; ``HTTPServer/stop()``
     /// waits for this to reach zero so answers already being computed still go out.
@@ -21,8 +27,12 @@ final class DaemonContext: Sendable {
     /// libmicrohttpd reports why it failed to start only through its log callback.
     private let lastDaemonMessage = Mutex<String?>(nil)
 
-    init(handler: any HTTPHandler, logger: Logger, maxBodyBytes: Int, deadlines: ConnectionDeadlines?) {
+    init(
+        handler: any HTTPHandler, logger: Logger, maxBodyBytes: Int, deadlines: ConnectionDeadlines?,
+        handlers: HandlerPool?
+    ) {
         self.handler = handler
+        self.handlers = handlers
         self.logger = logger
         self.maxBodyBytes = maxBodyBytes
         self.deadlines = deadlines

@@ -14,12 +14,15 @@ enum DaemonLauncher {
         let address = try ListenAddress(host: configuration.host, port: configuration.port)
         let context = DaemonContext(
             handler: handler, logger: logger, maxBodyBytes: configuration.maxBodyBytes,
-            deadlines: deadlines(configuration))
+            deadlines: deadlines(configuration),
+            handlers: configuration.handlerThreads > 0
+                ? HandlerPool(threadCount: configuration.handlerThreads, name: "http-handler") : nil)
         // Lent to the daemon; `RunningDaemon` releases it after `MHD_stop_daemon`.
         let retainedContext = Unmanaged.passRetained(context)
 
-        // A pool of threads, each with its own epoll set, because handlers block on the
-        // database; suspend/resume is switched on now so that long polls need no restart.
+        // A pool of threads, each with its own epoll set, that read requests and write answers;
+        // handlers run in the handler pool while their connection is suspended (and long polls
+        // stay suspended until answered).
         var flags = MHD_USE_INTERNAL_POLLING_THREAD.rawValue | MHD_USE_EPOLL.rawValue
             | MHD_ALLOW_SUSPEND_RESUME.rawValue | MHD_USE_ERROR_LOG.rawValue
         if address.isIPv6 {
@@ -44,6 +47,7 @@ enum DaemonLauncher {
             let sweeper = DeadlineSweeper.start(deadlines: context.deadlines, parked: context.parked, logger: logger)
             return RunningDaemon(daemon: daemon, context: retainedContext, sweeper: sweeper)
         } catch {
+            context.handlers?.shutDown()
             retainedContext.release()
             throw error
         }
@@ -70,6 +74,9 @@ enum DaemonLauncher {
     private static func validate(_ configuration: HTTPServerConfiguration) throws(HTTPServerError) {
         guard (1...1024).contains(configuration.threadPoolSize) else {
             throw .invalidConfiguration("threadPoolSize must be between 1 and 1024")
+        }
+        guard (0...1024).contains(configuration.handlerThreads) else {
+            throw .invalidConfiguration("handlerThreads must be between 0 and 1024")
         }
         guard configuration.maxBodyBytes >= 0 else {
             throw .invalidConfiguration("maxBodyBytes must not be negative")

@@ -43,7 +43,7 @@ public final class HTTPServer: Sendable {
         port.store(boundPort, ordering: .releasing)
         logger.info("HTTP server listening", metadata: [
             "host": "\(configuration.host)", "port": "\(boundPort)",
-            "threads": "\(configuration.threadPoolSize)",
+            "threads": "\(configuration.threadPoolSize)", "handler.threads": "\(configuration.handlerThreads)",
         ])
     }
 

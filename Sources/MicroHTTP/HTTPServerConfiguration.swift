@@ -11,11 +11,19 @@ public struct HTTPServerConfiguration: Sendable {
     /// The TCP port to listen on. Default 8080; 0 picks a free port, see ``HTTPServer/boundPort``.
     public var port: UInt16
 
-    /// How many worker threads run handlers. Default 16.
+    /// How many libmicrohttpd threads read requests and write responses. Default 2.
     ///
-    /// Each thread serves its connections one request at a time and may block on the database
-    /// while doing so, so this bounds the number of requests handled concurrently.
+    /// Each connection stays with the thread that accepted it. With ``handlerThreads`` above 0
+    /// these threads never wait on a handler, so a few serve any number of connections.
     public var threadPoolSize: Int
+
+    /// How many threads run handlers, first come first served, whichever connection a request
+    /// came on. Default 16. Handlers may block (on the database); this bounds how many run at once.
+    ///
+    /// 0 runs each handler on the libmicrohttpd thread of its connection, which then serves
+    /// none of its other connections meanwhile; and since a burst of new connections is often
+    /// accepted by one thread, those requests would queue behind each other while other threads idle.
+    public var handlerThreads: Int
 
     /// Seconds a connection may stay idle, neither sending nor receiving a byte, before it is
     /// closed. Default 30.
@@ -58,7 +66,8 @@ public struct HTTPServerConfiguration: Sendable {
     public init(
         host: String = "127.0.0.1",
         port: UInt16 = 8080,
-        threadPoolSize: Int = 16,
+        threadPoolSize: Int = 2,
+        handlerThreads: Int = 16,
         connectionTimeoutSeconds: UInt32 = 30,
         requestTimeoutSeconds: UInt32 = 30,
         maxBodyBytes: Int = 1 << 20,
@@ -68,6 +77,7 @@ public struct HTTPServerConfiguration: Sendable {
         self.host = host
         self.port = port
         self.threadPoolSize = threadPoolSize
+        self.handlerThreads = handlerThreads
         self.connectionTimeoutSeconds = connectionTimeoutSeconds
         self.requestTimeoutSeconds = requestTimeoutSeconds
         self.maxBodyBytes = maxBodyBytes

@@ -56,8 +56,11 @@ final class ParkedConnections: Sendable {
 
     /// Cancels every parked request (the server is stopping), answering `response` for those
     /// the application has not answered.
-    func cancelAll(answering response: HTTPResponse) {
-        let all = entries.withLock { $0.values.map(\.pending) }
+    ///
+    /// With `sparingComputing`, requests whose handler is still computing the answer are left
+    /// to finish (a graceful stop); without it every one is cancelled.
+    func cancelAll(answering response: HTTPResponse, sparingComputing: Bool = false) {
+        let all = entries.withLock { $0.values.map(\.pending) }.filter { !(sparingComputing && $0.isComputing) }
         for pending in all {
             pending.cancel(answering: response)
         }

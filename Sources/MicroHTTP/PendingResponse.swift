@@ -20,8 +20,22 @@ public final class PendingResponse: Sendable {
     private let state = Mutex<State>(.open(resume: nil))
     private let cancellation = Mutex<(handler: (@Sendable () -> Void)?, cancelled: Bool)>((nil, false))
 
+    /// True while a handler in the server's handler pool computes this response: a request in
+    /// flight, which stopping lets finish, unlike a parked long poll.
+    private let computing: Atomic<Bool>
+
     /// Creates an open response.
-    public init() {}
+    public init() {
+        computing = Atomic(false)
+    }
+
+    /// A response a handler pool thread is about to compute.
+    init(computedByHandler: Bool) {
+        computing = Atomic(computedByHandler)
+    }
+
+    /// Whether a handler is still computing the response (see ``init(computedByHandler:)``).
+    var isComputing: Bool { computing.load(ordering: .acquiring) }
 
     /// Answers the request with `response`. Returns false, and does nothing, if it was answered
     /// already (by an earlier completion or by the server after a hang-up).
@@ -36,6 +50,25 @@ public final class PendingResponse: Sendable {
         // Outside the lock: resuming takes libmicrohttpd's own lock.
         resume?()
         return true
+    }
+
+    /// Answers with what a handler returned: a response at once; a pending response when that
+    /// one is answered. Losing this connection cancels the handler's pending response, so the
+    /// application hears of it.
+    func complete(with result: HTTPHandlerResult) {
+        computing.store(false, ordering: .releasing)
+        switch result {
+        case .response(let response):
+            complete(with: response)
+        case .deferred(let inner):
+            onCancel { inner.cancel(answering: ParkedConnections.lostConnectionResponse) }
+            let forwarded = inner.park(suspend: {}, resume: { [self] in
+                if let response = inner.takeResponse() { complete(with: response) }
+            })
+            if !forwarded {
+                complete(with: inner.takeResponse() ?? HTTPResponse(status: 500))
+            }
+        }
     }
 
     /// Whether the response has been given.

@@ -42,7 +42,22 @@ extension DaemonContext {
             // The request has arrived in full: however long the handler takes is not the
             // client's doing, so the connection's deadline stops until the response is sent.
             deadlines?.handlingStarted(on: connection)
-            switch handler.respond(to: HTTPRequest(head: request.head, body: request.body)) {
+            let complete = HTTPRequest(head: request.head, body: request.body)
+            let result: HTTPHandlerResult
+            if let handlers {
+                // The handler runs on the pool while the connection is suspended.
+                let pending = PendingResponse(computedByHandler: true)
+                let handler = self.handler
+                handlers.submit {
+                    // A request cancelled while queued (its client left, the server stops) is not run.
+                    guard !pending.isCompleted else { return }
+                    pending.complete(with: handler.respond(to: complete))
+                }
+                result = .deferred(pending)
+            } else {
+                result = handler.respond(to: complete)
+            }
+            switch result {
             case .response(let given):
                 response = given
             case .deferred(let pending):
@@ -90,6 +105,11 @@ extension DaemonContext {
             })
         if suspended {
             request.markParked(pending)
+            // Parked after the server began stopping, so missed by its sweep of parked requests:
+            // answered at once, since the daemon must not stop with a suspended connection.
+            if stopping.load(ordering: .sequentiallyConsistent) {
+                pending.cancel(answering: ParkedConnections.lostConnectionResponse)
+            }
         }
         return suspended
     }

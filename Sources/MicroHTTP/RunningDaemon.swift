@@ -51,7 +51,9 @@ struct RunningDaemon: ~Copyable {
     /// Answers every parked request the application has not answered with `response`, so that
     /// their connections resume and can be closed.
     func cancelParkedRequests(answering response: HTTPResponse) {
-        context.takeUnretainedValue().parked.cancelAll(answering: response)
+        let context = context.takeUnretainedValue()
+        context.stopping.store(true, ordering: .sequentiallyConsistent)
+        context.parked.cancelAll(answering: response, sparingComputing: true)
     }
 
     /// Waits until no request is between its head and its completion, or `seconds` have passed.
@@ -69,8 +71,12 @@ struct RunningDaemon: ~Copyable {
         // First, so that no socket is shut down while libmicrohttpd tears its connections down.
         sweeper.stop()
         // libmicrohttpd requires every suspended connection to be resumed before it stops.
+        context.takeUnretainedValue().stopping.store(true, ordering: .sequentiallyConsistent)
         context.takeUnretainedValue().parked.cancelAll(answering: ParkedConnections.lostConnectionResponse)
         MHD_stop_daemon(daemon)
+        // No request reaches the pool any more; handlers still running finish, their answers
+        // dropped (their requests were cancelled above).
+        context.takeUnretainedValue().handlers?.shutDown()
         // libmicrohttpd hands the quiesced socket over to us, but its threads may use it until
         // `MHD_stop_daemon` has returned.
         if let quiescedListenSocket {

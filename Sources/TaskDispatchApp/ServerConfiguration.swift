@@ -15,7 +15,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// Folder of the embedded cluster. Default `/var/lib/taskdispatch` for root, else
     /// `$XDG_DATA_HOME/taskdispatch` or `~/.local/share/taskdispatch` (`TASKDISPATCH_DATA_DIR`, `--data-dir`).
     public var dataDirectory: String = ServerConfiguration.defaultDataDirectory()
-    /// HTTP worker threads; each may wait on the database. Default 16 (`TASKDISPATCH_THREADS`).
+    /// Threads that run request handlers, whichever connection a request came on; each may wait on
+    /// the database. Default 16 (`TASKDISPATCH_THREADS`).
     public var httpThreads: Int = 16
     /// Database connections per server process. Default 16 (`TASKDISPATCH_DB_POOL_SIZE`).
     public var databasePoolSize: Int = 16

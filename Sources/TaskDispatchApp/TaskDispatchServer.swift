@@ -61,7 +61,7 @@ public final class TaskDispatchServer: Sendable {
             longPolls: longPolls, logger: logger)
         http = HTTPServer(
             configuration: HTTPServerConfiguration(
-                host: configuration.host, port: configuration.port, threadPoolSize: configuration.httpThreads,
+                host: configuration.host, port: configuration.port, handlerThreads: configuration.httpThreads,
                 connectionTimeoutSeconds: configuration.connectionTimeoutSeconds,
                 requestTimeoutSeconds: configuration.requestTimeoutSeconds, maxBodyBytes: configuration.maxBodyBytes),
             handler: handler, logger: logger)

@@ -8,6 +8,10 @@ final class EchoHandler: HTTPHandler {
     let rejections = Mutex<[HTTPRejection]>([])
     /// `/slow` waits on this until the test lets it go (or 10 s pass).
     let slowGate = Gate()
+    /// `/together` waits until this many `/together` requests are being handled at once (or 10
+    /// s pass), then answers 200, or 503 if they never were.
+    let togetherCount = Atomic<Int>(0)
+    let togetherTarget = Atomic<Int>(Int.max)
 
     var handledCount: Int { handled.withLock { $0.count } }
     var lastHandled: HTTPRequest? { handled.withLock { $0.last } }
@@ -26,6 +30,13 @@ final class EchoHandler: HTTPHandler {
             return HTTPResponse(status: 200, headers: ["X-Bad": "a\r\nX-Injected: yes"])
         case "/invalid-status":
             return HTTPResponse(status: 42)
+        case "/together":
+            togetherCount.add(1, ordering: .relaxed)
+            for _ in 0..<1000 where togetherCount.load(ordering: .relaxed) < togetherTarget.load(ordering: .relaxed) {
+                usleep(10_000)
+            }
+            let met = togetherCount.load(ordering: .relaxed) >= togetherTarget.load(ordering: .relaxed)
+            return HTTPResponse(status: met ? 200 : 503)
         case "/slow":
             slowGate.wait(upToSeconds: 10)
             return HTTPResponse(status: 200, body: Array("slow".utf8))
