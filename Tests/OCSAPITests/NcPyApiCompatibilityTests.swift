@@ -5,7 +5,8 @@ import Testing
 
 /// The strongest compatibility check: a real `nc_py_api.NextcloudApp` (the PyPI package
 /// Nextcloud's Python ExApps use, installed by `scripts/test.sh` into `.build/venv`) registers
-/// a provider, schedules as a user, claims, reports progress and results, and unregisters,
+/// a provider, schedules as a user, claims, reports progress, uploads a result file, reports
+/// results, and unregisters,
 /// against a real server, unchanged.
 @Suite("nc_py_api compatibility")
 struct NcPyApiCompatibilityTests {
@@ -71,8 +72,29 @@ struct NcPyApiCompatibilityTests {
         assert tp.next_task(["compat-provider"], ["compat:upper"]) == {}, "nothing left: 204"
         assert tp.next_task(["someone-else"], ["compat:upper"]) == {}, "not the preferred provider"
 
-        # upload_result_file: file results are added with task files; this is where the
-        # suite will upload one (tp.upload_result_file) and report its file id as output.
+        # upload_result_file: a provider whose type's output is a file uploads it, then names it
+        render = TaskProcessingProvider(id="compat-render", name="Renderer", task_type="compat:render", expected_runtime=5)
+        render_type = TaskType(
+            id="compat:render", name="Render", description="Renders text into a file",
+            input_shape=[ShapeDescriptor(name="input", description="Text", shape_type=ShapeType.TEXT)],
+            output_shape=[ShapeDescriptor(name="file", description="The rendering", shape_type=ShapeType.FILE)])
+        tp.register(render, render_type)
+        nc.set_user("alice")
+        try:
+            rendered = nc.ocs("POST", "/ocs/v2.php/taskprocessing/schedule",
+                              json={"type": "compat:render", "input": {"input": "pixels"}, "appId": "compat-app"})["task"]
+        finally:
+            nc.set_user("")
+        print("TASK render", rendered["id"], flush=True)
+        claimed = tp.next_task(["compat-render"], ["compat:render"])
+        assert claimed["task"]["id"] == rendered["id"] and claimed["provider"]["name"] == "compat-render", claimed
+        file_id = tp.upload_result_file(rendered["id"], bytes(range(256)) * 4 + b"\r\n--\x00end")
+        assert isinstance(file_id, int) and file_id > 0, file_id
+        print("FILE render", file_id, flush=True)
+        done = tp.report_result(rendered["id"], {"file": file_id})
+        assert done["task"]["status"] == "STATUS_SUCCESSFUL", done
+        assert done["task"]["output"] == {"file": file_id}, done
+        tp.unregister("compat-render")
 
         # next_task_batch (Nextcloud 33), a failure with a user-facing message
         batch_ids = [schedule(text)["id"] for text in ("a", "b", "c")]
@@ -126,7 +148,7 @@ struct NcPyApiCompatibilityTests {
         return python
     }
 
-    @Test("a real nc_py_api NextcloudApp registers, claims (next_task, next_task_batch), reports and unregisters; every stored field checked")
+    @Test("a real nc_py_api NextcloudApp registers, claims (next_task, next_task_batch), reports progress, uploads a result file, reports results and unregisters; every stored field checked")
     func ncPyApiProvider() throws {
         guard let python = Self.venvPython() else { return }
         let server = try TestServer()
@@ -146,9 +168,11 @@ struct NcPyApiCompatibilityTests {
             logPath: folder + "/ex_app.log", timeoutSeconds: 120)
         try #require(exit == .exited(0) && output.contains("DONE"), "the nc_py_api ExApp failed (\(exit)):\n\(output)")
         var ids: [String: Int64] = [:]
-        for line in output.split(separator: "\n") where line.hasPrefix("TASK ") {
+        var fileIDs: [String: Int64] = [:]
+        for line in output.split(separator: "\n") where line.hasPrefix("TASK ") || line.hasPrefix("FILE ") {
             let parts = line.split(separator: " ")
-            if parts.count == 3, let id = Int64(parts[2]) { ids[String(parts[1])] = id }
+            guard parts.count == 3, let id = Int64(parts[2]) else { continue }
+            if parts[0] == "TASK" { ids[String(parts[1])] = id } else { fileIDs[String(parts[1])] = id }
         }
 
         let database = try server.database()
@@ -188,7 +212,22 @@ struct NcPyApiCompatibilityTests {
         #expect(failed.int("attempt") == 1)
         #expect(failed.bool("ended") == true)
 
-        #expect(try server.server.catalog.store.providers().allSatisfy { $0.id != "compat-provider" })
+        // The file the ExApp uploaded with upload_result_file: the task's output names it, and its
+        // user downloads the very bytes.
+        let rendered = try row("render")
+        let fileID = try #require(fileIDs["render"], "no file id in:\n\(output)")
+        #expect(rendered.int("status") == 3, "STATUS_SUCCESSFUL")
+        #expect(rendered.string("output").flatMap { try? JSONValue.parse($0) } == ["file": .int(fileID)])
+        let renderID = try #require(ids["render"])
+        let download = try server.client(server.alice).call("GET", "tasks/\(renderID)/file/\(fileID)")
+        #expect(download.status == 200)
+        #expect(download.body == Array((0...255).map { UInt8($0) }).repeated(4) + Array("\r\n--".utf8) + [0] + Array("end".utf8))
+
+        #expect(try server.server.catalog.store.providers().allSatisfy { $0.id != "compat-provider" && $0.id != "compat-render" })
         #expect(try server.server.catalog.store.customTypes().isEmpty)
     }
+}
+
+extension Array {
+    fileprivate func repeated(_ times: Int) -> [Element] { Array((0..<times).map { _ in self }.joined()) }
 }
