@@ -92,22 +92,100 @@ extension TaskStore {
     }
 
     /// Records several results in ONE transaction (one commit, the expensive part), each with the
-    /// same rules as `reportResult`, and answers each report's outcome in the order given. Rows
-    /// are updated in id order, so two batches touching the same tasks cannot deadlock.
+    /// same rules as `reportResult`, and answers each report's outcome in the order given.
+    ///
+    /// Successes and plain failures are applied by one statement for the whole batch (a
+    /// statement per task costed more than the commit); it locks its rows in id order, so two
+    /// batches touching the same tasks cannot deadlock. A task named twice is finished by its
+    /// first report; the later ones, retryable failures (one statement each, as they follow the
+    /// retry policy) and reports that matched nothing then go one by one, as `reportResult`.
     public func reportResults(
         _ reports: [TaskReport], retryPolicy: RetryPolicy = RetryPolicy()
     ) throws(TaskStoreError) -> [ReportOutcome] {
         guard !reports.isEmpty else { return [] }
+        var seen = Set<Int64>()
+        var finishing: [Int] = []
+        var oneByOne: [Int] = []
+        for index in reports.indices {
+            if case .retryableFailure = reports[index].result {
+                oneByOne.append(index)
+            } else if seen.insert(reports[index].taskID).inserted {
+                finishing.append(index)
+            } else {
+                oneByOne.append(index)
+            }
+        }
         return try withConnection { connection in
             try connection.transaction { connection in
                 var outcomes = [ReportOutcome?](repeating: nil, count: reports.count)
-                for index in reports.indices.sorted(by: { reports[$0].taskID < reports[$1].taskID }) {
+                let finished = try Self.finish(finishing.map { reports[$0] }, on: connection)
+                for index in finishing {
+                    if let task = finished[reports[index].taskID] {
+                        outcomes[index] = .accepted(task)
+                    } else {
+                        oneByOne.append(index)
+                    }
+                }
+                for index in oneByOne.sorted(by: { reports[$0].taskID < reports[$1].taskID }) {
                     outcomes[index] = try Self.recordResult(reports[index], policy: retryPolicy, on: connection)
                 }
                 return outcomes.map { $0 ?? .notFound }
             }
         }
     }
+
+    /// Applies successes and plain failures (each task at most once) in one statement; returns
+    /// the tasks it finished by id. A report that matched nothing is absent.
+    private static func finish(_ reports: [TaskReport], on connection: PostgresConnection) throws -> [Int64: TaskRecord] {
+        guard !reports.isEmpty else { return [:] }
+        var statuses: [Int] = [], outputs: [String?] = [], errors: [String?] = [], userFacing: [String?] = []
+        for report in reports {
+            switch report.result {
+            case .success(let object):
+                statuses.append(TaskStatus.successful.rawValue)
+                outputs.append(JSONValue.object(object).serializedString())
+                errors.append(nil)
+                userFacing.append(nil)
+            case .failure(let message, let userFacingMessage), .retryableFailure(let message, let userFacingMessage):
+                statuses.append(TaskStatus.failed.rawValue)
+                outputs.append(nil)
+                errors.append(message)
+                userFacing.append(userFacingMessage)
+            }
+        }
+        let updated = try connection.query(
+            finishManySQL,
+            [reports.map(\.taskID), statuses, outputs, errors, userFacing, reports.map(\.attempt)])
+        var finished: [Int64: TaskRecord] = [:]
+        for row in updated.rows {
+            let task = try TaskColumns.decode(row)
+            finished[task.id] = task
+        }
+        return finished
+    }
+
+    /// `finishSQL` for many tasks; parameters: ids, statuses, outputs, error messages, user-facing
+    /// error messages, attempts (null: any), element by element; ids must be distinct.
+    static let finishManySQL = """
+        WITH report AS (
+            SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::text[], $4::text[], $5::text[], $6::integer[])
+                AS report (id, status, output, error_message, user_facing_error_message, attempt)
+        ), locked AS MATERIALIZED (
+            SELECT tasks.id FROM tasks JOIN report ON report.id = tasks.id
+            WHERE tasks.status = \(TaskStatus.running.rawValue) AND (report.attempt IS NULL OR tasks.attempt = report.attempt)
+            ORDER BY tasks.id
+            FOR UPDATE OF tasks
+        )
+        UPDATE tasks
+        SET status = report.status, output = report.output, error_message = report.error_message,
+            user_facing_error_message = report.user_facing_error_message,
+            progress = CASE WHEN report.status = \(TaskStatus.successful.rawValue) THEN 1 ELSE tasks.progress END,
+            ended_at = now(), last_updated = now(), lease_expires_at = NULL
+        FROM report JOIN locked ON locked.id = report.id
+        WHERE tasks.id = report.id AND tasks.status = \(TaskStatus.running.rawValue)
+            AND (report.attempt IS NULL OR tasks.attempt = report.attempt)
+        RETURNING \(TaskColumns.tasks)
+        """
 
     static func recordResult(
         _ report: TaskReport, policy: RetryPolicy, on connection: PostgresConnection
