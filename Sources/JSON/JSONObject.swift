@@ -8,14 +8,18 @@ public struct JSONObject: Sendable, Equatable, Sequence, ExpressibleByDictionary
     public private(set) var keys: [String]
     /// The values, parallel to `keys`.
     private var values: [JSONValue]
-    /// Where each key sits in `keys`, so lookups do not scan.
-    private var positions: [String: Int]
+    /// Where each key sits in `keys`, so lookups in a large object do not scan; nil while the
+    /// object is small enough that scanning is cheaper than hashing (most objects on the wire).
+    private var positions: [String: Int]?
+
+    /// Objects with more members than this keep ``positions``.
+    private static let scanLimit = 16
 
     /// Creates an empty object.
     public init() {
         keys = []
         values = []
-        positions = [:]
+        positions = nil
     }
 
     /// Creates an object with the members in order; a repeated key replaces the earlier value in place.
@@ -23,7 +27,6 @@ public struct JSONObject: Sendable, Equatable, Sequence, ExpressibleByDictionary
         self.init()
         keys.reserveCapacity(pairs.count)
         values.reserveCapacity(pairs.count)
-        positions.reserveCapacity(pairs.count)
         for (key, value) in pairs {
             self[key] = value
         }
@@ -38,24 +41,33 @@ public struct JSONObject: Sendable, Equatable, Sequence, ExpressibleByDictionary
     init(uniqueKeys keys: [String], values: [JSONValue]) {
         self.keys = keys
         self.values = values
-        positions = Dictionary(uniqueKeysWithValues: zip(keys, keys.indices))
+        positions = keys.count > Self.scanLimit ? Dictionary(uniqueKeysWithValues: zip(keys, keys.indices)) : nil
+    }
+
+    private func position(of key: String) -> Int? {
+        if let positions { return positions[key] }
+        return keys.firstIndex(of: key)
     }
 
     /// The value for `key`; setting `nil` removes the member, setting a value for an existing key keeps its place.
     public subscript(key: String) -> JSONValue? {
         get {
-            positions[key].map { values[$0] }
+            position(of: key).map { values[$0] }
         }
         set {
-            switch (positions[key], newValue) {
+            switch (position(of: key), newValue) {
             case (let position?, let value?):
                 values[position] = value
             case (let position?, nil):
                 remove(at: position)
             case (nil, let value?):
-                positions[key] = keys.count
                 keys.append(key)
                 values.append(value)
+                if positions != nil {
+                    positions?[key] = keys.count - 1
+                } else if keys.count > Self.scanLimit {
+                    positions = Dictionary(uniqueKeysWithValues: zip(keys, keys.indices))
+                }
             case (nil, nil):
                 break
             }
@@ -69,10 +81,12 @@ public struct JSONObject: Sendable, Equatable, Sequence, ExpressibleByDictionary
     public var isEmpty: Bool { keys.isEmpty }
 
     private mutating func remove(at position: Int) {
-        positions[keys.remove(at: position)] = nil
+        let key = keys.remove(at: position)
         values.remove(at: position)
+        guard positions != nil else { return }
+        positions?[key] = nil
         for shifted in keys[position...] {
-            positions[shifted, default: 0] -= 1
+            positions?[shifted, default: 0] -= 1
         }
     }
 

@@ -118,18 +118,29 @@ public final class LoopbackHTTPClient {
     }
 
     private func encode(method: String, path: String, headers: [(String, String)], body: [UInt8]?) -> [UInt8] {
-        let given = Set(headers.map { $0.0.lowercased() })
-        var head = "\(method) \(path) HTTP/1.1\r\n"
-        if !given.contains("host") {
-            head += "Host: \(host.contains(":") ? "[\(host)]" : host):\(port)\r\n"
+        var request: [UInt8] = []
+        request.reserveCapacity(256 + (body?.count ?? 0))
+        func line(_ text: String) {
+            request.append(contentsOf: text.utf8)
+            request.append(contentsOf: [0x0D, 0x0A])
+        }
+        line("\(method) \(path) HTTP/1.1")
+        if !headers.contains(where: { Self.isNamed($0.0, "host") }) {
+            line("Host: \(host.contains(":") ? "[\(host)]" : host):\(port)")
         }
         for (name, value) in headers {
-            head += "\(name): \(value)\r\n"
+            line("\(name): \(value)")
         }
-        if let body, !given.contains("content-length") {
-            head += "Content-Length: \(body.count)\r\n"
+        if let body, !headers.contains(where: { Self.isNamed($0.0, "content-length") }) {
+            line("Content-Length: \(body.count)")
         }
-        head += "\r\n"
-        return Array(head.utf8) + (body ?? [])
+        line("")
+        request.append(contentsOf: body ?? [])
+        return request
+    }
+
+    /// Whether a header `name` is `lowercased` (an ASCII name), ignoring case.
+    private static func isNamed(_ name: String, _ lowercased: String) -> Bool {
+        name.utf8.elementsEqual(lowercased.utf8) { ($0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0) == $1 }
     }
 }

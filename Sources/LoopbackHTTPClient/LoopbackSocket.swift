@@ -3,6 +3,8 @@ import Glibc
 /// One connected TCP socket, closed when released. Every wait is bounded by a ``Deadline``.
 final class LoopbackSocket {
     private let descriptor: Int32
+    /// Where `read` receives, allocated once per connection rather than once per read.
+    private var chunk = [UInt8](repeating: 0, count: 64 * 1024)
 
     private init(descriptor: Int32) {
         self.descriptor = descriptor
@@ -50,14 +52,15 @@ final class LoopbackSocket {
     func write(_ bytes: [UInt8], before deadline: Deadline) throws(LoopbackHTTPError) {
         var offset = 0
         while offset < bytes.count {
-            try wait(for: Int16(POLLOUT), before: deadline, doing: "sending")
-            let sent = bytes[offset...].withUnsafeBytes { chunk in
-                Glibc.send(descriptor, chunk.baseAddress, chunk.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+            let sent = bytes[offset...].withUnsafeBytes { unsent in
+                Glibc.send(descriptor, unsent.baseAddress, unsent.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
             }
             if sent < 0 {
                 guard errno == EAGAIN || errno == EINTR else {
                     throw LoopbackHTTPError(.sendFailed, errnoText(errno))
                 }
+                // Only a full send buffer is waited for; a request usually fits at once.
+                try wait(for: Int16(POLLOUT), before: deadline, doing: "sending")
                 continue
             }
             offset += sent
@@ -67,11 +70,10 @@ final class LoopbackSocket {
     /// Reads what has arrived (waiting for something if nothing has) and appends it to
     /// `buffer`; returns the number of bytes read, 0 at end of stream.
     func read(appendingTo buffer: inout [UInt8], before deadline: Deadline) throws(LoopbackHTTPError) -> Int {
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
             try wait(for: Int16(POLLIN), before: deadline, doing: "receiving")
-            let received = chunk.withUnsafeMutableBytes { chunk in
-                Glibc.recv(descriptor, chunk.baseAddress, chunk.count, Int32(MSG_DONTWAIT))
+            let received = chunk.withUnsafeMutableBytes { space in
+                Glibc.recv(descriptor, space.baseAddress, space.count, Int32(MSG_DONTWAIT))
             }
             if received < 0 {
                 guard errno == EAGAIN || errno == EINTR else {

@@ -1,4 +1,3 @@
-import Foundation
 import MicroHTTP
 import TaskQueue
 
@@ -92,11 +91,14 @@ struct Authenticator: Sendable {
     /// Decodes base64 of "user:secret" (the user part may be empty). A NUL character makes it
     /// malformed: no name or secret holds one, and PostgreSQL text cannot carry it to a lookup.
     static func decodeUserAndSecret(_ encoded: String) -> (String, String)? {
-        guard let data = Data(base64Encoded: encoded.trimmingCharacters(in: .whitespaces)),
-            !data.contains(0),
-            let text = String(data: data, encoding: .utf8),
-            let colon = text.firstIndex(of: ":")
+        let isBlank = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        let utf8 = encoded.utf8
+        let start = utf8.firstIndex { !isBlank($0) } ?? utf8.endIndex
+        let end = utf8.lastIndex { !isBlank($0) }.map { utf8.index(after: $0) } ?? start
+        guard let bytes = Base64.decode(encoded[start..<max(start, end)]), !bytes.contains(0),
+            let text = String(validating: bytes, as: UTF8.self),
+            let colon = text.utf8.firstIndex(of: UInt8(ascii: ":"))
         else { return nil }
-        return (String(text[..<colon]), String(text[text.index(after: colon)...]))
+        return (String(text[..<colon]), String(text[text.utf8.index(after: colon)...]))
     }
 }

@@ -55,18 +55,41 @@ public enum Router {
 
     public static func match(method: String, path: String) -> RouteMatch {
         guard let (prefix, version) = prefixes.first(where: { path.hasPrefix($0.0) }) else { return .notFound }
-        var rest = Substring(path.dropFirst(prefix.count))
+        var rest = Substring(path.utf8.dropFirst(prefix.utf8.count))
         if rest.hasSuffix("/") { rest = rest.dropLast() }
-        let segments = rest.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        let segments = rest.split(separator: "/", omittingEmptySubsequences: false)
 
-        // Each entry: the segments (":id" is a numeric id, ":app" any text), then method → route.
-        typealias Builder = ([String]) -> Route?
+        for entry in table {
+            guard let captures = capture(entry.pattern, segments) else { continue }
+            // HEAD is not GET here: a HEAD on `tasks_provider/next` would claim a task and drop it.
+            guard let (_, build) = entry.methods.first(where: { $0.0 == method }) else {
+                return .methodNotAllowed(allowed: entry.methods.map(\.0), version: version)
+            }
+            guard let route = build(captures) else {
+                return .invalidID("the id in the path must be a positive integer, got '\(captures.first { positiveID($0) == nil } ?? "")'", version: version)
+            }
+            return .route(route, version)
+        }
+        return .notFound
+    }
+
+    /// Builds a route from the captured segments; nil when an id is not a positive integer.
+    private typealias Builder = @Sendable ([Substring]) -> Route?
+
+    /// One path shape: its segments (":id" a numeric id, ":app" any text), then method → route.
+    private struct Entry: Sendable {
+        let pattern: [String]
+        let methods: [(String, Builder)]
+    }
+
+    /// Built once: every request is matched against it (twice: for its body limit, then to answer).
+    private static let table: [Entry] = {
         let taskProcessing: [([String], [(String, Builder)])] = [
             (["schedule"], [("POST", { _ in .schedule })]),
             (["schedule", "batch"], [("POST", { _ in .scheduleBatch })]),
             (["tasktypes"], [("GET", { _ in .taskTypes })]),
             (["tasks"], [("GET", { _ in .listTasks })]),
-            (["tasks", "app", ":app"], [("GET", { .listAppTasks(appID: $0[0]) })]),
+            (["tasks", "app", ":app"], [("GET", { .listAppTasks(appID: String($0[0])) })]),
             (["task", ":id"], [
                 ("GET", { id($0).map { .getTask(id: $0) } }),
                 ("DELETE", { id($0).map { .deleteTask(id: $0) } }),
@@ -95,36 +118,26 @@ public enum Router {
                 ("GET", { ids($0).map { .providerGetTaskFile(taskID: $0.0, fileID: $0.1) } }),
             ]),
         ]
-        let table = taskProcessing.map { (["taskprocessing"] + $0.0, $0.1) } + [
+        let others: [([String], [(String, Builder)])] = [
             (["cloud", "capabilities"], [("GET", { _ in .capabilities })]),
             (["apps", "app_api", "api", "v1", "ai_provider", "task_processing"], [
                 ("POST", { _ in .registerProvider }), ("DELETE", { _ in .unregisterProvider }),
             ]),
         ]
-
-        for (pattern, methods) in table {
-            guard let captures = capture(pattern, segments) else { continue }
-            // HEAD is not GET here: a HEAD on `tasks_provider/next` would claim a task and drop it.
-            guard let (_, build) = methods.first(where: { $0.0 == method }) else {
-                return .methodNotAllowed(allowed: methods.map(\.0), version: version)
-            }
-            guard let route = build(captures) else {
-                return .invalidID("the id in the path must be a positive integer, got '\(captures.first { positiveID($0) == nil } ?? "")'", version: version)
-            }
-            return .route(route, version)
-        }
-        return .notFound
-    }
+        return taskProcessing.map { Entry(pattern: ["taskprocessing"] + $0.0, methods: $0.1) }
+            + others.map { Entry(pattern: $0.0, methods: $0.1) }
+    }()
 
     /// The captured segments if `segments` fits `pattern`.
-    private static func capture(_ pattern: [String], _ segments: [String]) -> [String]? {
+    private static func capture(_ pattern: [String], _ segments: [Substring]) -> [Substring]? {
         guard pattern.count == segments.count else { return nil }
-        var captures: [String] = []
+        var captures: [Substring] = []
         for (expected, actual) in zip(pattern, segments) {
             if expected.hasPrefix(":") {
                 guard !actual.isEmpty else { return nil }
                 captures.append(actual)
-            } else if expected != actual {
+            } else if !expected.utf8.elementsEqual(actual.utf8) {
+                // Byte comparison: path segments are matched exactly, no Unicode equivalence.
                 return nil
             }
         }
@@ -132,18 +145,18 @@ public enum Router {
     }
 
     /// A positive 64-bit id, or nil.
-    private static func id(_ captures: [String]) -> Int64? {
+    private static func id(_ captures: [Substring]) -> Int64? {
         guard let text = captures.first else { return nil }
         return positiveID(text)
     }
 
     /// Two positive ids (a task's and a file's), or nil.
-    private static func ids(_ captures: [String]) -> (Int64, Int64)? {
+    private static func ids(_ captures: [Substring]) -> (Int64, Int64)? {
         guard captures.count == 2, let first = positiveID(captures[0]), let second = positiveID(captures[1]) else { return nil }
         return (first, second)
     }
 
-    private static func positiveID(_ text: String) -> Int64? {
+    private static func positiveID(_ text: Substring) -> Int64? {
         guard text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let value = Int64(text), value > 0 else { return nil }
         return value
     }

@@ -22,6 +22,30 @@ struct JSONObjectTests {
         #expect(object["d"] == .some(.null))
     }
 
+    /// Small objects scan their keys and large ones keep an index: the same answers either
+    /// way, while members are added and removed across the boundary.
+    @Test func setsAndRemovalsAcrossSizesAgreeWithAModel() throws {
+        var object = JSONObject()
+        var model: [(String, JSONValue)] = []
+        var generator = SystemRandomNumberGenerator()
+        for step in 0..<2_000 {
+            let key = "k\(Int.random(in: 0..<40, using: &generator))"
+            if Bool.random(using: &generator) || model.count < 5 {
+                let value = JSONValue.int(Int64(step))
+                object[key] = value
+                if let index = model.firstIndex(where: { $0.0 == key }) { model[index].1 = value } else { model.append((key, value)) }
+            } else {
+                object[key] = nil
+                model.removeAll { $0.0 == key }
+            }
+            #expect(object.keys == model.map(\.0))
+            for (name, value) in model { #expect(object[name] == value) }
+        }
+        let parsed = try JSONValue.parse(Array(JSONValue.object(object).serialized()))
+        #expect(parsed.objectValue?.keys == object.keys)
+        #expect(parsed == .object(object))
+    }
+
     @Test func settingNilRemoves() {
         var object: JSONObject = ["a": 1, "b": 2, "c": 3, "d": 4]
         object["b"] = nil

@@ -80,6 +80,15 @@ struct JSONRoundTripTests {
         #expect(try JSONValue.parse(text) == ["a": [1, 2]])
     }
 
+    /// The encoder's first buffer holds 4096 bytes: documents just under, at and over it.
+    @Test(arguments: 4090...4100)
+    func documentsAroundTheFirstBufferSize(length: Int) throws {
+        let value = JSONValue.string(String(repeating: "x", count: length - 2))
+        let bytes = value.serialized()
+        #expect(bytes.count == length)
+        #expect(try JSONValue.parse(bytes) == value)
+    }
+
     @Test func largeDocument() throws {
         let value = JSONValue.array((0..<10_000).map { ["index": .int(Int64($0)), "name": .string("item \($0)")] })
         #expect(try JSONValue.parse(value.serialized()) == value)

@@ -26,7 +26,11 @@ final class BenchClient {
 
     /// Sends one request; the status and the parsed `ocs.data` (nil for an empty body).
     func call(_ method: String, _ path: String, _ body: JSONValue, tally: inout WorkerTally) throws -> (status: Int, data: JSONValue?) {
-        let payload = body.serialized()
+        try call(method, path, encoded: body.serialized(), tally: &tally)
+    }
+
+    /// As ``call(_:_:_:tally:)`` with a body encoded once for many requests.
+    func call(_ method: String, _ path: String, encoded payload: [UInt8], tally: inout WorkerTally) throws -> (status: Int, data: JSONValue?) {
         let response = try tally.timed { try http.send(method: method, path: Self.base + path, headers: headers, body: payload) }
         let json = response.body.isEmpty ? nil : try? JSONValue.parse(response.body)
         return (response.status, json?["ocs"]?["data"])

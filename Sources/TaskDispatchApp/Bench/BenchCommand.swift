@@ -23,7 +23,15 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Seconds the idle fleet scenario (6) measures.") var idleSeconds = 60
     @Option(help: "PostgreSQL connection string or URL of a database to use (its tasks are deleted).")
     var databaseURL: String?
+    @Option(help: "Rounds that rows 1 and 2 alternate in, their tasks split between the rounds.") var rounds = 6
+    @Option(help: "Rows to run, for example 1,2 (a row's reference runs with it).") var rows = "1,2,3,4,5,6,7"
     @Flag(help: "Tiny sizes: a smoke test of every scenario.") var quick = false
+
+    var selectedRows: Set<Int>? {
+        let numbers = rows.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !numbers.isEmpty, numbers.allSatisfy({ $0.map { (1...7).contains($0) } ?? false }) else { return nil }
+        return Set(numbers.compactMap { $0 })
+    }
 
     func validate() throws {
         guard workers > 0, tasks > 0, backlog > 0 else { throw ValidationError("--workers, --tasks and --backlog must be positive") }
@@ -31,13 +39,17 @@ struct BenchCommand: ParsableCommand {
         guard parkedWorkers > 0, wakeRounds > 0, idleWorkers > 0, idleSeconds > 0 else {
             throw ValidationError("--parked-workers, --wake-rounds, --idle-workers and --idle-seconds must be positive")
         }
+        guard rounds > 0 else { throw ValidationError("--rounds must be positive") }
+        guard selectedRows != nil else { throw ValidationError("--rows takes row numbers from 1 to 7, separated by commas") }
     }
 
     func run() throws {
         var settings = quick ? BenchSettings.quick : BenchSettings()
+        settings.rows = selectedRows ?? settings.rows
         if !quick {
             settings.workers = workers
             settings.tasks = tasks
+            settings.rounds = rounds
             settings.backlog = backlog
             settings.finishedRows = finishedRows
             settings.parkedWorkers = parkedWorkers

@@ -33,6 +33,22 @@ public struct BenchResult: Sendable {
     public var completed: Bool { unavailable == nil && errors.isEmpty && tasks == expectedTasks }
     public var tasksPerSecond: Double { seconds > 0 ? Double(tasks) / seconds : 0 }
 
+    /// The rounds of one scenario as one row: totals of tasks, time, transactions and CPU,
+    /// and every latency.
+    static func combining(_ rounds: [BenchResult]) -> BenchResult {
+        let first = rounds[0]
+        let transactions = rounds.map(\.writeTransactions)
+        let databaseCPU = rounds.map(\.databaseCPUSeconds)
+        return BenchResult(
+            scenario: first.scenario, expectedTasks: rounds.map(\.expectedTasks).reduce(0, +),
+            tasks: rounds.map(\.tasks).reduce(0, +), seconds: rounds.map(\.seconds).reduce(0, +),
+            latencies: rounds.flatMap(\.latencies),
+            writeTransactions: transactions.contains(nil) ? nil : transactions.compactMap { $0 }.reduce(0, +),
+            processCPUSeconds: rounds.map(\.processCPUSeconds).reduce(0, +),
+            databaseCPUSeconds: databaseCPU.contains(nil) ? nil : databaseCPU.compactMap { $0 }.reduce(0, +),
+            errors: rounds.flatMap(\.errors), unavailable: nil)
+    }
+
     static func notAvailable(_ scenario: String, _ reason: String) -> BenchResult {
         BenchResult(
             scenario: scenario, expectedTasks: 0, tasks: 0, seconds: 0, latencies: [], writeTransactions: nil,

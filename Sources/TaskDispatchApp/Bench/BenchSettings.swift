@@ -4,6 +4,10 @@ public struct BenchSettings: Sendable {
     public var workers = 16
     /// Tasks per scenario (and claims measured in the backlog scenario).
     public var tasks = 20_000
+    /// Rounds that rows 1 and 2 alternate in (each with `tasks / rounds` tasks, in the order
+    /// 1 2, 2 1, 1 2, ...), so that a machine growing slower or faster during the run shifts
+    /// both alike and their ratio holds.
+    public var rounds = 6
     /// Tasks waiting in the large-backlog half of scenario 7.
     public var backlog = 1_000_000
     /// Finished tasks in the table during the large-backlog half of scenario 7: the table a
@@ -26,6 +30,8 @@ public struct BenchSettings: Sendable {
     /// Seconds scenario 6 waits before each reading of the database's counters, for idle
     /// backends to report theirs.
     public var statisticsSettleSeconds: Double = 11
+    /// The rows to run (1 to 7); a row's reference runs with it, so every ratio is measured.
+    public var rows: Set<Int> = Set(1...7)
 
     public init() {}
 
@@ -34,6 +40,7 @@ public struct BenchSettings: Sendable {
         var settings = BenchSettings()
         settings.workers = 4
         settings.tasks = 300
+        settings.rounds = 2
         settings.backlog = 3_000
         settings.smallBacklog = 300
         settings.finishedRows = 3_000

@@ -8,15 +8,15 @@ extension Benchmark {
 
     /// 1. The ceiling: the claim statement and the finish statement straight over one
     /// connection per worker, no HTTP, until no task is left.
-    func ceiling() throws -> BenchResult {
-        try insertTasks(settings.tasks)
+    func ceiling(tasks: Int) throws -> BenchResult {
+        try insertTasks(tasks)
         let connections = try (0..<settings.workers).map { _ in
             try PostgresConnection(connectionString: connectionString, logger: logger)
         }
         defer { connections.forEach { $0.close() } }
         let shared = UnsafeSendable(connections)
         let output = JSONValue.object(["output": "x"]).serializedString()
-        return try measure("1 ceiling (SQL claim + finish)", expecting: settings.tasks) {
+        return try measure("1 ceiling (SQL claim + finish)", expecting: tasks) {
             runWorkers(settings.workers) { index, tally in
                 let connection = shared.value[index]
                 while true {
@@ -38,17 +38,18 @@ extension Benchmark {
     }
 
     /// 2 and 7. Workers over HTTP: `next`, then the result, per task, until `next` answers 204
-    /// or `claims` (when given) have been made.
-    func httpSingle(label: String, claims: Int? = nil) throws -> BenchResult {
-        if claims == nil { try insertTasks(settings.tasks) }
+    /// (after `tasks` inserted here) or `claims` (when given) have been made.
+    func httpSingle(label: String, tasks: Int = 0, claims: Int? = nil) throws -> BenchResult {
+        if claims == nil { try insertTasks(tasks) }
         let port = server.port
         let headers = BenchClient.appHeaders(app: Self.app, secret: appSecret)
         let budget = claims.map(WorkPool.init)
-        return try measure(label, expecting: claims ?? settings.tasks) {
+        let nextBody = Self.workerBody.serialized()
+        return try measure(label, expecting: claims ?? tasks) {
             runWorkers(settings.workers) { _, tally in
                 let client = BenchClient(port: port, headers: headers)
                 while budget.map({ $0.take() > 0 }) ?? true {
-                    let (status, data) = try client.call("GET", "tasks_provider/next", Self.workerBody, tally: &tally)
+                    let (status, data) = try client.call("GET", "tasks_provider/next", encoded: nextBody, tally: &tally)
                     if status == 204 { return }
                     guard status == 200, let task = data?["task"], let id = task["id"]?.int64Value,
                           let attempt = task["attempt"]?.int64Value

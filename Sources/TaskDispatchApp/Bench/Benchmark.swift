@@ -70,22 +70,67 @@ public final class Benchmark {
     }
 
     func runScenarios() throws -> [BenchResult] {
-        let ceiling = try ceiling()
-        var single = try httpSingle(label: "2 HTTP next + result")
+        // Row 2's ratio is to row 1 and row 3's to row 2: a row brings its reference along.
+        let rows = settings.rows
+        var results: [BenchResult] = []
+        var single: BenchResult?
+        if !rows.isDisjoint(with: [1, 2, 3]) {
+            let (ceiling, http) = try ceilingAndSingle()
+            results.append(ceiling)
+            if let http { results.append(http) }
+            single = http
+        }
+        if rows.contains(3), let single {
+            var batched = try httpBatched()
+            batched.ratio = (batched.tasksPerSecond / max(single.tasksPerSecond, 1e-9), "of 2")
+            results.append(batched)
+        }
+        if rows.contains(4) {
+            let scheduleSingle = try scheduleSingle()
+            var scheduleBatched = try scheduleBatched()
+            scheduleBatched.ratio = (scheduleBatched.tasksPerSecond / max(scheduleSingle.tasksPerSecond, 1e-9), "of 4 single")
+            results += [scheduleSingle, scheduleBatched]
+        }
+        if rows.contains(5) { results.append(try wakeLatency()) }
+        if rows.contains(6) { results.append(try idleFleet()) }
+        if rows.contains(7) {
+            let smallBacklog = try backlog(waiting: settings.smallBacklog)
+            var largeBacklog = try backlog(waiting: settings.backlog, finished: settings.finishedRows)
+            largeBacklog.ratio = (largeBacklog.tasksPerSecond / max(smallBacklog.tasksPerSecond, 1e-9), "of 7 small")
+            results += [smallBacklog, largeBacklog]
+        }
+        return results
+    }
+
+    /// Rows 1 and 2 in alternating rounds (row 2 only when row 2 or 3 was asked for), each
+    /// row the total of its rounds; the note on row 2 gives every round's own ratio.
+    func ceilingAndSingle() throws -> (ceiling: BenchResult, single: BenchResult?) {
+        let withHTTP = !settings.rows.isDisjoint(with: [2, 3])
+        let rounds = withHTTP ? max(1, min(settings.rounds, settings.tasks)) : 1
+        var ceilings: [BenchResult] = []
+        var singles: [BenchResult] = []
+        for round in 0..<rounds {
+            // Spread the tasks: the rounds add up to `settings.tasks`.
+            let tasks = settings.tasks / rounds + (round < settings.tasks % rounds ? 1 : 0)
+            let runCeiling = { ceilings.append(try self.ceiling(tasks: tasks)) }
+            let runSingle = { singles.append(try self.httpSingle(label: "2 HTTP next + result", tasks: tasks)) }
+            if !withHTTP {
+                try runCeiling()
+            } else if round % 2 == 0 {
+                try runCeiling()
+                try runSingle()
+            } else {
+                try runSingle()
+                try runCeiling()
+            }
+        }
+        let ceiling = BenchResult.combining(ceilings)
+        guard withHTTP else { return (ceiling, nil) }
+        var single = BenchResult.combining(singles)
         single.ratio = (single.tasksPerSecond / max(ceiling.tasksPerSecond, 1e-9), "of 1")
-        var batched = try httpBatched()
-        batched.ratio = (batched.tasksPerSecond / max(single.tasksPerSecond, 1e-9), "of 2")
-        let scheduleSingle = try scheduleSingle()
-        var scheduleBatched = try scheduleBatched()
-        scheduleBatched.ratio = (scheduleBatched.tasksPerSecond / max(scheduleSingle.tasksPerSecond, 1e-9), "of 4 single")
-        let smallBacklog = try backlog(waiting: settings.smallBacklog)
-        var largeBacklog = try backlog(waiting: settings.backlog, finished: settings.finishedRows)
-        largeBacklog.ratio = (largeBacklog.tasksPerSecond / max(smallBacklog.tasksPerSecond, 1e-9), "of 7 small")
-        let wakeLatency = try wakeLatency()
-        let idleFleet = try idleFleet()
-        return [
-            ceiling, single, batched, scheduleSingle, scheduleBatched, wakeLatency, idleFleet, smallBacklog, largeBacklog,
-        ]
+        let perRound = zip(singles, ceilings).map { BenchReport.format($0.tasksPerSecond / max($1.tasksPerSecond, 1e-9), 2) }
+        single.note = "\(rounds) rounds alternating with row 1; each round's ratio: " + perRound.joined(separator: ", ")
+        return (ceiling, single)
     }
 
     // MARK: - Shared steps
