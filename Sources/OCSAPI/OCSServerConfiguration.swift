@@ -33,15 +33,20 @@ public struct OCSServerConfiguration: Sendable {
     public var webhookAllowPrivateTargets: Bool
     /// The longest long poll (`wait` on `next` / `next_batch`); longer asks are capped. Default 30 s.
     public var maxWaitSeconds: Int
+    /// Whether `next` calls for the same types and single results that arrive while another
+    /// is at the database go to it together, in one claim statement or one transaction (see
+    /// `WorkerCallBatcher`). Default on; off, every call is its own statement and commit.
+    public var batchWorkerCalls: Bool
 
     public init(
         serverVersion: String, leaseSeconds: Int = 300, maxLeaseSeconds: Int = 3600,
         leaseSecondsByType: [String: Int] = [:], retryPolicy: RetryPolicy = RetryPolicy(), maxBatchItems: Int = 500,
         credentialCacheSeconds: Int = 30, maxJSONDepth: Int = 64, maxFileBytes: Int = 64 << 20,
         scheduleRateLimit: ScheduleRateLimit = ScheduleRateLimit(limit: 100, periodSeconds: 60), csrfCheck: Bool = true, webhookAllowPrivateTargets: Bool = false,
-        maxWaitSeconds: Int = 30
+        maxWaitSeconds: Int = 30, batchWorkerCalls: Bool = true
     ) {
         self.maxWaitSeconds = maxWaitSeconds
+        self.batchWorkerCalls = batchWorkerCalls
         self.serverVersion = serverVersion
         self.leaseSeconds = leaseSeconds
         self.maxLeaseSeconds = maxLeaseSeconds

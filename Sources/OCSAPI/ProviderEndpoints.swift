@@ -15,6 +15,16 @@ struct ProviderEndpoints: Sendable {
     let catalog: ProviderCatalog
     let configuration: OCSServerConfiguration
     let taskFinished: TaskFinishedListener
+    /// Where single claims and results go when ``OCSServerConfiguration/batchWorkerCalls`` is on.
+    let batcher: WorkerCallBatcher?
+
+    init(store: TaskStore, catalog: ProviderCatalog, configuration: OCSServerConfiguration, taskFinished: TaskFinishedListener) {
+        self.store = store
+        self.catalog = catalog
+        self.configuration = configuration
+        self.taskFinished = taskFinished
+        batcher = configuration.batchWorkerCalls ? WorkerCallBatcher(store: store, retryPolicy: configuration.retryPolicy) : nil
+    }
 
     static let batchSizes = 1...100
 
@@ -95,10 +105,16 @@ struct ProviderEndpoints: Sendable {
         guard !providers.isEmpty else { return nil }
         let types = requested.filter { providers[$0] != nil }
         if skipClaim(types) { return (providers, [], types) }
+        let leaseSeconds = askedLease ?? configuration.leaseSeconds
+        let leaseSecondsByType = askedLease == nil ? configuration.leaseSecondsByType : [:]
         let claimed = try storeCall { () throws(TaskStoreError) in
-            try store.claim(
-                types: types, limit: count, claimant: appID, leaseSeconds: askedLease ?? configuration.leaseSeconds,
-                leaseSecondsByType: askedLease == nil ? configuration.leaseSecondsByType : [:])
+            if count == 1, let batcher {
+                return try batcher.claimOne(
+                    types: types, claimant: appID, leaseSeconds: leaseSeconds, leaseSecondsByType: leaseSecondsByType
+                ).map { [$0] } ?? []
+            }
+            return try store.claim(
+                types: types, limit: count, claimant: appID, leaseSeconds: leaseSeconds, leaseSecondsByType: leaseSecondsByType)
         }
         return (providers, claimed, types)
     }
@@ -168,9 +184,10 @@ struct ProviderEndpoints: Sendable {
     func result(_ context: EndpointContext, taskID: Int64) throws(OCSError) -> EndpointResult {
         _ = try context.requireExApp()
         let report = try checkedOutputs([report(from: context.parameters, taskID: taskID)])[0]
-        // One conditional UPDATE commits on its own: no transaction around a single report.
+        // Alone, one conditional UPDATE that commits on its own; with company, one transaction.
         let outcome = try storeCall { () throws(TaskStoreError) in
-            try store.reportResult(
+            if let batcher { return try batcher.reportResult(report) }
+            return try store.reportResult(
                 id: report.taskID, result: report.result, attempt: report.attempt, retryPolicy: configuration.retryPolicy)
         }
         if case .accepted(let task) = outcome { taskFinished.taskChanged(task) }

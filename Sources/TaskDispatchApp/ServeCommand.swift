@@ -46,6 +46,8 @@ struct ServeCommand: ParsableCommand {
     var scheduleRatePeriod: String?
     @Option(help: "Refuse requests without OCS-APIRequest: true or a Bearer token, true or false (env TASKDISPATCH_CSRF_CHECK, default true).")
     var csrfCheck: String?
+    @Option(help: "Send next calls and single results that arrive together to the database together, true or false (env TASKDISPATCH_BATCH_WORKER_CALLS, default true).")
+    var batchWorkerCalls: String?
     @Option(help: "Seconds a webhook call may take (env TASKDISPATCH_WEBHOOK_TIMEOUT, default 10).")
     var webhookTimeout: String?
     @Option(help: "Calls per webhook before it is given up (env TASKDISPATCH_WEBHOOK_MAX_ATTEMPTS, default 10).")
@@ -87,6 +89,7 @@ struct ServeCommand: ParsableCommand {
         flags["schedule-rate-limit"] = scheduleRateLimit
         flags["schedule-rate-period"] = scheduleRatePeriod
         flags["csrf-check"] = csrfCheck
+        flags["batch-worker-calls"] = batchWorkerCalls
         flags["webhook-timeout"] = webhookTimeout
         flags["webhook-max-attempts"] = webhookMaxAttempts
         flags["webhook-retry-base-seconds"] = webhookRetryBaseSeconds

@@ -76,6 +76,10 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// Refuse requests without `OCS-APIRequest: true` and without a Bearer token with 412, as
     /// Nextcloud does. Default true (`TASKDISPATCH_CSRF_CHECK`, `--csrf-check true|false`).
     public var csrfCheck: Bool = true
+    /// Send `next` calls for the same types and single results that arrive while others are at
+    /// the database to it together: one claim statement, one transaction (group commit).
+    /// Default true (`TASKDISPATCH_BATCH_WORKER_CALLS`, `--batch-worker-calls true|false`).
+    public var batchWorkerCalls: Bool = true
     /// Seconds a webhook call may take (connect, send, answer) before it counts as failed.
     /// Default 10 (`TASKDISPATCH_WEBHOOK_TIMEOUT`, `--webhook-timeout`).
     public var webhookTimeoutSeconds: Double = 10
@@ -186,6 +190,9 @@ public struct ServerConfiguration: Sendable, Equatable {
             configuration.scheduleRatePeriodSeconds = seconds
         }
         if let check = try parse("csrf-check", "TASKDISPATCH_CSRF_CHECK", parseBool) { configuration.csrfCheck = check }
+        if let batch = try parse("batch-worker-calls", "TASKDISPATCH_BATCH_WORKER_CALLS", parseBool) {
+            configuration.batchWorkerCalls = batch
+        }
         if let seconds = try parse("webhook-timeout", "TASKDISPATCH_WEBHOOK_TIMEOUT", positiveSeconds) {
             configuration.webhookTimeoutSeconds = seconds
         }

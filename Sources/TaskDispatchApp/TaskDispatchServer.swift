@@ -56,7 +56,7 @@ public final class TaskDispatchServer: Sendable {
                     limit: configuration.scheduleRateLimit, periodSeconds: configuration.scheduleRatePeriodSeconds),
                 csrfCheck: configuration.csrfCheck,
                 webhookAllowPrivateTargets: configuration.webhookAllowPrivateTargets,
-                maxWaitSeconds: configuration.maxWaitSeconds),
+                maxWaitSeconds: configuration.maxWaitSeconds, batchWorkerCalls: configuration.batchWorkerCalls),
             taskFinished: TaskFinishedListener { _ in sender.nudge() },
             longPolls: longPolls, logger: logger)
         http = HTTPServer(

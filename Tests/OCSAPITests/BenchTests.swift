@@ -14,7 +14,12 @@ struct BenchTests {
         let report = try Benchmark.run(settings: settings, connectionString: connectionString)
 
         #expect(report.results.allSatisfy { $0.unavailable == nil })
-        #expect(report.results.map(\.scenario).map { $0.prefix(1) } == ["1", "2", "3", "4", "4", "5", "6", "7", "7"])
+        #expect(report.results.map(\.scenario).map { $0.prefix(1) } == ["1", "2", "2", "3", "4", "4", "5", "6", "7", "7"])
+        // Row 2 against the server as configured and against one without worker call batching,
+        // each in the alternating rounds with row 1.
+        let singles = report.results.filter { $0.scenario.hasPrefix("2") }
+        #expect(singles.map(\.scenario) == ["2 HTTP next + result", "2 HTTP next + result, worker calls not batched"])
+        #expect(singles.allSatisfy { $0.note?.contains("\(settings.rounds) rounds alternating with row 1") == true })
         for result in report.results {
             #expect(result.errors.isEmpty, "\(result.scenario): \(result.errors)")
             #expect(result.completed, "\(result.scenario)")

@@ -28,7 +28,7 @@ struct ServerConfigurationTests {
         ("connection-timeout", "5"), ("request-timeout", "6"), ("lease-seconds", "90"),
         ("max-lease-seconds", "900"), ("lease-by-type", "core:text2image=900"), ("max-attempts", "2"), ("idempotency-retention", "60"), ("log-level", "debug"),
         ("max-file-bytes", "1024"), ("unused-file-retention", "60"), ("schedule-rate-limit", "0"),
-        ("schedule-rate-period", "120"), ("csrf-check", "false"),
+        ("schedule-rate-period", "120"), ("csrf-check", "false"), ("batch-worker-calls", "false"),
     ])
     func flags(name: String, value: String) throws {
         let resolved = try ServerConfiguration.resolve(flags: [name: value], environment: [:])
@@ -39,6 +39,7 @@ struct ServerConfigurationTests {
         ("port", "70000"), ("threads", "0"), ("lease-seconds", "-1"), ("max-attempts", "many"), ("log-level", "loud"),
         ("lease-by-type", "core:text2image"), ("lease-by-type", "core:text2image=-5"), ("lease-by-type", "=60"),
         ("max-file-bytes", "0"), ("schedule-rate-limit", "-1"), ("schedule-rate-period", "0"), ("csrf-check", "maybe"),
+        ("batch-worker-calls", "sometimes"),
     ])
     func invalid(name: String, value: String) {
         #expect {

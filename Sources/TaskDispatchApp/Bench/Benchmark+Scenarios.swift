@@ -38,10 +38,11 @@ extension Benchmark {
     }
 
     /// 2 and 7. Workers over HTTP: `next`, then the result, per task, until `next` answers 204
-    /// (after `tasks` inserted here) or `claims` (when given) have been made.
-    func httpSingle(label: String, tasks: Int = 0, claims: Int? = nil) throws -> BenchResult {
+    /// (after `tasks` inserted here) or `claims` (when given) have been made; against the
+    /// server on `port` (default: the benchmark's server).
+    func httpSingle(label: String, tasks: Int = 0, claims: Int? = nil, port: UInt16? = nil) throws -> BenchResult {
         if claims == nil { try insertTasks(tasks) }
-        let port = server.port
+        let port = port ?? server.port
         let headers = BenchClient.appHeaders(app: Self.app, secret: appSecret)
         let budget = claims.map(WorkPool.init)
         let nextBody = Self.workerBody.serialized()

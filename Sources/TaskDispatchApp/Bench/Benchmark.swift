@@ -34,14 +34,7 @@ public final class Benchmark {
         var logger = Logger(label: "taskdispatch-bench") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = .warning
         self.logger = logger
-        var configuration = ServerConfiguration()
-        configuration.host = "127.0.0.1"
-        configuration.port = 0
-        configuration.databaseURL = connectionString
-        configuration.logLevel = .warning
-        // The benchmark schedules far more than any user should: measure the queue, not the limit.
-        configuration.scheduleRateLimit = 0
-        server = TaskDispatchServer(configuration: configuration, connectionString: connectionString, logger: logger)
+        server = Self.server(connectionString: connectionString, batchWorkerCalls: true, logger: logger)
         try server.start()
         do {
             admin = try PostgresConnection(connectionString: connectionString, logger: logger)
@@ -63,6 +56,20 @@ public final class Benchmark {
         }
     }
 
+    /// A server over the benchmark's database on a free loopback port, with defaults except
+    /// the schedule rate limit (the benchmark schedules far more than any user should: it
+    /// measures the queue, not the limit) and, for row 2's comparison, worker call batching.
+    static func server(connectionString: String, batchWorkerCalls: Bool, logger: Logger) -> TaskDispatchServer {
+        var configuration = ServerConfiguration()
+        configuration.host = "127.0.0.1"
+        configuration.port = 0
+        configuration.databaseURL = connectionString
+        configuration.logLevel = .warning
+        configuration.scheduleRateLimit = 0
+        configuration.batchWorkerCalls = batchWorkerCalls
+        return TaskDispatchServer(configuration: configuration, connectionString: connectionString, logger: logger)
+    }
+
     func stop() {
         try? Self.clean(admin)
         admin.close()
@@ -75,10 +82,9 @@ public final class Benchmark {
         var results: [BenchResult] = []
         var single: BenchResult?
         if !rows.isDisjoint(with: [1, 2, 3]) {
-            let (ceiling, http) = try ceilingAndSingle()
-            results.append(ceiling)
-            if let http { results.append(http) }
-            single = http
+            let rows = try ceilingAndSingle()
+            results += rows
+            single = rows.count > 1 ? rows[1] : nil
         }
         if rows.contains(3), let single {
             var batched = try httpBatched()
@@ -103,34 +109,42 @@ public final class Benchmark {
     }
 
     /// Rows 1 and 2 in alternating rounds (row 2 only when row 2 or 3 was asked for), each
-    /// row the total of its rounds; the note on row 2 gives every round's own ratio.
-    func ceilingAndSingle() throws -> (ceiling: BenchResult, single: BenchResult?) {
+    /// row the total of its rounds. Row 2 runs twice: against the server as configured by
+    /// default, and against a second one with worker call batching off, so the table shows
+    /// what the HTTP path costs by itself and what batching wins back. The note on row 2 gives
+    /// every round's own ratio.
+    func ceilingAndSingle() throws -> [BenchResult] {
         let withHTTP = !settings.rows.isDisjoint(with: [2, 3])
         let rounds = withHTTP ? max(1, min(settings.rounds, settings.tasks)) : 1
-        var ceilings: [BenchResult] = []
-        var singles: [BenchResult] = []
+        let unbatched = withHTTP ? Self.server(connectionString: connectionString, batchWorkerCalls: false, logger: logger) : nil
+        try unbatched?.start()
+        defer { unbatched?.stop() }
+        var ceilings: [BenchResult] = [], singles: [BenchResult] = [], unbatchedSingles: [BenchResult] = []
         for round in 0..<rounds {
             // Spread the tasks: the rounds add up to `settings.tasks`.
             let tasks = settings.tasks / rounds + (round < settings.tasks % rounds ? 1 : 0)
-            let runCeiling = { ceilings.append(try self.ceiling(tasks: tasks)) }
-            let runSingle = { singles.append(try self.httpSingle(label: "2 HTTP next + result", tasks: tasks)) }
-            if !withHTTP {
-                try runCeiling()
-            } else if round % 2 == 0 {
-                try runCeiling()
-                try runSingle()
-            } else {
-                try runSingle()
-                try runCeiling()
+            var phases: [() throws -> Void] = [{ ceilings.append(try self.ceiling(tasks: tasks)) }]
+            if let unbatched {
+                phases.append { singles.append(try self.httpSingle(label: "2 HTTP next + result", tasks: tasks)) }
+                phases.append {
+                    unbatchedSingles.append(
+                        try self.httpSingle(
+                            label: "2 HTTP next + result, worker calls not batched", tasks: tasks, port: unbatched.port))
+                }
             }
+            // 1 2 2', then 2' 2 1: a drift of the machine's speed shifts every row alike.
+            for phase in round % 2 == 0 ? phases : phases.reversed() { try phase() }
         }
         let ceiling = BenchResult.combining(ceilings)
-        guard withHTTP else { return (ceiling, nil) }
-        var single = BenchResult.combining(singles)
-        single.ratio = (single.tasksPerSecond / max(ceiling.tasksPerSecond, 1e-9), "of 1")
-        let perRound = zip(singles, ceilings).map { BenchReport.format($0.tasksPerSecond / max($1.tasksPerSecond, 1e-9), 2) }
-        single.note = "\(rounds) rounds alternating with row 1; each round's ratio: " + perRound.joined(separator: ", ")
-        return (ceiling, single)
+        guard withHTTP else { return [ceiling] }
+        func relative(_ rounds: [BenchResult]) -> BenchResult {
+            var result = BenchResult.combining(rounds)
+            result.ratio = (result.tasksPerSecond / max(ceiling.tasksPerSecond, 1e-9), "of 1")
+            let perRound = zip(rounds, ceilings).map { BenchReport.format($0.tasksPerSecond / max($1.tasksPerSecond, 1e-9), 2) }
+            result.note = "\(rounds.count) rounds alternating with row 1; each round's ratio: " + perRound.joined(separator: ", ")
+            return result
+        }
+        return [ceiling, relative(singles), relative(unbatchedSingles)]
     }
 
     // MARK: - Shared steps
