@@ -13,7 +13,7 @@ public struct JSONObject: Sendable, Equatable, Sequence, ExpressibleByDictionary
     private var positions: [String: Int]?
 
     /// Objects with more members than this keep ``positions``.
-    private static let scanLimit = 16
+    private static let scanLimit = 32
 
     /// Creates an empty object.
     public init() {

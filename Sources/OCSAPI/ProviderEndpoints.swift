@@ -219,8 +219,14 @@ struct ProviderEndpoints: Sendable {
         for ((index, report), outcome) in zip(reports, outcomes) {
             if case .accepted(let task) = outcome { taskFinished.taskChanged(task) }
             do throws(OCSError) {
+                // The task's status, not the whole task: a worker acknowledging many results
+                // needs to know whether each took (and whether its output passed validation),
+                // not to read every task back.
                 let answer = try Self.answer(outcome, refused: "result")
-                answers[index] = ["taskId": .int(report.taskID), "status": .int(Int64(answer.status)), "task": answer.data["task"] ?? .null]
+                answers[index] = [
+                    "taskId": .int(report.taskID), "status": .int(Int64(answer.status)),
+                    "taskStatus": answer.data["task"]?["status"] ?? .null,
+                ]
             } catch {
                 answers[index] = Self.itemAnswer(taskID: .int(report.taskID), error)
             }

@@ -13,23 +13,30 @@ public struct QueueCounts: Sendable, Equatable {
 
 extension TaskStore {
     /// Whether a task of one of `types` is ready to be claimed. One probe of `tasks_claim_idx`
-    /// per type. Rows another claimer holds locked but has not committed yet still count, so
-    /// the answer can be a harmless `true` that the next claim finds empty; it is never a wrong
-    /// `false` for a task that was ready before the call.
+    /// per type, from its head, as the claim reads it. Rows another claimer holds locked but has
+    /// not committed yet still count, so the answer can be a harmless `true` that the next claim
+    /// finds empty; it is never a wrong `false` for a task that was ready before the call.
     public func hasReadyTask(types: [String]) throws(TaskStoreError) -> Bool {
         guard !types.isEmpty else { return false }
         return try withConnection { connection in
-            try connection.query(
-                """
-                SELECT EXISTS (
-                    SELECT 1 FROM tasks
-                    WHERE status = \(TaskStatus.scheduled.rawValue) AND run_after IS NULL AND type = ANY($1::text[])
-                ) AS ready
-                """,
-                [types]
-            ).rows.first?.bool("ready") ?? false
+            try connection.query(Self.hasReadyTaskSQL, [types]).rows.first?.bool("ready") ?? false
         }
     }
+
+    /// The `ORDER BY` of the claim index keeps the planner on it: with a bare `EXISTS` it may
+    /// prefer reading the table from its start, where the finished rows of a draining queue
+    /// lie, page after page of them on every probe.
+    static let hasReadyTaskSQL = """
+        SELECT EXISTS (
+            SELECT 1 FROM unnest($1::text[]) AS wanted (type)
+            CROSS JOIN LATERAL (
+                SELECT 1 FROM tasks
+                WHERE status = \(TaskStatus.scheduled.rawValue) AND run_after IS NULL AND type = wanted.type
+                ORDER BY priority DESC, id
+                LIMIT 1
+            ) AS ready
+        ) AS ready
+        """
 
     /// How many tasks of each of `types` are ready to be claimed, counting at most `cap` per
     /// type (so a large backlog costs no more than `cap` index entries per type); types with
@@ -38,19 +45,7 @@ extension TaskStore {
     public func readyCounts(types: [String], cap: Int) throws(TaskStoreError) -> [String: Int] {
         guard !types.isEmpty else { return [:] }
         return try withConnection { connection in
-            let rows = try connection.query(
-                """
-                SELECT wanted.type, (
-                    SELECT count(*) FROM (
-                        SELECT 1 FROM tasks
-                        WHERE status = \(TaskStatus.scheduled.rawValue) AND run_after IS NULL AND type = wanted.type
-                        LIMIT $2
-                    ) AS capped
-                ) AS n
-                FROM unnest($1::text[]) AS wanted(type)
-                """,
-                [types, cap]
-            ).rows
+            let rows = try connection.query(Self.readyCountsSQL, [types, cap]).rows
             var counts: [String: Int] = [:]
             for row in rows {
                 if let type = row.string("type"), let n = row.int("n"), n > 0 { counts[type] = n }
@@ -58,6 +53,19 @@ extension TaskStore {
             return counts
         }
     }
+
+    /// Ordered as the claim index, for the reason given at ``hasReadyTaskSQL``.
+    static let readyCountsSQL = """
+        SELECT wanted.type, (
+            SELECT count(*) FROM (
+                SELECT 1 FROM tasks
+                WHERE status = \(TaskStatus.scheduled.rawValue) AND run_after IS NULL AND type = wanted.type
+                ORDER BY priority DESC, id
+                LIMIT $2
+            ) AS capped
+        ) AS n
+        FROM unnest($1::text[]) AS wanted (type)
+        """
 
     /// Scheduled and running tasks of `types` (all types when empty), from the maintained
     /// counters (folded totals plus pending deltas): the cost grows with the number of types,

@@ -80,7 +80,7 @@ struct JSONRoundTripTests {
         #expect(try JSONValue.parse(text) == ["a": [1, 2]])
     }
 
-    /// The encoder's first buffer holds 4096 bytes: documents just under, at and over it.
+    /// Documents of every size around a page (the size of a first buffer guess).
     @Test(arguments: 4090...4100)
     func documentsAroundTheFirstBufferSize(length: Int) throws {
         let value = JSONValue.string(String(repeating: "x", count: length - 2))

@@ -82,22 +82,35 @@ struct ClaimTests {
         #expect(left[0].int64("n") == 0)
     }
 
-    @Test("the claim reads the partial claim index, not the table")
-    func claimUsesIndex() throws {
+    /// A queue being drained: most rows finished, at the start of the table, the waiting ones after.
+    private static func drainedQueue() throws -> StoreFixture {
         let store = try StoreFixture()
-        defer { store.close() }
         _ = try store.query("""
             INSERT INTO tasks (type, user_id, app_id, input, status)
-            SELECT 'core:text2text', 'alice', 'app', '{}', CASE WHEN n % 10 = 0 THEN 1 ELSE 3 END
+            SELECT 'core:text2text', 'alice', 'app', '{}', CASE WHEN n > 18000 THEN 1 ELSE 3 END
             FROM generate_series(1, 20000) AS n
             """)
         _ = try store.query("ANALYZE tasks")
+        return store
+    }
+
+    private static func plan(_ store: StoreFixture, _ sql: String, _ parameters: [any PostgresBindable]) throws -> String {
         let plan = try store.pool.withConnection { connection in
-            try connection.transaction { connection in
-                try connection.query("EXPLAIN " + TaskStore.claimSQL, [["core:text2text"], 1, "w", 60, [String](), [Int]()])
-            }
+            try connection.transaction { connection in try connection.query("EXPLAIN " + sql, parameters) }
         }
-        let text = plan.rows.compactMap { $0.string(at: 0) }.joined(separator: "\n")
+        return plan.rows.compactMap { $0.string(at: 0) }.joined(separator: "\n")
+    }
+
+    @Test("the claim and the ready probes read the partial claim index, not the table", arguments: ["claim", "hasReady", "readyCounts"])
+    func readsTheClaimIndex(statement: String) throws {
+        let store = try Self.drainedQueue()
+        defer { store.close() }
+        let types = ["core:text2text"]
+        let text = switch statement {
+        case "claim": try Self.plan(store, TaskStore.claimSQL, [types, 1, "w", 60, [String](), [Int]()])
+        case "hasReady": try Self.plan(store, TaskStore.hasReadyTaskSQL, [types])
+        default: try Self.plan(store, TaskStore.readyCountsSQL, [types, 100])
+        }
         #expect(text.contains("tasks_claim_idx"), "\(text)")
         #expect(!text.contains("Seq Scan on tasks"), "\(text)")
     }

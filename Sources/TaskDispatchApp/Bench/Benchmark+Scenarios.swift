@@ -65,15 +65,15 @@ extension Benchmark {
     }
 
     /// 3. Workers over HTTP in batches: `next_batch`, then one batched results call.
-    func httpBatched() throws -> BenchResult {
-        try insertTasks(settings.tasks)
+    func httpBatched(tasks: Int) throws -> BenchResult {
+        try insertTasks(tasks)
         let port = server.port
         let headers = BenchClient.appHeaders(app: Self.app, secret: appSecret)
         let claimBody: JSONValue = [
             "providerIds": [.string(Self.provider)], "taskTypeIds": [.string(Self.type)],
             "numberOfTasks": .int(Int64(settings.claimBatch)),
         ]
-        return try measure("3 HTTP next_batch \(settings.claimBatch) + results", expecting: settings.tasks) {
+        return try measure("3 HTTP next_batch \(settings.claimBatch) + results", expecting: tasks) {
             runWorkers(settings.workers) { _, tally in
                 let client = BenchClient(port: port, headers: headers)
                 while true {

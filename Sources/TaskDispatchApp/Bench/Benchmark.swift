@@ -80,17 +80,7 @@ public final class Benchmark {
         // Row 2's ratio is to row 1 and row 3's to row 2: a row brings its reference along.
         let rows = settings.rows
         var results: [BenchResult] = []
-        var single: BenchResult?
-        if !rows.isDisjoint(with: [1, 2, 3]) {
-            let rows = try ceilingAndSingle()
-            results += rows
-            single = rows.count > 1 ? rows[1] : nil
-        }
-        if rows.contains(3), let single {
-            var batched = try httpBatched()
-            batched.ratio = (batched.tasksPerSecond / max(single.tasksPerSecond, 1e-9), "of 2")
-            results.append(batched)
-        }
+        if !rows.isDisjoint(with: [1, 2, 3]) { results += try alternatingRows() }
         if rows.contains(4) {
             let scheduleSingle = try scheduleSingle()
             var scheduleBatched = try scheduleBatched()
@@ -108,18 +98,20 @@ public final class Benchmark {
         return results
     }
 
-    /// Rows 1 and 2 in alternating rounds (row 2 only when row 2 or 3 was asked for), each
-    /// row the total of its rounds. Row 2 runs twice: against the server as configured by
-    /// default, and against a second one with worker call batching off, so the table shows
-    /// what the HTTP path costs by itself and what batching wins back. The note on row 2 gives
-    /// every round's own ratio.
-    func ceilingAndSingle() throws -> [BenchResult] {
+    /// Rows 1, 2 and 3 in alternating rounds (2 and 3 only when asked for; 2 comes with 3,
+    /// its reference), each row the total of its rounds. Row 2 runs twice: against the server
+    /// as configured by default, and against a second one with worker call batching off, so
+    /// the table shows what the HTTP path costs by itself and what batching wins back. The
+    /// notes give every round's own ratios.
+    func alternatingRows() throws -> [BenchResult] {
         let withHTTP = !settings.rows.isDisjoint(with: [2, 3])
+        let withBatches = settings.rows.contains(3)
         let rounds = withHTTP ? max(1, min(settings.rounds, settings.tasks)) : 1
         let unbatched = withHTTP ? Self.server(connectionString: connectionString, batchWorkerCalls: false, logger: logger) : nil
         try unbatched?.start()
         defer { unbatched?.stop() }
         var ceilings: [BenchResult] = [], singles: [BenchResult] = [], unbatchedSingles: [BenchResult] = []
+        var batches: [BenchResult] = []
         for round in 0..<rounds {
             // Spread the tasks: the rounds add up to `settings.tasks`.
             let tasks = settings.tasks / rounds + (round < settings.tasks % rounds ? 1 : 0)
@@ -132,19 +124,24 @@ public final class Benchmark {
                             label: "2 HTTP next + result, worker calls not batched", tasks: tasks, port: unbatched.port))
                 }
             }
-            // 1 2 2', then 2' 2 1: a drift of the machine's speed shifts every row alike.
+            if withBatches { phases.append { batches.append(try self.httpBatched(tasks: tasks)) } }
+            // 1 2 2' 3, then 3 2' 2 1: a drift of the machine's speed shifts every row alike.
             for phase in round % 2 == 0 ? phases : phases.reversed() { try phase() }
         }
         let ceiling = BenchResult.combining(ceilings)
         guard withHTTP else { return [ceiling] }
-        func relative(_ rounds: [BenchResult]) -> BenchResult {
+        func relative(_ rounds: [BenchResult], to references: [BenchResult], _ label: String) -> BenchResult {
             var result = BenchResult.combining(rounds)
-            result.ratio = (result.tasksPerSecond / max(ceiling.tasksPerSecond, 1e-9), "of 1")
-            let perRound = zip(rounds, ceilings).map { BenchReport.format($0.tasksPerSecond / max($1.tasksPerSecond, 1e-9), 2) }
-            result.note = "\(rounds.count) rounds alternating with row 1; each round's ratio: " + perRound.joined(separator: ", ")
+            let reference = BenchResult.combining(references)
+            result.ratio = (result.tasksPerSecond / max(reference.tasksPerSecond, 1e-9), "of \(label)")
+            let perRound = zip(rounds, references).map { BenchReport.format($0.tasksPerSecond / max($1.tasksPerSecond, 1e-9), 2) }
+            result.note = "\(rounds.count) rounds alternating with rows 1 to 3; each round's ratio to row \(label): "
+                + perRound.joined(separator: ", ")
             return result
         }
-        return [ceiling, relative(singles), relative(unbatchedSingles)]
+        var rows = [ceiling, relative(singles, to: ceilings, "1"), relative(unbatchedSingles, to: ceilings, "1")]
+        if withBatches { rows.append(relative(batches, to: singles, "2")) }
+        return rows
     }
 
     // MARK: - Shared steps
