@@ -222,11 +222,8 @@ struct ProviderEndpoints: Sendable {
                 // The task's status, not the whole task: a worker acknowledging many results
                 // needs to know whether each took (and whether its output passed validation),
                 // not to read every task back.
-                let answer = try Self.answer(outcome, refused: "result")
-                answers[index] = [
-                    "taskId": .int(report.taskID), "status": .int(Int64(answer.status)),
-                    "taskStatus": answer.data["task"]?["status"] ?? .null,
-                ]
+                let task = try Self.reportedTask(outcome, refused: "result")
+                answers[index] = ["taskId": .int(report.taskID), "status": 200, "taskStatus": .string(task.status.wireName)]
             } catch {
                 answers[index] = Self.itemAnswer(taskID: .int(report.taskID), error)
             }
@@ -306,9 +303,15 @@ struct ProviderEndpoints: Sendable {
     }
 
     private static func answer(_ outcome: ReportOutcome, refused what: String) throws(OCSError) -> EndpointResult {
+        .ok(["task": TaskJSON.task(try reportedTask(outcome, refused: what))])
+    }
+
+    /// The task a report was applied to (or left unchanged, for progress on a cancelled task);
+    /// else the refusal: 409 naming why, or 404.
+    private static func reportedTask(_ outcome: ReportOutcome, refused what: String) throws(OCSError) -> TaskRecord {
         switch outcome {
         case .accepted(let task), .unchanged(let task):
-            return .ok(["task": TaskJSON.task(task)])
+            return task
         case .conflict(let task) where task.status == .running:
             throw .conflict("task \(task.id) was claimed again (attempt \(task.attempt)): \(what) from an older claim refused, nothing changed")
         case .conflict(let task):

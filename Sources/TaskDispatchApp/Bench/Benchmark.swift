@@ -112,9 +112,11 @@ public final class Benchmark {
         defer { unbatched?.stop() }
         var ceilings: [BenchResult] = [], singles: [BenchResult] = [], unbatchedSingles: [BenchResult] = []
         var batches: [BenchResult] = []
-        for round in 0..<rounds {
+        // Round -1 warms up, unmeasured: connections opened, statements prepared, caches filled.
+        for round in -1..<rounds {
             // Spread the tasks: the rounds add up to `settings.tasks`.
-            let tasks = settings.tasks / rounds + (round < settings.tasks % rounds ? 1 : 0)
+            let tasks = round < 0
+                ? min(settings.tasks, 1_000) : settings.tasks / rounds + (round < settings.tasks % rounds ? 1 : 0)
             var phases: [() throws -> Void] = [{ ceilings.append(try self.ceiling(tasks: tasks)) }]
             if let unbatched {
                 phases.append { singles.append(try self.httpSingle(label: "2 HTTP next + result", tasks: tasks)) }
@@ -127,6 +129,12 @@ public final class Benchmark {
             if withBatches { phases.append { batches.append(try self.httpBatched(tasks: tasks)) } }
             // 1 2 2' 3, then 3 2' 2 1: a drift of the machine's speed shifts every row alike.
             for phase in round % 2 == 0 ? phases : phases.reversed() { try phase() }
+            if round < 0 {
+                ceilings.removeAll()
+                singles.removeAll()
+                unbatchedSingles.removeAll()
+                batches.removeAll()
+            }
         }
         let ceiling = BenchResult.combining(ceilings)
         guard withHTTP else { return [ceiling] }
