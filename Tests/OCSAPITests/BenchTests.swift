@@ -29,6 +29,8 @@ struct BenchTests {
             #expect(result.expectedTasks == settings.tasks, "\(result.scenario)")
             #expect(result.tasks == settings.tasks, "\(result.scenario)")
             #expect(!result.latencies.isEmpty, "\(result.scenario)")
+            // The load generator's threads live inside the phase: their CPU is known and split off.
+            #expect(result.loadGeneratorCPUSeconds != nil && result.serverCPUSeconds != nil, "\(result.scenario)")
         }
         // 5: one latency per task scheduled into the parked fleet.
         let wake = try #require(report.results.first { $0.scenario.hasPrefix("5") })
@@ -45,6 +47,7 @@ struct BenchTests {
         for result in report.results {
             #expect(table.contains("| \(result.scenario)"), "a row for \(result.scenario)")
         }
+        #expect(table.contains("| server CPU s/1000 tasks | load generator CPU s/1000 tasks | database CPU s/1000 tasks |"))
         #expect(!table.contains("not available"))
         #expect(!table.contains("INCOMPLETE"))
 

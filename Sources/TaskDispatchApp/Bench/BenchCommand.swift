@@ -23,7 +23,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Seconds the idle fleet scenario (6) measures.") var idleSeconds = 60
     @Option(help: "PostgreSQL connection string or URL of a database to use (its tasks are deleted).")
     var databaseURL: String?
-    @Option(help: "Rounds that rows 1 and 2 alternate in, their tasks split between the rounds.") var rounds = 6
+    @Option(help: "Rounds that rows 1 to 3 alternate in, their tasks split between the rounds.") var rounds = 6
     @Option(help: "Rows to run, for example 1,2 (a row's reference runs with it).") var rows = "1,2,3,4,5,6,7"
     @Flag(help: "Tiny sizes: a smoke test of every scenario.") var quick = false
 

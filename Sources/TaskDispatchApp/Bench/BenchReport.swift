@@ -11,12 +11,12 @@ public struct BenchReport: Sendable {
             "Machine: \(machine)",
             "Settings: \(settings.workers) workers, \(settings.tasks) tasks per scenario, backlog \(settings.backlog)",
             "",
-            "| scenario | tasks | seconds | tasks/s | ratio | p50 ms | p95 ms | p99 ms | commits/task | process CPU s/1000 tasks | database CPU s/1000 tasks |",
-            "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|",
+            "| scenario | tasks | seconds | tasks/s | ratio | p50 ms | p95 ms | p99 ms | commits/task | server CPU s/1000 tasks | load generator CPU s/1000 tasks | database CPU s/1000 tasks |",
+            "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for result in results {
             if let reason = result.unavailable {
-                lines.append("| \(result.scenario) | \(reason) | | | | | | | | | |")
+                lines.append("| \(result.scenario) | \(reason) | | | | | | | | | | |")
                 continue
             }
             let tasks = Double(result.tasks)
@@ -31,7 +31,8 @@ public struct BenchReport: Sendable {
                 name, String(result.tasks), Self.format(result.seconds, 2), Self.format(result.tasksPerSecond, 0), ratio,
                 milliseconds(0.50), milliseconds(0.95), milliseconds(0.99),
                 result.writeTransactions.map(perTask) ?? "n/a",
-                perThousand(result.processCPUSeconds),
+                result.serverCPUSeconds.map(perThousand) ?? "n/a",
+                result.loadGeneratorCPUSeconds.map(perThousand) ?? "n/a",
                 result.databaseCPUSeconds.map(perThousand) ?? "n/a",
             ]
             lines.append("| " + cells.joined(separator: " | ") + " |")
@@ -40,7 +41,9 @@ public struct BenchReport: Sendable {
             if let note = result.note { lines += ["", "\(result.scenario): \(note)"] }
         }
         lines.append("")
-        lines.append("commits/task: write transactions (transaction ids assigned) per task. Process CPU: this process, server and clients together.")
+        lines.append(
+            "commits/task: write transactions (transaction ids assigned) per task. Server CPU: this process's CPU less its "
+                + "load-generating threads' (n/a where those run outside the measured phase); database CPU: its processes', from /proc.")
         return lines.joined(separator: "\n")
     }
 

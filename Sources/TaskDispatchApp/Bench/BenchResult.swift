@@ -12,6 +12,8 @@ public struct BenchResult: Sendable {
     public let writeTransactions: Int64?
     /// CPU seconds (user + system) of this process during the measured phase.
     public let processCPUSeconds: Double
+    /// The part of ``processCPUSeconds`` the load generator's threads used, when known.
+    public let loadGeneratorCPUSeconds: Double?
     /// CPU seconds of the database's backends during the measured phase, when readable.
     public let databaseCPUSeconds: Double?
     /// Failures of requests or statements; empty when the scenario ran cleanly.
@@ -30,6 +32,9 @@ public struct BenchResult: Sendable {
         return result
     }
 
+    /// The server's CPU seconds: this process's, less its load generator's, when that is known.
+    public var serverCPUSeconds: Double? { loadGeneratorCPUSeconds.map { max(processCPUSeconds - $0, 0) } }
+
     public var completed: Bool { unavailable == nil && errors.isEmpty && tasks == expectedTasks }
     public var tasksPerSecond: Double { seconds > 0 ? Double(tasks) / seconds : 0 }
 
@@ -45,6 +50,8 @@ public struct BenchResult: Sendable {
             latencies: rounds.flatMap(\.latencies),
             writeTransactions: transactions.contains(nil) ? nil : transactions.compactMap { $0 }.reduce(0, +),
             processCPUSeconds: rounds.map(\.processCPUSeconds).reduce(0, +),
+            loadGeneratorCPUSeconds: rounds.contains { $0.loadGeneratorCPUSeconds == nil }
+                ? nil : rounds.compactMap(\.loadGeneratorCPUSeconds).reduce(0, +),
             databaseCPUSeconds: databaseCPU.contains(nil) ? nil : databaseCPU.compactMap { $0 }.reduce(0, +),
             errors: rounds.flatMap(\.errors), unavailable: nil)
     }
@@ -52,7 +59,7 @@ public struct BenchResult: Sendable {
     static func notAvailable(_ scenario: String, _ reason: String) -> BenchResult {
         BenchResult(
             scenario: scenario, expectedTasks: 0, tasks: 0, seconds: 0, latencies: [], writeTransactions: nil,
-            processCPUSeconds: 0, databaseCPUSeconds: nil, errors: [], unavailable: reason)
+            processCPUSeconds: 0, loadGeneratorCPUSeconds: nil, databaseCPUSeconds: nil, errors: [], unavailable: reason)
     }
 
     /// The `fraction` percentile of the latencies (nearest rank), nil without latencies.

@@ -4,9 +4,9 @@ public struct BenchSettings: Sendable {
     public var workers = 16
     /// Tasks per scenario (and claims measured in the backlog scenario).
     public var tasks = 20_000
-    /// Rounds that rows 1 and 2 alternate in (each with `tasks / rounds` tasks, in the order
-    /// 1 2, 2 1, 1 2, ...), so that a machine growing slower or faster during the run shifts
-    /// both alike and their ratio holds.
+    /// Rounds that rows 1 to 3 alternate in (each with `tasks / rounds` tasks, in the order
+    /// 1 2 2' 3, then 3 2' 2 1, ...), so that a machine growing slower or faster during the run
+    /// shifts them all alike and their ratios hold.
     public var rounds = 6
     /// Tasks waiting in the large-backlog half of scenario 7.
     public var backlog = 1_000_000

@@ -6,6 +6,9 @@ struct WorkerOutcome {
     var processed = 0
     var latencies: [Double] = []
     var errors: [String] = []
+    /// CPU seconds the worker threads used: the load generator's share of this process. Nil
+    /// when the phase's workers did not all run inside it (the parked fleets of rows 5 and 6).
+    var cpuSeconds: Double?
 }
 
 /// One worker thread's tally; `timed` records each request's duration.
@@ -28,11 +31,14 @@ func runWorkers(_ count: Int, stackSize: Int = 1 << 20, _ body: @escaping @Senda
     for index in 0..<count {
         group.enter()
         let thread = Thread {
+            let cpuAtStart = threadCPUSeconds()
             var tally = WorkerTally()
             var failure: String?
             do { try body(index, &tally) } catch { failure = "\(error)" }
             let finished = tally
+            let cpu = threadCPUSeconds() - cpuAtStart
             outcome.withLock { outcome in
+                outcome.cpuSeconds = (outcome.cpuSeconds ?? 0) + cpu
                 outcome.processed += finished.processed
                 outcome.latencies += finished.latencies
                 if let failure { outcome.errors.append(failure) }
@@ -44,6 +50,13 @@ func runWorkers(_ count: Int, stackSize: Int = 1 << 20, _ body: @escaping @Senda
     }
     group.wait()
     return outcome.withLock { $0 }
+}
+
+/// CPU seconds (user + system) the calling thread has used.
+func threadCPUSeconds() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+    return Double(time.tv_sec) + Double(time.tv_nsec) / 1_000_000_000
 }
 
 /// A shared countdown: workers take units until none is left.

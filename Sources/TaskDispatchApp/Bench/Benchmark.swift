@@ -205,7 +205,7 @@ public final class Benchmark {
         return BenchResult(
             scenario: scenario, expectedTasks: expected, tasks: outcome.processed, seconds: seconds,
             latencies: outcome.latencies, writeTransactions: transactions,
-            processCPUSeconds: after.processCPU - before.processCPU,
+            processCPUSeconds: after.processCPU - before.processCPU, loadGeneratorCPUSeconds: outcome.cpuSeconds,
             databaseCPUSeconds: BenchProbe.databaseCPU(from: before.databaseCPU, to: after.databaseCPU),
             errors: outcome.errors, unavailable: nil)
     }
