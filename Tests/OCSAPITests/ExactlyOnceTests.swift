@@ -13,9 +13,11 @@ struct ExactlyOnceTests {
     static let workerCount = 16
     static let producerCount = 4
 
-    @Test("16 workers drain 3,000 scheduled tasks: each claimed and finished exactly once")
-    func drainScheduledTasks() throws {
-        let server = try TestServer()
+    @Test(
+        "16 workers drain 3,000 scheduled tasks: each claimed and finished exactly once, with worker call batching on and off",
+        arguments: [true, false])
+    func drainScheduledTasks(batchWorkerCalls: Bool) throws {
+        let server = try TestServer { $0.batchWorkerCalls = batchWorkerCalls }
         defer { server.stop() }
 
         let scheduled = try Drain.schedule(3_000, producers: Self.producerCount) { _ in server.client(server.alice) }
@@ -23,7 +25,9 @@ struct ExactlyOnceTests {
 
         let database = try server.database()
         defer { database.close() }
-        try Drain.verifyExactlyOnce(label: "exactly-once", scheduled: scheduled, workers: workers, database: database)
+        try Drain.verifyExactlyOnce(
+            label: "exactly-once (worker call batching \(batchWorkerCalls ? "on" : "off"))", scheduled: scheduled, workers: workers,
+            database: database)
     }
 
     @Test("16 workers drain while 4 producers keep scheduling 1,500 tasks: each claimed and finished exactly once")
