@@ -110,32 +110,28 @@ public final class Benchmark {
         let unbatched = withHTTP ? Self.server(connectionString: connectionString, batchWorkerCalls: false, logger: logger) : nil
         try unbatched?.start()
         defer { unbatched?.stop() }
-        var ceilings: [BenchResult] = [], singles: [BenchResult] = [], unbatchedSingles: [BenchResult] = []
-        var batches: [BenchResult] = []
+        // Each phase measures its row over the tasks it is given; in this order: 1, 2, 2', 3.
+        var phases: [(Int) throws -> BenchResult] = [{ try self.ceiling(tasks: $0) }]
+        if let unbatched {
+            phases.append { try self.httpSingle(label: "2 HTTP next + result", tasks: $0) }
+            phases.append {
+                try self.httpSingle(label: "2 HTTP next + result, worker calls not batched", tasks: $0, port: unbatched.port)
+            }
+        }
+        if withBatches { phases.append { try self.httpBatched(tasks: $0) } }
+        var measured = [[BenchResult]](repeating: [], count: phases.count)
         // Round -1 warms up, unmeasured: connections opened, statements prepared, caches filled.
         for round in -1..<rounds {
             // Spread the tasks: the rounds add up to `settings.tasks`.
             let tasks = round < 0
                 ? min(settings.tasks, 1_000) : settings.tasks / rounds + (round < settings.tasks % rounds ? 1 : 0)
-            var phases: [() throws -> Void] = [{ ceilings.append(try self.ceiling(tasks: tasks)) }]
-            if let unbatched {
-                phases.append { singles.append(try self.httpSingle(label: "2 HTTP next + result", tasks: tasks)) }
-                phases.append {
-                    unbatchedSingles.append(
-                        try self.httpSingle(
-                            label: "2 HTTP next + result, worker calls not batched", tasks: tasks, port: unbatched.port))
-                }
-            }
-            if withBatches { phases.append { batches.append(try self.httpBatched(tasks: tasks)) } }
             // 1 2 2' 3, then 3 2' 2 1: a drift of the machine's speed shifts every row alike.
-            for phase in round % 2 == 0 ? phases : phases.reversed() { try phase() }
-            if round < 0 {
-                ceilings.removeAll()
-                singles.removeAll()
-                unbatchedSingles.removeAll()
-                batches.removeAll()
+            for index in round % 2 == 0 ? Array(phases.indices) : phases.indices.reversed() {
+                let result = try phases[index](tasks)
+                if round >= 0 { measured[index].append(result) }
             }
         }
+        let ceilings = measured[0]
         let ceiling = BenchResult.combining(ceilings)
         guard withHTTP else { return [ceiling] }
         func relative(_ rounds: [BenchResult], to references: [BenchResult], _ label: String) -> BenchResult {
@@ -147,8 +143,9 @@ public final class Benchmark {
                 + perRound.joined(separator: ", ")
             return result
         }
-        var rows = [ceiling, relative(singles, to: ceilings, "1"), relative(unbatchedSingles, to: ceilings, "1")]
-        if withBatches { rows.append(relative(batches, to: singles, "2")) }
+        // measured[1] and [2]: row 2 and 2'; measured[3]: row 3, relative to row 2.
+        var rows = [ceiling, relative(measured[1], to: ceilings, "1"), relative(measured[2], to: ceilings, "1")]
+        if withBatches { rows.append(relative(measured[3], to: measured[1], "2")) }
         return rows
     }
 
