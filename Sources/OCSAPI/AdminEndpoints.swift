@@ -4,16 +4,18 @@ import TaskQueue
 /// Operator routes.
 struct AdminEndpoints: Sendable {
     let store: TaskStore
+    let catalog: ProviderCatalog
     let configuration: OCSServerConfiguration
     let longPolls: LongPollWaiters?
 
     /// Task counts by status and by type, the age of the oldest waiting task, webhook
-    /// deliveries owed and given up, and the version.
-    /// Reads maintained counters, never counts the task table.
+    /// deliveries owed and given up, provider and custom type rows skipped as unreadable, and
+    /// the version. Reads maintained counters, never counts the task table.
     func status(_ context: EndpointContext) throws(OCSError) -> EndpointResult {
         try context.requireAdmin()
         let statistics = try storeCall { () throws(TaskStoreError) in try store.statistics() }
         let webhooks = try storeCall { () throws(TaskStoreError) in try store.webhookDeliveries.counts() }
+        let snapshot = try providerCall { () throws(ProviderStoreError) in try catalog.current() }
         let totals = statistics.totals
         let byStatus = JSONObject(TaskStatus.allCases.filter { $0 != .unknown || totals[$0] != nil }.map { status in
             (status.wireName, .int(totals[status] ?? 0))
@@ -30,6 +32,9 @@ struct AdminEndpoints: Sendable {
             "waitingLongPolls": .int(Int64(longPolls?.waitingCount ?? 0)),
             // Owed webhook calls, and those given up (retry limit or refused target).
             "webhooks": ["pending": .int(webhooks.pending), "failed": .int(webhooks.failed)],
+            "unreadableDefinitions": .array(snapshot.unreadable.map { row in
+                ["kind": .string(row.kind.rawValue), "id": .string(row.id), "reason": .string(row.reason)]
+            }),
         ])
     }
 }

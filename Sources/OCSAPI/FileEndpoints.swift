@@ -44,8 +44,7 @@ struct FileEndpoints: Sendable {
     /// whose lease ran out cannot add files to the task's next run.
     func providerUpload(_ context: EndpointContext, _ request: HTTPRequest, taskID: Int64) throws(OCSError) -> EndpointResult {
         let appID = try context.requireExApp()
-        let attempt = try context.parameters.int("attempt")
-        if let attempt, attempt <= 0 { throw .badRequest("parameter 'attempt' must be a positive integer") }
+        let attempt = try context.parameters.int("attempt", in: ParameterRanges.attempt)
         let file = try uploadedFile(request)
         switch try storeCall({ () throws(TaskStoreError) in
             try store.storeTaskFile(file, taskID: taskID, appID: appID, attempt: attempt)

@@ -29,7 +29,7 @@ public final class OCSServer: HTTPHandler {
         taskEndpoints = TaskEndpoints(store: tasks, catalog: catalog, configuration: configuration, taskFinished: taskFinished)
         providerEndpoints = ProviderEndpoints(
             store: tasks, catalog: catalog, configuration: configuration, taskFinished: taskFinished)
-        adminEndpoints = AdminEndpoints(store: tasks, configuration: configuration, longPolls: longPolls)
+        adminEndpoints = AdminEndpoints(store: tasks, catalog: catalog, configuration: configuration, longPolls: longPolls)
         fileEndpoints = FileEndpoints(store: tasks, configuration: configuration)
         csrfCheck = configuration.csrfCheck
         appAPIEndpoints = AppAPIEndpoints(catalog: catalog, configuration: configuration)

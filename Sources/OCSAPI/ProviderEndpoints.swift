@@ -26,8 +26,6 @@ struct ProviderEndpoints: Sendable {
         batcher = configuration.batchWorkerCalls ? WorkerCallBatcher(store: store, retryPolicy: configuration.retryPolicy) : nil
     }
 
-    static let batchSizes = 1...100
-
     /// Claims the oldest waiting task of the requested types; 204 with no body when there is none.
     /// `provider.name` is the id of the preferred provider of the task's type. A `wait` is
     /// checked (400 if bad) but not waited for: waiting is ``OCSServer``'s part.
@@ -63,11 +61,7 @@ struct ProviderEndpoints: Sendable {
     /// One claim for `next_batch`, as ``claimNext(_:)``. `has_more` comes from a probe after the
     /// claim (`TaskStore.hasReadyTask`): true when a ready task of those types remained.
     func claimNextBatch(_ context: EndpointContext, skipClaim: ([String]) -> Bool = { _ in false }) throws(OCSError) -> ClaimAttempt {
-        let count = try context.parameters.int("numberOfTasks") ?? 1
-        guard Self.batchSizes.contains(count) else {
-            throw .badRequest(
-                "parameter 'numberOfTasks' must be between \(Self.batchSizes.lowerBound) and \(Self.batchSizes.upperBound)")
-        }
+        let count = try context.parameters.int("numberOfTasks", in: ParameterRanges.numberOfTasks) ?? 1
         let claim = try claim(context, count: count, skipClaim: skipClaim)
         guard let (providers, claimed, types) = claim, !claimed.isEmpty else {
             return ClaimAttempt(result: nil, types: claim?.types ?? [])
@@ -82,8 +76,7 @@ struct ProviderEndpoints: Sendable {
     /// The long poll `wait` in seconds, capped at the configured maximum; 0 when not asked.
     /// A negative or non-numeric value is a 400.
     func waitSeconds(_ parameters: RequestParameters) throws(OCSError) -> Int {
-        guard let asked = try parameters.int("wait") else { return 0 }
-        guard asked >= 0 else { throw .badRequest("parameter 'wait' must be a non-negative number of seconds") }
+        guard let asked = try parameters.int("wait", in: ParameterRanges.wait) else { return 0 }
         return min(asked, configuration.maxWaitSeconds)
     }
 
@@ -155,16 +148,14 @@ struct ProviderEndpoints: Sendable {
 
     /// The lease a worker asked for, capped at the maximum; nil when it asked for none.
     private func askedLeaseSeconds(_ parameters: RequestParameters) throws(OCSError) -> Int? {
-        guard let asked = try parameters.int("leaseSeconds") else { return nil }
-        guard asked > 0 else { throw .badRequest("parameter 'leaseSeconds' must be a positive number of seconds") }
+        guard let asked = try parameters.int("leaseSeconds", in: ParameterRanges.leaseSeconds) else { return nil }
         return min(asked, configuration.maxLeaseSeconds)
     }
 
     /// The claim a report names (`attempt` from the claimed task), if any: reports naming an
     /// older claim than the current one are refused with 409.
     private func attempt(_ parameters: RequestParameters) throws(OCSError) -> Int? {
-        guard let attempt = try parameters.int("attempt") else { return nil }
-        guard attempt > 0 else { throw .badRequest("parameter 'attempt' must be a positive integer") }
+        guard let attempt = try parameters.int("attempt", in: ParameterRanges.attempt) else { return nil }
         return attempt
     }
 
@@ -204,7 +195,7 @@ struct ProviderEndpoints: Sendable {
         for (index, item) in items.enumerated() {
             let parameters = RequestParameters(item)
             do throws(OCSError) {
-                guard let taskID = try parameters.int("taskId"), taskID > 0 else {
+                guard let taskID = try parameters.int("taskId", in: ParameterRanges.taskID) else {
                     throw OCSError.badRequest("missing or invalid 'taskId'")
                 }
                 reports.append((index, try report(from: parameters, taskID: Int64(taskID))))

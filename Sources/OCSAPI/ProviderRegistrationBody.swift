@@ -126,15 +126,11 @@ enum ProviderRegistrationBody {
     }
 
     private static func expectedRuntime(_ fields: RequestParameters) throws(OCSError) -> Int {
-        let runtime: Int?
-        do throws(OCSError) { runtime = try fields.int("expected_runtime") } catch {
-            throw .badRequest("parameter 'provider.expected_runtime' must be a whole number of seconds")
+        let range = ParameterRanges.expectedRuntime
+        do throws(OCSError) { return try fields.int("expected_runtime", in: range) ?? 0 } catch {
+            throw .badRequest(
+                "parameter 'provider.expected_runtime' must be a whole number of seconds between \(range.lowerBound) and \(range.upperBound)")
         }
-        guard let runtime else { return 0 }
-        guard (0...Int(Int32.max)).contains(runtime) else {
-            throw .badRequest("parameter 'provider.expected_runtime' must be between 0 and \(Int32.max) seconds")
-        }
-        return runtime
     }
 
     /// A required id-like string: 1 to 255 bytes, no control characters.

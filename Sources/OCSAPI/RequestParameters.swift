@@ -164,13 +164,26 @@ public struct RequestParameters: Sendable {
         return objects
     }
 
-    /// A whole number: a JSON integer, or a decimal string from the query or a form.
-    public func int(_ name: String) throws(OCSError) -> Int? {
+    /// A whole number within `range`: a JSON integer, or a decimal string from the query or a
+    /// form. Every integer parameter has a range, checked here, so that no value the database
+    /// cannot hold (or a rule would refuse) gets past parsing.
+    public func int(_ name: String, in range: ClosedRange<Int>) throws(OCSError) -> Int? {
         guard let value = self[name] else { return nil }
-        guard let number = value.int64Value.map(Int.init) ?? value.stringValue.flatMap({ Int($0) }) else {
-            throw .badRequest("parameter '\(name)' must be an integer")
+        let outOfRange = OCSError.badRequest(
+            "parameter '\(name)' must be an integer between \(range.lowerBound) and \(range.upperBound)")
+        if let number = value.int64Value.map(Int.init) ?? value.stringValue.flatMap({ Int($0) }) {
+            guard range.contains(number) else { throw outOfRange }
+            return number
         }
-        return number
+        // A decimal string too long for 64 bits is still an integer, just out of range.
+        if let text = value.stringValue, Self.isDecimalInteger(text) { throw outOfRange }
+        throw .badRequest("parameter '\(name)' must be an integer")
+    }
+
+    private static func isDecimalInteger(_ text: String) -> Bool {
+        let digits = text.utf8.drop { $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "+") }
+        return !digits.isEmpty && text.utf8.count - digits.count <= 1
+            && digits.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
     }
 
     /// A boolean: JSON true/false, or "true"/"false"/"1"/"0" from the query or a form.

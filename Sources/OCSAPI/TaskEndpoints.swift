@@ -9,7 +9,6 @@ struct TaskEndpoints: Sendable {
     let taskFinished: TaskFinishedListener
 
     static let maxIdentifierLength = 255
-    static let priorities = -1000...1000
 
     private var quota: ScheduleQuota { ScheduleQuota(store: store, limit: configuration.scheduleRateLimit) }
 
@@ -91,8 +90,8 @@ struct TaskEndpoints: Sendable {
         let webhookURI = try parameters.string("webhookUri")
         let webhookMethod = try parameters.string("webhookMethod")
         let includeWatermark = try parameters.bool("includeWatermark") ?? true
-        let priority = try parameters.int("priority") ?? 0
-        let runAfter = try parameters.int("runAfter")
+        let priority = try parameters.int("priority", in: ParameterRanges.priority) ?? 0
+        let runAfter = try parameters.int("runAfter", in: ParameterRanges.runAfter)
 
         let (taskType, provider) = try available(type)
         guard !appID.isEmpty, appID.utf8.count <= Self.maxIdentifierLength else {
@@ -102,12 +101,6 @@ struct TaskEndpoints: Sendable {
             throw .badRequest("parameter 'customId' must be at most \(Self.maxIdentifierLength) bytes")
         }
         try checkWebhook(uri: webhookURI, method: webhookMethod)
-        guard Self.priorities.contains(priority) else {
-            throw .badRequest("parameter 'priority' must be between \(Self.priorities.lowerBound) and \(Self.priorities.upperBound)")
-        }
-        if let runAfter, runAfter < 0 {
-            throw .badRequest("parameter 'runAfter' must be a unix time in seconds")
-        }
         let input: JSONObject
         do {
             input = try ShapeValidator.validateInput(rawInput, for: taskType)

@@ -37,7 +37,7 @@ public final class TaskDispatchServer: Sendable {
         readyListener = ReadyTaskListener(
             connectionString: connectionString, tasks: tasks, waiters: longPolls,
             backstopSeconds: configuration.longPollBackstopSeconds, logger: logger)
-        catalog = ProviderCatalog(store: ProviderStore(pool: pool))
+        catalog = ProviderCatalog(store: ProviderStore(pool: pool), logger: logger)
         let sender = WebhookSender(
             store: WebhookDeliveryStore(pool: pool),
             settings: WebhookSenderSettings(

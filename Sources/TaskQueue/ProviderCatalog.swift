@@ -1,3 +1,4 @@
+import Logging
 import Synchronization
 
 /// What one read of the providers tables says: the known task types (core and custom, each
@@ -8,12 +9,18 @@ public struct ProviderSnapshot: Sendable {
     public let preferred: [String: TaskProvider]
     /// `ProviderStore.version()` when it was read.
     public let version: Int64
+    /// Rows left out because they could not be decoded.
+    public let unreadable: [UnreadableDefinition]
 
-    public init(core: TaskTypeCatalog, customTypes: [TaskType], preferredProviders: [TaskProvider], version: Int64) {
+    public init(
+        core: TaskTypeCatalog, customTypes: [TaskType], preferredProviders: [TaskProvider], version: Int64,
+        unreadable: [UnreadableDefinition] = []
+    ) {
         var preferred: [String: TaskProvider] = [:]
         for provider in preferredProviders { preferred[provider.taskType] = provider }
         self.preferred = preferred
         self.version = version
+        self.unreadable = unreadable
         // Core types win should a custom row ever carry a core id (the store refuses that).
         // Each type carries its preferred provider's additions, as Nextcloud lists them.
         types = TaskTypeCatalog((customTypes + core.types.values).map { type in
@@ -40,11 +47,13 @@ public struct ProviderSnapshot: Sendable {
 /// answer (`lookup` on a miss: an unknown type, a type without a provider, a provider that is
 /// not preferred). A registration made through any server process is therefore honoured by
 /// the next request here; only positive answers can be up to `maxAge` old. A change made
-/// through this process drops the snapshot at once (`invalidate`).
+/// through this process drops the snapshot at once (`invalidate`). An unreadable row is
+/// logged once per process, when a snapshot first leaves it out.
 public final class ProviderCatalog: Sendable {
     public let store: ProviderStore
     public let core: TaskTypeCatalog
     private let maxAge: Duration
+    private let logger: Logger
     private struct Cached {
         var snapshot: ProviderSnapshot?
         var checkedAt: ContinuousClock.Instant
@@ -52,13 +61,19 @@ public final class ProviderCatalog: Sendable {
         var generation: Int
         /// Full reads so far (tests check that a current snapshot is not read again).
         var loads: Int
+        /// Unreadable rows already logged.
+        var reported: Set<UnreadableDefinition> = []
     }
     private let cached: Mutex<Cached>
 
-    public init(store: ProviderStore, core: TaskTypeCatalog = .core, maxAge: Duration = .seconds(2)) {
+    public init(
+        store: ProviderStore, core: TaskTypeCatalog = .core, maxAge: Duration = .seconds(2),
+        logger: Logger = Logger(label: "taskdispatch.providers")
+    ) {
         self.store = store
         self.core = core
         self.maxAge = maxAge
+        self.logger = logger
         cached = Mutex(Cached(snapshot: nil, checkedAt: .now, generation: 0, loads: 0))
     }
 
@@ -109,12 +124,18 @@ public final class ProviderCatalog: Sendable {
     private func reload() throws(ProviderStoreError) -> ProviderSnapshot {
         let generation = cached.withLock { $0.generation }
         let fresh = try store.snapshot(core: core)
-        cached.withLock { cached in
+        let newlyUnreadable = cached.withLock { cached in
             cached.loads += 1
             if cached.generation == generation {
                 cached.snapshot = fresh
                 cached.checkedAt = .now
             }
+            return fresh.unreadable.filter { cached.reported.insert($0).inserted }
+        }
+        for row in newlyUnreadable {
+            logger.error(
+                "skipping an unreadable row: every other task type keeps working",
+                metadata: ["kind": "\(row.kind.rawValue)", "id": "\(row.id)", "reason": "\(row.reason)"])
         }
         return fresh
     }

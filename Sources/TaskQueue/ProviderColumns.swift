@@ -5,8 +5,8 @@ import Postgres
 enum ProviderColumns {
     /// The columns `decode` reads; `prefix` qualifies them (e.g. `p.`).
     static func all(prefix: String = "") -> String {
-        (["id", "app_id", "display_name", "task_type", "expected_runtime"].map { prefix + $0 }
-            + ProviderShapesColumns.names.map { "\(prefix)\($0)::text AS \($0)" }).joined(separator: ", ")
+        (["id", "app_id", "display_name", "task_type", "expected_runtime"] + ProviderShapesColumns.names)
+            .map { prefix + $0 }.joined(separator: ", ")
     }
 
     static func decode(_ row: PostgresRow) throws(ProviderStoreError) -> TaskProvider {

@@ -66,8 +66,7 @@ public struct ProviderStore: Sendable {
     /// Removes a provider. `appID` restricts it to that app's providers (AppAPI); nil removes
     /// any (administrator). An app's custom type of the same id goes too once no provider is
     /// left for it, as in Nextcloud; tasks of the type stay and wait for a new provider.
-    @discardableResult
-    public func unregister(providerID: String, appID: String?) throws(ProviderStoreError) -> TaskProvider {
+    public func unregister(providerID: String, appID: String?) throws(ProviderStoreError) {
         try withConnection { connection in
             try connection.transaction { connection in
                 // Locks in the order `register` takes them: the custom type's row before the
@@ -80,18 +79,18 @@ public struct ProviderStore: Sendable {
                         [providerID, appID]
                     ).rows.first?.string("task_type") else { throw ProviderStoreError.providerNotFound(providerID) }
                     _ = try connection.query("SELECT 1 FROM custom_task_types WHERE id = $1 FOR UPDATE", [type])
+                    // Only the columns removal needs, so that a row the server cannot decode can go.
                     let deleted = try connection.query(
                         """
                         DELETE FROM task_providers WHERE id = $1 AND ($2::text IS NULL OR app_id = $2) AND task_type = $3
-                        RETURNING \(ProviderColumns.all())
+                        RETURNING app_id
                         """,
                         [providerID, appID, type])
                     guard let row = deleted.rows.first else { continue }
-                    let provider = try ProviderColumns.decode(row)
-                    if let owner = provider.appID {
-                        try Self.removeUnusedCustomType(provider.taskType, ownedBy: owner, on: connection)
+                    if let owner = row.string("app_id") {
+                        try Self.removeUnusedCustomType(type, ownedBy: owner, on: connection)
                     }
-                    return provider
+                    return
                 }
                 throw ProviderStoreError.changedConcurrently(providerID)
             }
@@ -101,14 +100,14 @@ public struct ProviderStore: Sendable {
     /// How often `unregister` reads a provider again that moved to another type meanwhile.
     static let unregisterAttempts = 3
 
-    /// Every provider, by task type, then registration order.
+    /// Every provider the server can read, by task type, then registration order.
     public func providers() throws(ProviderStoreError) -> [TaskProvider] {
         try withConnection { connection in
-            try connection.query(
+            Self.decodeProviders(try connection.query(
                 """
                 SELECT \(ProviderColumns.all()) FROM task_providers ORDER BY task_type, registered_at, id
                 """
-            ).rows.map(ProviderColumns.decode)
+            ).rows).values
         }
     }
 
@@ -152,10 +151,11 @@ public struct ProviderStore: Sendable {
         }
     }
 
+    /// Every custom task type the server can read, by id.
     public func customTypes() throws(ProviderStoreError) -> [TaskType] {
         try withConnection { connection in
-            try connection.query("SELECT \(TaskTypeColumns.all) FROM custom_task_types ORDER BY id").rows
-                .map(TaskTypeColumns.decode)
+            Self.decodeCustomTypes(try connection.query("SELECT \(TaskTypeColumns.all) FROM custom_task_types ORDER BY id").rows)
+                .values
         }
     }
 
@@ -163,25 +163,39 @@ public struct ProviderStore: Sendable {
 
     /// The custom types and each type's preferred provider (the administrator's choice, else
     /// the first registered), with the version they are at, read in one repeatable-read
-    /// transaction so that all three agree.
+    /// transaction so that all three agree. Rows that cannot be decoded are left out and
+    /// listed: a type whose preferred provider is unreadable falls back to the next provider.
     public func snapshot(core: TaskTypeCatalog) throws(ProviderStoreError) -> ProviderSnapshot {
         try withConnection { connection in
             try connection.transaction { connection in
                 try connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
                 let version = try Self.version(on: connection)
-                let custom = try connection.query("SELECT \(TaskTypeColumns.all) FROM custom_task_types").rows
-                    .map(TaskTypeColumns.decode)
-                let preferred = try connection.query(
+                let custom = Self.decodeCustomTypes(try connection.query("SELECT \(TaskTypeColumns.all) FROM custom_task_types").rows)
+                let providers = Self.decodeProviders(try connection.query(
                     """
-                    SELECT DISTINCT ON (p.task_type) \(ProviderColumns.all(prefix: "p."))
+                    SELECT \(ProviderColumns.all(prefix: "p."))
                     FROM task_providers p
                     LEFT JOIN preferred_providers pref ON pref.task_type = p.task_type
                     ORDER BY p.task_type, (pref.provider_id = p.id) IS TRUE DESC, p.registered_at, p.id
                     """
-                ).rows.map(ProviderColumns.decode)
-                return ProviderSnapshot(core: core, customTypes: custom, preferredProviders: preferred, version: version)
+                ).rows)
+                var preferred: [TaskProvider] = []
+                for provider in providers.values where preferred.last?.taskType != provider.taskType {
+                    preferred.append(provider)
+                }
+                return ProviderSnapshot(
+                    core: core, customTypes: custom.values, preferredProviders: preferred, version: version,
+                    unreadable: custom.unreadable + providers.unreadable)
             }
         }
+    }
+
+    private static func decodeProviders(_ rows: [PostgresRow]) -> DecodedRows<TaskProvider> {
+        DecodedRows(rows, kind: .provider, id: { $0.string("id") }, decode: ProviderColumns.decode)
+    }
+
+    private static func decodeCustomTypes(_ rows: [PostgresRow]) -> DecodedRows<TaskType> {
+        DecodedRows(rows, kind: .customTaskType, id: { $0.string("id") }, decode: TaskTypeColumns.decode)
     }
 
     /// The current version of providers, custom types and preferences: a snapshot at this
@@ -203,7 +217,7 @@ public struct ProviderStore: Sendable {
     /// type, expected runtime, then the shape columns in `ProviderShapesColumns.names` order.
     private static let upsertProviderSQL: String = {
         let columns = ProviderShapesColumns.names
-        let placeholders = columns.indices.map { "$\($0 + 6)::jsonb" }.joined(separator: ", ")
+        let placeholders = columns.indices.map { "$\($0 + 6)" }.joined(separator: ", ")
         let updates = columns.map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")
         return """
             INSERT INTO task_providers (id, app_id, display_name, task_type, expected_runtime, \(columns.joined(separator: ", ")))
@@ -217,7 +231,7 @@ public struct ProviderStore: Sendable {
 
     private static func upsertCustomType(_ type: TaskType, appID: String?, on connection: PostgresConnection) throws {
         let columns = TaskTypeColumns.shapeColumns
-        let placeholders = columns.indices.map { "$\($0 + 5)::jsonb" }.joined(separator: ", ")
+        let placeholders = columns.indices.map { "$\($0 + 5)" }.joined(separator: ", ")
         let updates = columns.map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")
         let saved = try connection.query(
             """

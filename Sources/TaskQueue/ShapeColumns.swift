@@ -3,7 +3,8 @@ import Postgres
 
 /// How shape maps are stored (custom task types and providers): shapes as JSON arrays of
 /// `{key, name, description, type}` (type by its wire name; arrays keep the slot order), enum
-/// values and defaults as JSON objects keyed by slot. Columns are read as text (`::text`).
+/// values and defaults as JSON objects keyed by slot, all in text columns (the server's own
+/// serialization, which its parser reads back unchanged).
 enum ShapeColumns {
     static func encode(_ descriptors: [ShapeDescriptor]) -> String {
         JSONValue.array(descriptors.map { descriptor in

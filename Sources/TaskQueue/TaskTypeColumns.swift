@@ -5,7 +5,7 @@ import Postgres
 /// its shape maps in the same eight columns a provider's additions use (`ProviderShapesColumns`).
 enum TaskTypeColumns {
     static let shapeColumns = ["input_shape", "output_shape"] + ProviderShapesColumns.names
-    static let all = "id, name, description, " + shapeColumns.map { "\($0)::text AS \($0)" }.joined(separator: ", ")
+    static let all = (["id", "name", "description"] + shapeColumns).joined(separator: ", ")
 
     /// The ten shape values of `type`, serialized, in `shapeColumns` order.
     static func encodedShapes(_ type: TaskType) -> [String] {

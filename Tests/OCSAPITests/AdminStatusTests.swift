@@ -38,7 +38,10 @@ struct AdminStatusTests {
         #expect(response.status == 200)
         #expect(response.meta?["status"] == "ok")
         let data = try #require(response.data)
-        #expect(Set(data.objectValue?.keys ?? []) == ["version", "tasks", "oldestScheduledAgeSeconds", "webhooks", "waitingLongPolls"])
+        #expect(
+            Set(data.objectValue?.keys ?? [])
+                == ["version", "tasks", "oldestScheduledAgeSeconds", "webhooks", "waitingLongPolls", "unreadableDefinitions"])
+        #expect(data["unreadableDefinitions"] == [])
         #expect(data["webhooks"] == ["pending": 0, "failed": 0])
         #expect(data["waitingLongPolls"] == 0)
         #expect(data["version"]?.stringValue == TaskDispatchVersion.current)
