@@ -52,7 +52,7 @@ nonisolated func microHTTPRequestCompleted(
 ) {
     guard let cls, let connection, let conCls else { return }
     let daemon = Unmanaged<DaemonContext>.fromOpaque(cls).takeUnretainedValue()
-    daemon.deadlines?.requestFinished(on: connection)
+    daemon.connections.requestFinished(on: connection)
     guard let requestPointer = conCls.pointee else { return }
     conCls.pointee = nil
     let request = Unmanaged<RequestContext>.fromOpaque(requestPointer).takeRetainedValue()
@@ -70,7 +70,7 @@ nonisolated func microHTTPConnectionNotified(
     let daemon = Unmanaged<DaemonContext>.fromOpaque(cls).takeUnretainedValue()
     switch code {
     case .CONNECTION_NOTIFY_STARTED: daemon.connectionOpened(connection)
-    case .CONNECTION_NOTIFY_CLOSED: daemon.deadlines?.closed(connection)
+    case .CONNECTION_NOTIFY_CLOSED: daemon.connections.closed(connection)
     }
 }
 

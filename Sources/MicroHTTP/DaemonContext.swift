@@ -9,8 +9,8 @@ final class DaemonContext: Sendable {
     let handler: any HTTPHandler
     let logger: Logger
     let maxBodyBytes: Int
-    /// `nil` when ``HTTPServerConfiguration/requestTimeoutSeconds`` is 0.
-    let deadlines: ConnectionDeadlines?
+    /// Open connections: their limits and request deadlines.
+    let connections: ConnectionRegistry
     /// Connections suspended for a ``PendingResponse``.
     let parked = ParkedConnections()
     /// Runs the handlers while their connections are suspended; nil runs them on
@@ -28,14 +28,14 @@ final class DaemonContext: Sendable {
     private let lastDaemonMessage = Mutex<String?>(nil)
 
     init(
-        handler: any HTTPHandler, logger: Logger, maxBodyBytes: Int, deadlines: ConnectionDeadlines?,
+        handler: any HTTPHandler, logger: Logger, maxBodyBytes: Int, connections: ConnectionRegistry,
         handlers: HandlerPool?
     ) {
         self.handler = handler
         self.handlers = handlers
         self.logger = logger
         self.maxBodyBytes = maxBodyBytes
-        self.deadlines = deadlines
+        self.connections = connections
     }
 
     func recordDaemonMessage(_ message: String) {

@@ -10,11 +10,11 @@ enum DaemonLauncher {
         logger: Logger
     ) throws(HTTPServerError) -> RunningDaemon {
         try validate(configuration)
-        raiseOpenFileLimit(logger: logger)
+        let connectionLimit = fittedConnectionLimit(Int(configuration.connectionLimit), logger: logger)
         let address = try ListenAddress(host: configuration.host, port: configuration.port)
         let context = DaemonContext(
             handler: handler, logger: logger, maxBodyBytes: configuration.maxBodyBytes,
-            deadlines: deadlines(configuration),
+            connections: connections(configuration, limit: connectionLimit),
             handlers: configuration.handlerThreads > 0
                 ? HandlerPool(threadCount: configuration.handlerThreads, name: "http-handler") : nil)
         // Lent to the daemon; `RunningDaemon` releases it after `MHD_stop_daemon`.
@@ -31,7 +31,8 @@ enum DaemonLauncher {
 
         do {
             let daemon = try address.withSocketAddress { socketAddress throws(HTTPServerError) in
-                let options = options(configuration, context: retainedContext.toOpaque(), address: socketAddress)
+                let options = options(
+                    configuration, connectionLimit: connectionLimit, context: retainedContext.toOpaque(), address: socketAddress)
                 return try options.withUnsafeBufferPointer { options throws(HTTPServerError) in
                     try CheckedCall.run(
                         {
@@ -44,7 +45,7 @@ enum DaemonLauncher {
                     )
                 }
             }
-            let sweeper = DeadlineSweeper.start(deadlines: context.deadlines, parked: context.parked, logger: logger)
+            let sweeper = DeadlineSweeper.start(daemon: context)
             return RunningDaemon(daemon: daemon, context: retainedContext, sweeper: sweeper)
         } catch {
             context.handlers?.shutDown()
@@ -53,21 +54,37 @@ enum DaemonLauncher {
         }
     }
 
-    /// Parked long polls keep their sockets open, so hundreds of connections are normal: the
-    /// soft descriptor limit (often 1024) is raised to the hard one.
-    private static func raiseOpenFileLimit(logger: Logger) {
+    /// Descriptors kept apart from connections: database connections, the listener, files.
+    static let reservedDescriptors = 512
+
+    /// Parked long polls keep their sockets open, so thousands of connections are normal: the
+    /// soft descriptor limit (often 1024) is raised to what `limit` connections need, up to the
+    /// hard limit. When even that is too low, the connection limit is lowered to fit, and said.
+    private static func fittedConnectionLimit(_ limit: Int, logger: Logger) -> Int {
+        let needed = limit + reservedDescriptors
         do {
-            var limit = rlimit()
+            var files = rlimit()
             try CheckedCall.run(
-                { getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 ? () : nil },
+                { getrlimit(Int32(RLIMIT_NOFILE.rawValue), &files) == 0 ? () : nil },
                 orThrow: { .callFailed(operation: "getrlimit(RLIMIT_NOFILE)", reason: $0) })
-            guard limit.rlim_cur < limit.rlim_max else { return }
-            limit.rlim_cur = limit.rlim_max
-            try CheckedCall.run(
-                { setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 ? () : nil },
-                orThrow: { .callFailed(operation: "setrlimit(RLIMIT_NOFILE)", reason: $0) })
+            if files.rlim_cur < rlim_t(needed) {
+                files.rlim_cur = min(rlim_t(needed), files.rlim_max)
+                try CheckedCall.run(
+                    { setrlimit(Int32(RLIMIT_NOFILE.rawValue), &files) == 0 ? () : nil },
+                    orThrow: { .callFailed(operation: "setrlimit(RLIMIT_NOFILE)", reason: $0) })
+            }
+            guard files.rlim_cur < rlim_t(needed) else { return limit }
+            let fitted = max(Int(files.rlim_cur) - reservedDescriptors, 16)
+            logger.warning(
+                "the open file limit caps the connection limit",
+                metadata: [
+                    "connections.asked": "\(limit)", "connections.limit": "\(fitted)",
+                    "open_files.hard_limit": "\(files.rlim_max)",
+                ])
+            return fitted
         } catch {
             logger.warning("could not raise the open file limit", metadata: ["error": "\(error)"])
+            return limit
         }
     }
 
@@ -92,16 +109,23 @@ enum DaemonLauncher {
 
     /// Each request (head and body) is due within the idle allowance plus the request
     /// allowance; the idle part lets a keep-alive connection wait before its next request.
-    private static func deadlines(_ configuration: HTTPServerConfiguration) -> ConnectionDeadlines? {
-        guard configuration.requestTimeoutSeconds > 0 else { return nil }
-        let seconds = Int64(configuration.connectionTimeoutSeconds) + Int64(configuration.requestTimeoutSeconds)
-        return ConnectionDeadlines(allowance: .seconds(seconds))
+    private static func connections(_ configuration: HTTPServerConfiguration, limit: Int) -> ConnectionRegistry {
+        let request = Int64(configuration.connectionTimeoutSeconds) + Int64(configuration.requestTimeoutSeconds)
+        return ConnectionRegistry(
+            limits: ConnectionRegistry.Limits(
+                total: limit,
+                perAddress: configuration.perAddressConnectionLimit > 0 ? Int(configuration.perAddressConnectionLimit) : nil),
+            allowances: ConnectionRegistry.Allowances(
+                request: configuration.requestTimeoutSeconds > 0 ? .seconds(request) : nil,
+                firstHead: configuration.firstRequestHeadTimeoutSeconds > 0
+                    ? .seconds(Int64(configuration.firstRequestHeadTimeoutSeconds)) : nil))
     }
 
     /// The option array for `CMicroHTTPD_start`. libmicrohttpd reads `address` while starting
     /// only, so it need not outlive the call.
     private static func options(
         _ configuration: HTTPServerConfiguration,
+        connectionLimit: Int,
         context: UnsafeMutableRawPointer,
         address: UnsafePointer<sockaddr>
     ) -> [MHD_OptionItem] {
@@ -117,17 +141,17 @@ enum DaemonLauncher {
                 ptr_value: context),
             MHD_OptionItem(option: .THREAD_POOL_SIZE, value: configuration.threadPoolSize, ptr_value: nil),
             MHD_OptionItem(option: .CONNECTION_TIMEOUT, value: Int(configuration.connectionTimeoutSeconds), ptr_value: nil),
-            MHD_OptionItem(option: .CONNECTION_LIMIT, value: Int(configuration.connectionLimit), ptr_value: nil),
+            // libmicrohttpd splits its limit between its threads and, at it, stops accepting
+            // (clients wait in the backlog). Twice ours keeps every thread's share above ours:
+            // the registry enforces the limit, and answers those past it at once.
+            MHD_OptionItem(option: .CONNECTION_LIMIT, value: connectionLimit * 2, ptr_value: nil),
+            MHD_OptionItem(
+                option: .NOTIFY_CONNECTION,
+                value: unsafeBitCast(microHTTPConnectionNotified as MHD_NotifyConnectionCallback, to: Int.self),
+                ptr_value: context),
             MHD_OptionItem(option: .CONNECTION_MEMORY_LIMIT, value: configuration.connectionMemoryLimitBytes, ptr_value: nil),
             MHD_OptionItem(option: .SOCK_ADDR, value: 0, ptr_value: UnsafeMutableRawPointer(mutating: address)),
         ]
-        if configuration.requestTimeoutSeconds > 0 {
-            // Only the request deadlines need to know about connections.
-            options.append(MHD_OptionItem(
-                option: .NOTIFY_CONNECTION,
-                value: unsafeBitCast(microHTTPConnectionNotified as MHD_NotifyConnectionCallback, to: Int.self),
-                ptr_value: context))
-        }
         options.append(MHD_OptionItem(option: .END, value: 0, ptr_value: nil))
         return options
     }

@@ -3,17 +3,14 @@ import class Foundation.Thread
 import Logging
 import Synchronization
 
-/// A thread that, once a second, cuts off the connections past their ``ConnectionDeadlines``
+/// A thread that, once a second, cuts off the connections past their deadlines (``ConnectionRegistry``)
 /// and cancels the parked requests whose clients have hung up (``ParkedConnections``).
 ///
 /// libmicrohttpd has no timer of its own for this, and its worker threads may all be blocked in
 /// handlers, so the check runs on a thread of its own. A connection therefore lasts up to a
 /// second beyond its deadline, which is precise enough to free slots from slow clients.
 final class DeadlineSweeper: Sendable {
-    /// `nil` when request deadlines are off.
-    private let deadlines: ConnectionDeadlines?
-    private let parked: ParkedConnections
-    private let logger: Logger
+    private let daemon: DaemonContext
     /// Signalled by ``stop()`` to end the wait early; otherwise it times out once a second.
     private let wakeUp = DispatchSemaphore(value: 0)
     /// Signalled by the thread as it exits, so that ``stop()`` can wait for it.
@@ -23,18 +20,16 @@ final class DeadlineSweeper: Sendable {
     private static let interval = DispatchTimeInterval.seconds(1)
 
     /// Starts the sweeping thread; ``stop()`` must be called before the daemon is stopped.
-    static func start(deadlines: ConnectionDeadlines?, parked: ParkedConnections, logger: Logger) -> DeadlineSweeper {
-        let sweeper = DeadlineSweeper(deadlines: deadlines, parked: parked, logger: logger)
+    static func start(daemon: DaemonContext) -> DeadlineSweeper {
+        let sweeper = DeadlineSweeper(daemon: daemon)
         let thread = Thread { sweeper.run() }
         thread.name = "MicroHTTP deadlines"
         thread.start()
         return sweeper
     }
 
-    private init(deadlines: ConnectionDeadlines?, parked: ParkedConnections, logger: Logger) {
-        self.deadlines = deadlines
-        self.parked = parked
-        self.logger = logger
+    private init(daemon: DaemonContext) {
+        self.daemon = daemon
     }
 
     /// Ends the thread and waits until it has exited; later calls return at once.
@@ -49,24 +44,13 @@ final class DeadlineSweeper: Sendable {
         while true {
             _ = wakeUp.wait(timeout: .now() + Self.interval)
             if stopRequested.load(ordering: .acquiring) { return }
-            for overdue in deadlines?.cutOffOverdue(at: .now) ?? [] {
-                log(overdue)
+            for overdue in daemon.connections.cutOffOverdue(at: .now) {
+                daemon.logClosed(overdue)
             }
-            let hungUp = parked.cancelHungUp()
+            let hungUp = daemon.parked.cancelHungUp()
             if hungUp > 0 {
-                logger.debug("parked requests whose client hung up", metadata: ["count": "\(hungUp)"])
+                daemon.logger.debug("parked requests whose client hung up", metadata: ["count": "\(hungUp)"])
             }
         }
-    }
-
-    private func log(_ overdue: ConnectionDeadlines.Overdue) {
-        var metadata: Logger.Metadata = ["remote.address": "\(overdue.remoteAddress ?? "unknown")"]
-        if let id = overdue.requestID {
-            metadata["request.id"] = "\(id)"
-        }
-        if let failure = overdue.failure {
-            metadata["error"] = "\(failure)"
-        }
-        logger.notice("request not received in time, closing the connection", metadata: metadata)
     }
 }

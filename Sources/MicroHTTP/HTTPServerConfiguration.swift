@@ -54,8 +54,31 @@ public struct HTTPServerConfiguration: Sendable {
     /// A handler may set another limit per request with ``HTTPHandler/maxBodyBytes(for:)``.
     public var maxBodyBytes: Int
 
-    /// The most connections open at once; further ones are refused. Default 1000.
+    /// The most connections open at once. Default 10,000.
+    ///
+    /// A connection past the limit makes room by closing the oldest connection that is
+    /// waiting for a request (one that never sent a request head first, then an idle
+    /// keep-alive one); connections whose request is being handled, parked long polls
+    /// included, are never closed. With none to close, the new connection is answered `503`
+    /// and closed at once. The open file limit is raised to fit; when its hard limit is too
+    /// low, the connection limit is lowered to what fits, and the log says so.
     public var connectionLimit: UInt32
+
+    /// The most connections open at once from one client address, under the same rules as
+    /// ``connectionLimit``. Default 1,000; 0 for no limit.
+    ///
+    /// One address may then fill a tenth of the default connection limit: enough for a host
+    /// running a large fleet of long-polling workers, too little for one client to crowd
+    /// out everyone else. Behind a reverse proxy every client has the proxy's address: set
+    /// 0 there, and let the proxy limit per client.
+    public var perAddressConnectionLimit: UInt32
+
+    /// Seconds a new connection has to deliver its first request line and headers. Default 5.
+    ///
+    /// Separate from the idle timeout between keep-alive requests and from how long a long
+    /// poll waits: a connection that has not said what it wants after this long is closed.
+    /// 0 leaves only ``requestTimeoutSeconds``.
+    public var firstRequestHeadTimeoutSeconds: UInt32
 
     /// Memory per connection for the request line, headers and read buffers. Default 64 KiB.
     ///
@@ -71,7 +94,9 @@ public struct HTTPServerConfiguration: Sendable {
         connectionTimeoutSeconds: UInt32 = 30,
         requestTimeoutSeconds: UInt32 = 30,
         maxBodyBytes: Int = 1 << 20,
-        connectionLimit: UInt32 = 1000,
+        connectionLimit: UInt32 = 10_000,
+        perAddressConnectionLimit: UInt32 = 1000,
+        firstRequestHeadTimeoutSeconds: UInt32 = 5,
         connectionMemoryLimitBytes: Int = 64 * 1024
     ) {
         self.host = host
@@ -82,6 +107,8 @@ public struct HTTPServerConfiguration: Sendable {
         self.requestTimeoutSeconds = requestTimeoutSeconds
         self.maxBodyBytes = maxBodyBytes
         self.connectionLimit = connectionLimit
+        self.perAddressConnectionLimit = perAddressConnectionLimit
+        self.firstRequestHeadTimeoutSeconds = firstRequestHeadTimeoutSeconds
         self.connectionMemoryLimitBytes = connectionMemoryLimitBytes
     }
 }

@@ -27,7 +27,7 @@ extension DaemonContext {
             }
         }
         requestsInFlight.add(1, ordering: .relaxed)
-        deadlines?.requestArrived(on: connection, id: head.id)
+        connections.requestArrived(on: connection, id: head.id)
         return RequestContext(head: head, bodyLimit: bodyLimit, rejection: rejection)
     }
 
@@ -41,7 +41,7 @@ extension DaemonContext {
         case .receiving:
             // The request has arrived in full: however long the handler takes is not the
             // client's doing, so the connection's deadline stops until the response is sent.
-            deadlines?.handlingStarted(on: connection)
+            connections.handlingStarted(on: connection)
             let complete = HTTPRequest(head: request.head, body: request.body)
             let result: HTTPHandlerResult
             if let handlers {
@@ -69,7 +69,7 @@ extension DaemonContext {
             // deferred response may be queued.
             response = pending.takeResponse() ?? HTTPResponse(status: 500)
         case .refusing(let rejection):
-            deadlines?.handlingStarted(on: connection)
+            connections.handlingStarted(on: connection)
             response = handler.reject(request.head, reason: rejection)
         }
         do {

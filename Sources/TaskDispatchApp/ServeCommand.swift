@@ -17,6 +17,12 @@ struct ServeCommand: ParsableCommand {
     var connectionTimeout: String?
     @Option(help: "Seconds beyond the idle timeout a connection has to send each request (env TASKDISPATCH_REQUEST_TIMEOUT, default 30, 0 = off).")
     var requestTimeout: String?
+    @Option(help: "Seconds a new connection has to send its first request line and headers (env TASKDISPATCH_FIRST_REQUEST_TIMEOUT, default 5, 0 = off).")
+    var firstRequestTimeout: String?
+    @Option(help: "Most connections open at once; past it the oldest one still waiting for a request is closed, else the new one gets 503 (env TASKDISPATCH_MAX_CONNECTIONS, default 10000).")
+    var maxConnections: String?
+    @Option(help: "Most connections open at once from one client address, 0 = no limit; set 0 behind a reverse proxy (env TASKDISPATCH_MAX_CONNECTIONS_PER_IP, default 1000).")
+    var maxConnectionsPerIp: String?
     @Option(help: "Seconds a claimed task is leased (env TASKDISPATCH_LEASE_SECONDS, default 300).") var leaseSeconds: String?
     @Option(help: "Longest lease a worker may ask for (env TASKDISPATCH_MAX_LEASE_SECONDS, default 3600).")
     var maxLeaseSeconds: String?
@@ -74,6 +80,9 @@ struct ServeCommand: ParsableCommand {
         flags["max-body-bytes"] = maxBodyBytes
         flags["connection-timeout"] = connectionTimeout
         flags["request-timeout"] = requestTimeout
+        flags["first-request-timeout"] = firstRequestTimeout
+        flags["max-connections"] = maxConnections
+        flags["max-connections-per-ip"] = maxConnectionsPerIp
         flags["lease-seconds"] = leaseSeconds
         flags["max-lease-seconds"] = maxLeaseSeconds
         flags["lease-by-type"] = leaseByType

@@ -28,6 +28,15 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// the connection opening or of the previous response, so slow clients cannot hold
     /// connections; 0 turns it off. Default 30 (`TASKDISPATCH_REQUEST_TIMEOUT`, `--request-timeout`).
     public var requestTimeoutSeconds: UInt32 = 30
+    /// A new connection must send its first request line and headers within this many seconds;
+    /// 0 turns it off. Default 5 (`TASKDISPATCH_FIRST_REQUEST_TIMEOUT`, `--first-request-timeout`).
+    public var firstRequestTimeoutSeconds: UInt32 = 5
+    /// Most connections open at once; past it the oldest connection still waiting for a request
+    /// is closed, else the new one is answered 503. Default 10,000 (`TASKDISPATCH_MAX_CONNECTIONS`).
+    public var maxConnections: UInt32 = 10_000
+    /// Most connections open at once from one client address; 0 for no limit (behind a reverse
+    /// proxy). Default 1,000 (`TASKDISPATCH_MAX_CONNECTIONS_PER_IP`, `--max-connections-per-ip`).
+    public var maxConnectionsPerIP: UInt32 = 1000
     /// Seconds a claimed task is leased to its worker. Default 300 (`TASKDISPATCH_LEASE_SECONDS`).
     public var leaseSeconds: Int = 300
     /// The longest lease a worker may ask for on `next`. Default 3600 (`TASKDISPATCH_MAX_LEASE_SECONDS`).
@@ -152,6 +161,15 @@ public struct ServerConfiguration: Sendable, Equatable {
         }
         if let seconds = try parse("request-timeout", "TASKDISPATCH_REQUEST_TIMEOUT", { UInt32($0) }) {
             configuration.requestTimeoutSeconds = seconds
+        }
+        if let seconds = try parse("first-request-timeout", "TASKDISPATCH_FIRST_REQUEST_TIMEOUT", { UInt32($0) }) {
+            configuration.firstRequestTimeoutSeconds = seconds
+        }
+        if let limit = try parse("max-connections", "TASKDISPATCH_MAX_CONNECTIONS", { UInt32($0).flatMap { $0 > 0 ? $0 : nil } }) {
+            configuration.maxConnections = limit
+        }
+        if let limit = try parse("max-connections-per-ip", "TASKDISPATCH_MAX_CONNECTIONS_PER_IP", { UInt32($0) }) {
+            configuration.maxConnectionsPerIP = limit
         }
         if let seconds = try parse("lease-seconds", "TASKDISPATCH_LEASE_SECONDS", positive) { configuration.leaseSeconds = seconds }
         if let seconds = try parse("max-lease-seconds", "TASKDISPATCH_MAX_LEASE_SECONDS", positive) {

@@ -63,7 +63,9 @@ public final class TaskDispatchServer: Sendable {
             configuration: HTTPServerConfiguration(
                 host: configuration.host, port: configuration.port, handlerThreads: configuration.httpThreads,
                 connectionTimeoutSeconds: configuration.connectionTimeoutSeconds,
-                requestTimeoutSeconds: configuration.requestTimeoutSeconds, maxBodyBytes: configuration.maxBodyBytes),
+                requestTimeoutSeconds: configuration.requestTimeoutSeconds, maxBodyBytes: configuration.maxBodyBytes,
+                connectionLimit: configuration.maxConnections, perAddressConnectionLimit: configuration.maxConnectionsPerIP,
+                firstRequestHeadTimeoutSeconds: configuration.firstRequestTimeoutSeconds),
             handler: handler, logger: logger)
         maintenance = MaintenanceLoop(
             tasks: tasks, intervalSeconds: configuration.maintenanceIntervalSeconds,

@@ -10,10 +10,21 @@ enum RawSockets {
         let description: String
     }
 
-    /// A TCP socket connected to 127.0.0.1:`port`.
-    static func connect(port: UInt16) throws -> Int32 {
+    /// A TCP socket connected to 127.0.0.1:`port`, from the loopback address `source`
+    /// (127.0.0.`source`), so that tests can act as several clients.
+    static func connect(port: UInt16, source: UInt8 = 1) throws -> Int32 {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw Failure(description: "socket: \(errno)") }
+        if source != 1 {
+            var local = loopback(port: 0, host: source)
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard bound == 0 else {
+                close(descriptor)
+                throw Failure(description: "bind 127.0.0.\(source): \(errno)")
+            }
+        }
         var address = loopback(port: port)
         let result = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
@@ -97,11 +108,11 @@ enum RawSockets {
         return try LoopbackHTTPClient.sendRaw(host: "127.0.0.1", port: port, bytes: Array(request.utf8), timeoutSeconds: 10)
     }
 
-    private static func loopback(port: UInt16) -> sockaddr_in {
+    private static func loopback(port: UInt16, host: UInt8 = 1) -> sockaddr_in {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+        address.sin_addr.s_addr = (UInt32(0x7f00_0000) | UInt32(host)).bigEndian
         return address
     }
 }

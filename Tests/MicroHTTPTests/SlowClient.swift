@@ -5,8 +5,8 @@ import Glibc
 final class SlowClient {
     let descriptor: Int32
 
-    init(port: UInt16) throws {
-        descriptor = try RawSockets.connect(port: port)
+    init(port: UInt16, source: UInt8 = 1) throws {
+        descriptor = try RawSockets.connect(port: port, source: source)
     }
 
     deinit {
