@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layers, each knowing only the ones below it:
-// 1. C shims (CJansson, CLibPQ, CMicroHTTPD)
+// 1. C shims (CJansson, CLibPQ, CMicroHTTPD, CGnuTLS)
 // 2. thin safe wrappers (JSON, MicroHTTP, Postgres)
 // 3. the task domain (TaskQueue)
 // 4. the OCS API (OCSAPI)
@@ -22,10 +22,13 @@ let package = Package(
         .systemLibrary(name: "CJansson", pkgConfig: "jansson", providers: [.apt(["libjansson-dev"])]),
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
+        // libmicrohttpd's TLS library: called directly to check certificates before serving, and
+        // by the small HTTP client for https webhooks and the benchmark's TLS row.
+        .systemLibrary(name: "CGnuTLS", pkgConfig: "gnutls", providers: [.apt(["libgnutls28-dev"])]),
 
         .target(name: "JSON", dependencies: ["CJansson"]),
         .target(name: "MicroHTTP", dependencies: [
-            "CMicroHTTPD",
+            "CMicroHTTPD", "CGnuTLS",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Postgres", dependencies: [
@@ -57,10 +60,10 @@ let package = Package(
         ]),
         .executableTarget(name: "taskdispatch", dependencies: ["TaskDispatchApp"]),
 
-        // A small blocking HTTP/1.1 client over POSIX sockets, for tests and the benchmark, and for
-        // plain-http webhooks: it can send what curl and URLSession refuse to (bodies on GET,
-        // broken encodings, slow bytes), to the one address the SSRF guard checked.
-        .target(name: "LoopbackHTTPClient"),
+        // A small blocking HTTP/1.1 client over POSIX sockets (and GnuTLS), for tests and the
+        // benchmark, and for webhooks: it can send what curl and URLSession refuse to (bodies on
+        // GET, broken encodings, slow bytes), to the one address the SSRF guard checked.
+        .target(name: "LoopbackHTTPClient", dependencies: ["CGnuTLS"]),
 
         // Shared by the test targets: one throwaway cluster per test process, a database per suite.
         .target(name: "TaskDispatchTesting", dependencies: [

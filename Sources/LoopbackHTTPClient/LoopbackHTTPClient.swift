@@ -8,6 +8,7 @@ public final class LoopbackHTTPClient {
     private let port: UInt16
     private let timeoutSeconds: Double
     private let maxResponseBytes: Int
+    private let tls: TLSClientConfiguration?
     private var connection: LoopbackSocket?
 
     /// Creates a client; it connects on the first request.
@@ -17,11 +18,16 @@ public final class LoopbackHTTPClient {
     ///   - timeoutSeconds: The longest one ``send(method:path:headers:body:)`` may take.
     ///   - maxResponseBytes: The largest response accepted (head and body); a larger one is
     ///     a `.malformedResponse` error, so a peer cannot make the client buffer without end.
-    public init(host: String = "127.0.0.1", port: UInt16, timeoutSeconds: Double = 30, maxResponseBytes: Int = .max) {
+    ///   - tls: Speak HTTPS, verifying the server as this says; nil for plain HTTP.
+    public init(
+        host: String = "127.0.0.1", port: UInt16, timeoutSeconds: Double = 30, maxResponseBytes: Int = .max,
+        tls: TLSClientConfiguration? = nil
+    ) {
         self.host = host
         self.port = port
         self.timeoutSeconds = timeoutSeconds
         self.maxResponseBytes = maxResponseBytes
+        self.tls = tls
     }
 
     deinit {
@@ -55,6 +61,7 @@ public final class LoopbackHTTPClient {
         }
         connection = nil
         let fresh = try LoopbackSocket.connect(host: host, port: port)
+        if let tls { try fresh.startTLS(tls, before: deadline) }
         connection = fresh
         do {
             return try exchange(request, method: method, on: fresh, before: deadline)

@@ -1,8 +1,11 @@
 import Glibc
 
-/// One connected TCP socket, closed when released. Every wait is bounded by a ``Deadline``.
+/// One connected TCP socket, closed when released, optionally carrying TLS. Every wait is
+/// bounded by a ``Deadline``.
 final class LoopbackSocket {
     private let descriptor: Int32
+    /// Set by ``startTLS(_:before:)``: from then on every byte goes through it.
+    private var tls: TLSClientSession?
     /// Where `read` receives, allocated once per connection rather than once per read.
     private var chunk = [UInt8](repeating: 0, count: 64 * 1024)
 
@@ -11,7 +14,18 @@ final class LoopbackSocket {
     }
 
     deinit {
+        tls = nil  // the session is ended before its socket is closed
         Glibc.close(descriptor)
+    }
+
+    /// Makes the connection a TLS one: the handshake runs now, and must succeed (certificate
+    /// chain and name verified) before `deadline`.
+    func startTLS(_ configuration: TLSClientConfiguration, before deadline: Deadline) throws(LoopbackHTTPError) {
+        // GnuTLS reads and writes the socket itself: non-blocking, so that no call outlives the deadline.
+        guard fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK) == 0 else {
+            throw LoopbackHTTPError(.connectFailed, errnoText(errno))
+        }
+        tls = try TLSClientSession(descriptor: descriptor, configuration: configuration, deadline: deadline)
     }
 
     /// Connects to a numeric address (or a name the resolver knows, such as `localhost`).
@@ -52,6 +66,14 @@ final class LoopbackSocket {
     func write(_ bytes: [UInt8], before deadline: Deadline) throws(LoopbackHTTPError) {
         var offset = 0
         while offset < bytes.count {
+            if let tls {
+                // withUnsafeBytes does not carry typed throws: the outcome comes out as a Result.
+                let sent = try bytes[offset...].withUnsafeBytes { unsent in Result { () throws(LoopbackHTTPError) in try tls.send(unsent) } }
+                    .get()
+                if sent == 0 { try wait(for: Int16(POLLOUT), before: deadline, doing: "sending") }
+                offset += sent
+                continue
+            }
             let sent = bytes[offset...].withUnsafeBytes { unsent in
                 Glibc.send(descriptor, unsent.baseAddress, unsent.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
             }
@@ -71,6 +93,13 @@ final class LoopbackSocket {
     /// `buffer`; returns the number of bytes read, 0 at end of stream.
     func read(appendingTo buffer: inout [UInt8], before deadline: Deadline) throws(LoopbackHTTPError) -> Int {
         while true {
+            if let tls {
+                if !tls.hasPendingBytes { try wait(for: Int16(POLLIN), before: deadline, doing: "receiving") }
+                let outcome = chunk.withUnsafeMutableBytes { space in Result { () throws(LoopbackHTTPError) in try tls.receive(space) } }
+                guard let received = try outcome.get() else { continue }
+                buffer.append(contentsOf: chunk[..<received])
+                return received
+            }
             try wait(for: Int16(POLLIN), before: deadline, doing: "receiving")
             let received = chunk.withUnsafeMutableBytes { space in
                 Glibc.recv(descriptor, space.baseAddress, space.count, Int32(MSG_DONTWAIT))

@@ -9,7 +9,7 @@ import Synchronization
 /// of that address) that is waiting for a request: first those that have never sent a complete
 /// request head, then idle keep-alive ones. Connections whose request is being handled (long
 /// polls included) are never closed. When there is nothing to close, the new connection is
-/// answered `503` and closed at once. So idle sockets, however many, cannot lock anyone out,
+/// answered `503` (over plain HTTP) and closed at once. So idle sockets, however many, cannot lock anyone out,
 /// and a client is never left hanging in the accept queue.
 ///
 /// **Deadlines.** libmicrohttpd's own timeout counts idle time only, so a client that sends one
@@ -94,6 +94,8 @@ final class ConnectionRegistry: Sendable {
 
     let limits: Limits
     let allowances: Allowances
+    /// Whether a refused connection is told why (`503`); over TLS plain text would be noise.
+    let answersRefusals: Bool
 
     private struct Table: Sendable {
         /// Keyed by the `MHD_Connection` address, which libmicrohttpd does not reuse before
@@ -113,9 +115,10 @@ final class ConnectionRegistry: Sendable {
     }
     private let table = Mutex(Table())
 
-    init(limits: Limits, allowances: Allowances) {
+    init(limits: Limits, allowances: Allowances, answersRefusals: Bool = true) {
         self.limits = limits
         self.allowances = allowances
+        self.answersRefusals = answersRefusals
     }
 
     /// The number of open connections.
@@ -218,7 +221,7 @@ final class ConnectionRegistry: Sendable {
             if (entry.sentHead ? 1 : 0, entry.sequence) < (current.sentHead ? 1 : 0, current.sequence) { best = (key, entry) }
         }
         if let best { return cutOff(best.key, in: &table, reason: .evicted) }
-        Self.sendBusy(table.entries[newKey]?.socket)
+        if answersRefusals { Self.sendBusy(table.entries[newKey]?.socket) }
         return cutOff(newKey, in: &table, reason: .refused)
     }
 

@@ -11,6 +11,8 @@ final class DaemonContext: Sendable {
     let maxBodyBytes: Int
     /// Open connections: their limits and request deadlines.
     let connections: ConnectionRegistry
+    /// The PEM text libmicrohttpd was given, as C strings that outlive the daemon; nil for plain HTTP.
+    let tlsMaterial: TLSMaterial?
     /// Connections suspended for a ``PendingResponse``.
     let parked = ParkedConnections()
     /// Runs the handlers while their connections are suspended; nil runs them on
@@ -28,7 +30,7 @@ final class DaemonContext: Sendable {
     private let lastDaemonMessage = Mutex<String?>(nil)
 
     init(
-        handler: any HTTPHandler, logger: Logger, maxBodyBytes: Int, connections: ConnectionRegistry,
+        handler: any HTTPHandler, logger: Logger, maxBodyBytes: Int, connections: ConnectionRegistry, tls: TLSCredentials?,
         handlers: HandlerPool?
     ) {
         self.handler = handler
@@ -36,6 +38,7 @@ final class DaemonContext: Sendable {
         self.logger = logger
         self.maxBodyBytes = maxBodyBytes
         self.connections = connections
+        tlsMaterial = tls.map(TLSMaterial.init)
     }
 
     func recordDaemonMessage(_ message: String) {

@@ -15,6 +15,7 @@ enum DaemonLauncher {
         let context = DaemonContext(
             handler: handler, logger: logger, maxBodyBytes: configuration.maxBodyBytes,
             connections: connections(configuration, limit: connectionLimit),
+            tls: configuration.tls,
             handlers: configuration.handlerThreads > 0
                 ? HandlerPool(threadCount: configuration.handlerThreads, name: "http-handler") : nil)
         // Lent to the daemon; `RunningDaemon` releases it after `MHD_stop_daemon`.
@@ -25,6 +26,9 @@ enum DaemonLauncher {
         // stay suspended until answered).
         var flags = MHD_USE_INTERNAL_POLLING_THREAD.rawValue | MHD_USE_EPOLL.rawValue
             | MHD_ALLOW_SUSPEND_RESUME.rawValue | MHD_USE_ERROR_LOG.rawValue
+        if configuration.tls != nil {
+            flags |= MHD_USE_TLS.rawValue
+        }
         if address.isIPv6 {
             flags |= MHD_USE_IPv6.rawValue
         }
@@ -32,7 +36,7 @@ enum DaemonLauncher {
         do {
             let daemon = try address.withSocketAddress { socketAddress throws(HTTPServerError) in
                 let options = options(
-                    configuration, connectionLimit: connectionLimit, context: retainedContext.toOpaque(), address: socketAddress)
+                    configuration, connectionLimit: connectionLimit, context: context, address: socketAddress)
                 return try options.withUnsafeBufferPointer { options throws(HTTPServerError) in
                     try CheckedCall.run(
                         {
@@ -118,7 +122,8 @@ enum DaemonLauncher {
             allowances: ConnectionRegistry.Allowances(
                 request: configuration.requestTimeoutSeconds > 0 ? .seconds(request) : nil,
                 firstHead: configuration.firstRequestHeadTimeoutSeconds > 0
-                    ? .seconds(Int64(configuration.firstRequestHeadTimeoutSeconds)) : nil))
+                    ? .seconds(Int64(configuration.firstRequestHeadTimeoutSeconds)) : nil),
+            answersRefusals: configuration.tls == nil)
     }
 
     /// The option array for `CMicroHTTPD_start`. libmicrohttpd reads `address` while starting
@@ -126,9 +131,11 @@ enum DaemonLauncher {
     private static func options(
         _ configuration: HTTPServerConfiguration,
         connectionLimit: Int,
-        context: UnsafeMutableRawPointer,
+        context daemon: DaemonContext,
         address: UnsafePointer<sockaddr>
     ) -> [MHD_OptionItem] {
+        // Unretained: the caller holds a retained reference for as long as the daemon runs.
+        let context = Unmanaged.passUnretained(daemon).toOpaque()
         var options = [
             // First, so that problems with the options that follow are logged through it.
             MHD_OptionItem(
@@ -152,6 +159,11 @@ enum DaemonLauncher {
             MHD_OptionItem(option: .CONNECTION_MEMORY_LIMIT, value: configuration.connectionMemoryLimitBytes, ptr_value: nil),
             MHD_OptionItem(option: .SOCK_ADDR, value: 0, ptr_value: UnsafeMutableRawPointer(mutating: address)),
         ]
+        if let tls = daemon.tlsMaterial {
+            // libmicrohttpd hands these to GnuTLS while starting; they live as long as the context.
+            options.append(MHD_OptionItem(option: .HTTPS_MEM_CERT, value: 0, ptr_value: UnsafeMutableRawPointer(tls.certificateChain.pointer)))
+            options.append(MHD_OptionItem(option: .HTTPS_MEM_KEY, value: 0, ptr_value: UnsafeMutableRawPointer(tls.privateKey.pointer)))
+        }
         options.append(MHD_OptionItem(option: .END, value: 0, ptr_value: nil))
         return options
     }

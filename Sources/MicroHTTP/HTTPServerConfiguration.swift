@@ -80,6 +80,10 @@ public struct HTTPServerConfiguration: Sendable {
     /// 0 leaves only ``requestTimeoutSeconds``.
     public var firstRequestHeadTimeoutSeconds: UInt32
 
+    /// With credentials, the server speaks only HTTPS (TLS through libmicrohttpd's GnuTLS) on
+    /// its port; a plain HTTP request there fails the handshake and is closed. Default nil.
+    public var tls: TLSCredentials?
+
     /// Memory per connection for the request line, headers and read buffers. Default 64 KiB.
     ///
     /// A request whose head does not fit is answered by libmicrohttpd with an error status.
@@ -97,6 +101,7 @@ public struct HTTPServerConfiguration: Sendable {
         connectionLimit: UInt32 = 10_000,
         perAddressConnectionLimit: UInt32 = 1000,
         firstRequestHeadTimeoutSeconds: UInt32 = 5,
+        tls: TLSCredentials? = nil,
         connectionMemoryLimitBytes: Int = 64 * 1024
     ) {
         self.host = host
@@ -109,6 +114,7 @@ public struct HTTPServerConfiguration: Sendable {
         self.connectionLimit = connectionLimit
         self.perAddressConnectionLimit = perAddressConnectionLimit
         self.firstRequestHeadTimeoutSeconds = firstRequestHeadTimeoutSeconds
+        self.tls = tls
         self.connectionMemoryLimitBytes = connectionMemoryLimitBytes
     }
 }

@@ -12,6 +12,8 @@ public enum HTTPServerError: Error, Sendable, CustomStringConvertible {
     case callFailed(operation: String, reason: String)
     /// The handler's response cannot be sent as it is; the string says why.
     case invalidResponse(String)
+    /// The TLS certificate or key cannot be used; the string says which file and why.
+    case invalidTLSCredentials(String)
 
     /// A one-line explanation for logs.
     public var description: String {
@@ -22,6 +24,7 @@ public enum HTTPServerError: Error, Sendable, CustomStringConvertible {
         case .alreadyRunning: "the HTTP server is already running"
         case .callFailed(let operation, let reason): "\(operation) failed: \(reason)"
         case .invalidResponse(let problem): "invalid response: \(problem)"
+        case .invalidTLSCredentials(let problem): "unusable TLS credentials: \(problem)"
         }
     }
 }

@@ -7,6 +7,9 @@ extension PostgresConnection {
     /// then run with `PQexecPrepared`, so repeated statements skip parsing and planning setup.
     /// A statement the server no longer knows (after `DEALLOCATE ALL`, or whose result columns
     /// changed after `ALTER TABLE`) is prepared again transparently outside a transaction.
+    /// A connection opened with `usesPreparedStatements: false` runs every statement as the
+    /// unnamed statement (`PQexecParams`): parsed each time, parameters still bound, nothing
+    /// left in the server session.
     ///
     /// - Parameters:
     ///   - sql: exactly one SQL statement.

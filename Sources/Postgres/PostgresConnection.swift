@@ -11,19 +11,25 @@ public final class PostgresConnection {
     let logger: Logger
     private let noticeForwarder: NoticeForwarder
     /// Statements prepared on this connection's current session.
-    var preparedStatements = PreparedStatementCache()
+    var preparedStatements: PreparedStatementCache
     /// Set while ``transaction(_:)`` runs its body, to catch nesting.
     var isRunningTransactionBody = false
 
     /// Connects with a libpq connection string (`key=value …` or a `postgresql://` URI).
     ///
+    /// - Parameter usesPreparedStatements: whether ``query(_:_:)`` prepares each statement once
+    ///   under a name; false runs every statement unnamed, as PgBouncer's transaction pooling
+    ///   (before 1.21) needs.
     /// - Throws: ``PostgresError/Kind/connectionFailed`` with libpq's reason; the password is never part of it.
-    public convenience init(connectionString: String, logger: Logger) throws(PostgresError) {
-        try self.init(connectionString: connectionString, defaults: [], logger: logger)
+    public convenience init(connectionString: String, usesPreparedStatements: Bool = true, logger: Logger) throws(PostgresError) {
+        try self.init(connectionString: connectionString, defaults: [], usesPreparedStatements: usesPreparedStatements, logger: logger)
     }
 
     /// Connects, using `defaults` for settings the connection string does not give itself.
-    init(connectionString: String, defaults: [(keyword: String, value: String)], logger: Logger) throws(PostgresError) {
+    init(
+        connectionString: String, defaults: [(keyword: String, value: String)], usesPreparedStatements: Bool = true,
+        logger: Logger
+    ) throws(PostgresError) {
         // Keywords are applied in order: the defaults first, then everything the string holds
         // (expand_dbname), then UTF-8, which every text conversion in this module assumes.
         let keywords = defaults.map(\.keyword) + ["dbname", "client_encoding", nil]
@@ -42,6 +48,7 @@ public final class PostgresConnection {
             throw PostgresError(kind: .connectionFailed, message: reason)
         }
         self.handle = connection
+        self.preparedStatements = PreparedStatementCache(capacity: usesPreparedStatements ? PreparedStatementCache.defaultCapacity : 0)
         self.logger = logger
         self.noticeForwarder = NoticeForwarder(logger: logger)
         noticeForwarder.install(on: connection)

@@ -114,7 +114,7 @@ public final class PostgresConnectionPool: Sendable {
             let connection = try PostgresConnection(
                 connectionString: configuration.connectionString,
                 defaults: [("connect_timeout", String(configuration.connectTimeoutSeconds))],
-                logger: logger
+                usesPreparedStatements: configuration.usesPreparedStatements, logger: logger
             )
             return PooledConnection(connection: connection)
         } catch {

@@ -13,21 +13,29 @@ public struct PostgresPoolConfiguration: Sendable, CustomStringConvertible, Cust
     public var connectTimeoutSeconds: Int
     /// How long ``PostgresConnectionPool/close()`` waits for borrowed connections to come back. Default 10.
     public var closeTimeoutSeconds: Double = 10
+    /// Whether connections prepare their statements under names (see
+    /// ``PostgresConnection/query(_:_:)``); false behind PgBouncer's transaction pooling before
+    /// 1.21, which cannot carry named statements from one transaction to the next. Default true.
+    public var usesPreparedStatements: Bool
 
     /// Creates a configuration; see each property for its meaning and default.
-    public init(connectionString: String, maxConnections: Int = 16, checkoutTimeoutSeconds: Double = 5, connectTimeoutSeconds: Int = 5) {
+    public init(
+        connectionString: String, maxConnections: Int = 16, checkoutTimeoutSeconds: Double = 5, connectTimeoutSeconds: Int = 5,
+        usesPreparedStatements: Bool = true
+    ) {
         precondition(maxConnections > 0, "a pool needs at least one connection")
         self.connectionString = connectionString
         self.maxConnections = maxConnections
         self.checkoutTimeoutSeconds = checkoutTimeoutSeconds
         self.connectTimeoutSeconds = connectTimeoutSeconds
+        self.usesPreparedStatements = usesPreparedStatements
     }
 
     /// The settings, with the connection string's password redacted.
     public var description: String {
         "PostgresPoolConfiguration(connectionString: \(redactedConnectionString), maxConnections: \(maxConnections), "
             + "checkoutTimeoutSeconds: \(checkoutTimeoutSeconds), connectTimeoutSeconds: \(connectTimeoutSeconds), "
-            + "closeTimeoutSeconds: \(closeTimeoutSeconds))"
+            + "closeTimeoutSeconds: \(closeTimeoutSeconds), usesPreparedStatements: \(usesPreparedStatements))"
     }
 
     /// The settings for `dump` and debuggers, with the connection string's password redacted.
@@ -38,6 +46,7 @@ public struct PostgresPoolConfiguration: Sendable, CustomStringConvertible, Cust
             "checkoutTimeoutSeconds": checkoutTimeoutSeconds,
             "connectTimeoutSeconds": connectTimeoutSeconds,
             "closeTimeoutSeconds": closeTimeoutSeconds,
+            "usesPreparedStatements": usesPreparedStatements,
         ])
     }
 

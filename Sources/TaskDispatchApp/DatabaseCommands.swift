@@ -13,7 +13,8 @@ struct MigrateCommand: ParsableCommand {
     func run() throws {
         let configuration = try ServerConfiguration.resolve(flags: database.flags)
         try withDatabase(configuration) { database, logger in
-            let connection = try PostgresConnection(connectionString: database.connectionString, logger: logger)
+            let connection = try PostgresConnection(
+                connectionString: database.connectionString, usesPreparedStatements: configuration.preparedStatements, logger: logger)
             defer { connection.close() }
             let applied = try SchemaMigrator(logger: logger).migrate(connection)
             print(applied.isEmpty ? "schema is up to date" : "applied migrations: \(applied.map(String.init).joined(separator: ", "))")

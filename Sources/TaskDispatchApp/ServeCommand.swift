@@ -12,6 +12,10 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Port to listen on (env TASKDISPATCH_PORT, default 8080).") var port: String?
     @Option(help: "HTTP worker threads (env TASKDISPATCH_THREADS, default 16).") var threads: String?
     @Option(help: "Database connections (env TASKDISPATCH_DB_POOL_SIZE, default 16).") var dbPoolSize: String?
+    @Option(help: "Prepare statements under names, true or false; false behind PgBouncer's transaction pooling (env TASKDISPATCH_PREPARED_STATEMENTS, default true).")
+    var preparedStatements: String?
+    @Option(help: "Database URL for the long poll listener's LISTEN connection, straight to PostgreSQL when --database-url is a transaction pooler (env TASKDISPATCH_LISTEN_DATABASE_URL, default the database URL).")
+    var listenDatabaseUrl: String?
     @Option(help: "Largest request body in bytes (env TASKDISPATCH_MAX_BODY_BYTES, default 1048576).") var maxBodyBytes: String?
     @Option(help: "Idle connection timeout in seconds (env TASKDISPATCH_CONNECTION_TIMEOUT, default 30).")
     var connectionTimeout: String?
@@ -23,6 +27,10 @@ struct ServeCommand: ParsableCommand {
     var maxConnections: String?
     @Option(help: "Most connections open at once from one client address, 0 = no limit; set 0 behind a reverse proxy (env TASKDISPATCH_MAX_CONNECTIONS_PER_IP, default 1000).")
     var maxConnectionsPerIp: String?
+    @Option(help: "PEM certificate chain: serve only HTTPS on the port, with --tls-key (env TASKDISPATCH_TLS_CERT).")
+    var tlsCert: String?
+    @Option(help: "PEM private key of --tls-cert (env TASKDISPATCH_TLS_KEY).")
+    var tlsKey: String?
     @Option(help: "Seconds a claimed task is leased (env TASKDISPATCH_LEASE_SECONDS, default 300).") var leaseSeconds: String?
     @Option(help: "Longest lease a worker may ask for (env TASKDISPATCH_MAX_LEASE_SECONDS, default 3600).")
     var maxLeaseSeconds: String?
@@ -68,6 +76,8 @@ struct ServeCommand: ParsableCommand {
     var webhookAllowPrivateTargets = false
     @Option(help: "Sign webhook calls with HMAC-SHA256 under this secret (prefer env TASKDISPATCH_WEBHOOK_SECRET).")
     var webhookSecret: String?
+    @Option(help: "PEM file of certificate authorities trusted for https webhooks besides the system's (env TASKDISPATCH_WEBHOOK_CA_FILE).")
+    var webhookCaFile: String?
 
     func run() throws {
         // First: a SIGTERM that arrives while the database or the server starts must not be lost.
@@ -77,12 +87,16 @@ struct ServeCommand: ParsableCommand {
         flags["port"] = port
         flags["threads"] = threads
         flags["db-pool-size"] = dbPoolSize
+        flags["prepared-statements"] = preparedStatements
+        flags["listen-database-url"] = listenDatabaseUrl
         flags["max-body-bytes"] = maxBodyBytes
         flags["connection-timeout"] = connectionTimeout
         flags["request-timeout"] = requestTimeout
         flags["first-request-timeout"] = firstRequestTimeout
         flags["max-connections"] = maxConnections
         flags["max-connections-per-ip"] = maxConnectionsPerIp
+        flags["tls-cert"] = tlsCert
+        flags["tls-key"] = tlsKey
         flags["lease-seconds"] = leaseSeconds
         flags["max-lease-seconds"] = maxLeaseSeconds
         flags["lease-by-type"] = leaseByType
@@ -106,6 +120,7 @@ struct ServeCommand: ParsableCommand {
         flags["webhook-poll-seconds"] = webhookPollSeconds
         if webhookAllowPrivateTargets { flags["webhook-allow-private-targets"] = "true" }
         flags["webhook-secret"] = webhookSecret
+        flags["webhook-ca-file"] = webhookCaFile
         let configuration = try ServerConfiguration.resolve(flags: flags)
 
         try withDatabase(configuration) { database, logger in
@@ -113,7 +128,7 @@ struct ServeCommand: ParsableCommand {
                 configuration: configuration, connectionString: database.connectionString, logger: logger)
             try server.start()
             if database.isEmbedded { try FirstRun.greet(accounts: server.accounts, dataDirectory: configuration.dataDirectory) }
-            print("TaskDispatch \(TaskDispatchVersion.current) listening on http://\(configuration.host):\(server.port)")
+            print("TaskDispatch \(TaskDispatchVersion.current) listening on \(configuration.tls == nil ? "http" : "https")://\(configuration.host):\(server.port)")
             fflush(nil)  // stdout may be a pipe: show the address now
             let signal = signals.wait()
             logger.info("stopping", metadata: ["signal": "\(signal)"])

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MicroHTTP
 import TaskQueue
 
 /// Everything a server process is configured with. Built once, by `resolve`, from command line
@@ -20,6 +21,14 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var httpThreads: Int = 16
     /// Database connections per server process. Default 16 (`TASKDISPATCH_DB_POOL_SIZE`).
     public var databasePoolSize: Int = 16
+    /// Prepare each statement once per connection under a name. Off, statements run unnamed
+    /// (still with bound parameters), as PgBouncer's transaction pooling before 1.21 needs.
+    /// Default true (`TASKDISPATCH_PREPARED_STATEMENTS`, `--prepared-statements true|false`).
+    public var preparedStatements: Bool = true
+    /// Where the long poll listener's `LISTEN` connection goes: PostgreSQL itself when
+    /// `databaseURL` is a transaction pooler, which cannot keep a `LISTEN`. Default nil, the
+    /// database the server uses (`TASKDISPATCH_LISTEN_DATABASE_URL`, `--listen-database-url`).
+    public var listenDatabaseURL: String?
     /// Largest accepted request body; larger ones get 413 before they are read. Default 1 MiB (`TASKDISPATCH_MAX_BODY_BYTES`).
     public var maxBodyBytes: Int = 1 << 20
     /// Idle connections (no byte sent or received) are closed after this many seconds. Default 30 (`TASKDISPATCH_CONNECTION_TIMEOUT`).
@@ -37,6 +46,10 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// Most connections open at once from one client address; 0 for no limit (behind a reverse
     /// proxy). Default 1,000 (`TASKDISPATCH_MAX_CONNECTIONS_PER_IP`, `--max-connections-per-ip`).
     public var maxConnectionsPerIP: UInt32 = 1000
+    /// With a certificate chain and key, the server speaks only HTTPS on its port. Loaded and
+    /// checked (readable, key matches, not expired) when the configuration is resolved from
+    /// `--tls-cert` / `TASKDISPATCH_TLS_CERT` and `--tls-key` / `TASKDISPATCH_TLS_KEY`. Default none.
+    public var tls: TLSCredentials?
     /// Seconds a claimed task is leased to its worker. Default 300 (`TASKDISPATCH_LEASE_SECONDS`).
     public var leaseSeconds: Int = 300
     /// The longest lease a worker may ask for on `next`. Default 3600 (`TASKDISPATCH_MAX_LEASE_SECONDS`).
@@ -109,6 +122,9 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// When set, every webhook call is signed with HMAC-SHA256 under this secret. Never logged.
     /// Default none (`TASKDISPATCH_WEBHOOK_SECRET`, `--webhook-secret`).
     public var webhookSecret: String?
+    /// A PEM file of certificate authorities trusted for https webhook receivers besides the
+    /// system's. Default none (`TASKDISPATCH_WEBHOOK_CA_FILE`, `--webhook-ca-file`).
+    public var webhookCAFile: String?
     /// Log level: trace, debug, info, notice, warning, error, critical. Default info (`TASKDISPATCH_LOG_LEVEL`).
     public var logLevel: Logger.Level = .info
 
@@ -155,6 +171,10 @@ public struct ServerConfiguration: Sendable, Equatable {
         if let directory = value("data-dir", "TASKDISPATCH_DATA_DIR") { configuration.dataDirectory = directory }
         if let threads = try parse("threads", "TASKDISPATCH_THREADS", positive) { configuration.httpThreads = threads }
         if let size = try parse("db-pool-size", "TASKDISPATCH_DB_POOL_SIZE", positive) { configuration.databasePoolSize = size }
+        if let prepared = try parse("prepared-statements", "TASKDISPATCH_PREPARED_STATEMENTS", parseBool) {
+            configuration.preparedStatements = prepared
+        }
+        configuration.listenDatabaseURL = value("listen-database-url", "TASKDISPATCH_LISTEN_DATABASE_URL")
         if let bytes = try parse("max-body-bytes", "TASKDISPATCH_MAX_BODY_BYTES", positive) { configuration.maxBodyBytes = bytes }
         if let seconds = try parse("connection-timeout", "TASKDISPATCH_CONNECTION_TIMEOUT", { UInt32($0) }) {
             configuration.connectionTimeoutSeconds = seconds
@@ -170,6 +190,17 @@ public struct ServerConfiguration: Sendable, Equatable {
         }
         if let limit = try parse("max-connections-per-ip", "TASKDISPATCH_MAX_CONNECTIONS_PER_IP", { UInt32($0) }) {
             configuration.maxConnectionsPerIP = limit
+        }
+        switch (value("tls-cert", "TASKDISPATCH_TLS_CERT"), value("tls-key", "TASKDISPATCH_TLS_KEY")) {
+        case (nil, nil): break
+        case (let certificate?, let key?):
+            do {
+                configuration.tls = try TLSCredentials.load(certificateFile: certificate, keyFile: key)
+            } catch {
+                throw InvalidSetting(description: "\(error) (--tls-cert / TASKDISPATCH_TLS_CERT, --tls-key / TASKDISPATCH_TLS_KEY)")
+            }
+        default:
+            throw InvalidSetting(description: "--tls-cert (TASKDISPATCH_TLS_CERT) and --tls-key (TASKDISPATCH_TLS_KEY) go together")
         }
         if let seconds = try parse("lease-seconds", "TASKDISPATCH_LEASE_SECONDS", positive) { configuration.leaseSeconds = seconds }
         if let seconds = try parse("max-lease-seconds", "TASKDISPATCH_MAX_LEASE_SECONDS", positive) {
@@ -233,6 +264,12 @@ public struct ServerConfiguration: Sendable, Equatable {
         }
         // An empty secret would sign with an empty key: treat it as none.
         configuration.webhookSecret = value("webhook-secret", "TASKDISPATCH_WEBHOOK_SECRET").flatMap { $0.isEmpty ? nil : $0 }
+        if let file = value("webhook-ca-file", "TASKDISPATCH_WEBHOOK_CA_FILE") {
+            guard FileManager.default.isReadableFile(atPath: file) else {
+                throw InvalidSetting(description: "cannot read --webhook-ca-file / TASKDISPATCH_WEBHOOK_CA_FILE \(file)")
+            }
+            configuration.webhookCAFile = file
+        }
         if let level = try parse("log-level", "TASKDISPATCH_LOG_LEVEL", { Logger.Level(rawValue: $0.lowercased()) }) {
             configuration.logLevel = level
         }

@@ -60,7 +60,9 @@ func withMigratedPool(_ options: DatabaseOptions, extraFlags: [String: String] =
     let configuration = try ServerConfiguration.resolve(flags: options.flags.merging(extraFlags) { _, extra in extra })
     try withDatabase(configuration) { database, logger in
         let pool = PostgresConnectionPool(
-            configuration: PostgresPoolConfiguration(connectionString: database.connectionString, maxConnections: 1),
+            configuration: PostgresPoolConfiguration(
+                connectionString: database.connectionString, maxConnections: 1,
+                usesPreparedStatements: configuration.preparedStatements),
             logger: logger)
         defer { pool.close() }
         _ = try pool.withConnection { try SchemaMigrator(logger: logger).migrate($0) }

@@ -29,13 +29,15 @@ public final class TaskDispatchServer: Sendable {
         self.logger = logger
         pool = PostgresConnectionPool(
             configuration: PostgresPoolConfiguration(
-                connectionString: connectionString, maxConnections: configuration.databasePoolSize),
+                connectionString: connectionString, maxConnections: configuration.databasePoolSize,
+                usesPreparedStatements: configuration.preparedStatements),
             logger: logger)
         tasks = TaskStore(pool: pool)
         accounts = AccountStore(pool: pool)
         longPolls = LongPollWaiters(claimThreads: configuration.longPollClaimThreads, logger: logger)
+        // LISTEN needs a session of its own, which a transaction pooler does not keep.
         readyListener = ReadyTaskListener(
-            connectionString: connectionString, tasks: tasks, waiters: longPolls,
+            connectionString: configuration.listenDatabaseURL ?? connectionString, tasks: tasks, waiters: longPolls,
             backstopSeconds: configuration.longPollBackstopSeconds, logger: logger)
         catalog = ProviderCatalog(store: ProviderStore(pool: pool), logger: logger)
         let sender = WebhookSender(
@@ -43,7 +45,8 @@ public final class TaskDispatchServer: Sendable {
             settings: WebhookSenderSettings(
                 timeoutSeconds: configuration.webhookTimeoutSeconds, retryPolicy: configuration.webhookRetryPolicy,
                 pollSeconds: configuration.webhookPollSeconds,
-                allowPrivateTargets: configuration.webhookAllowPrivateTargets, secret: configuration.webhookSecret),
+                allowPrivateTargets: configuration.webhookAllowPrivateTargets, secret: configuration.webhookSecret,
+                trustFile: configuration.webhookCAFile),
             logger: logger)
         webhookSender = sender
         let handler = OCSServer(
@@ -65,7 +68,7 @@ public final class TaskDispatchServer: Sendable {
                 connectionTimeoutSeconds: configuration.connectionTimeoutSeconds,
                 requestTimeoutSeconds: configuration.requestTimeoutSeconds, maxBodyBytes: configuration.maxBodyBytes,
                 connectionLimit: configuration.maxConnections, perAddressConnectionLimit: configuration.maxConnectionsPerIP,
-                firstRequestHeadTimeoutSeconds: configuration.firstRequestTimeoutSeconds),
+                firstRequestHeadTimeoutSeconds: configuration.firstRequestTimeoutSeconds, tls: configuration.tls),
             handler: handler, logger: logger)
         maintenance = MaintenanceLoop(
             tasks: tasks, intervalSeconds: configuration.maintenanceIntervalSeconds,

@@ -10,22 +10,26 @@ struct BenchTests {
     @Test("--quick sizes: every scenario completes with the expected number of tasks")
     func quickRun() throws {
         let connectionString = try TestDatabase.create(prefix: "bench")
-        let settings = BenchSettings.quick
+        var settings = BenchSettings.quick
+        settings.serverExecutable = requireTaskdispatchExecutable()
         let report = try Benchmark.run(settings: settings, connectionString: connectionString)
 
         #expect(report.results.allSatisfy { $0.unavailable == nil })
-        #expect(report.results.map(\.scenario).map { $0.prefix(1) } == ["1", "2", "2", "3", "4", "4", "5", "6", "7", "7"])
-        // Row 2 against the server as configured and against one without worker call batching,
+        #expect(report.results.map(\.scenario).map { $0.prefix(1) } == ["1", "2", "2", "2", "3", "4", "4", "5", "6", "8", "7", "7"])
+        // Row 2 against the server as configured, against one without worker call batching and over TLS,
         // each in the alternating rounds with row 1.
         let singles = report.results.filter { $0.scenario.hasPrefix("2") }
-        #expect(singles.map(\.scenario) == ["2 HTTP next + result", "2 HTTP next + result, worker calls not batched"])
+        #expect(singles.map(\.scenario) == [
+            "2 HTTP next + result", "2 HTTP next + result, worker calls not batched", "2 HTTPS next + result (TLS, keep-alive)",
+        ])
+        #expect(singles.last?.ratio?.to == "of 2", "the HTTPS row is a ratio to row 2")
         let alternating = report.results.filter { "23".contains($0.scenario.prefix(1)) }
         #expect(alternating.allSatisfy { $0.note?.contains("\(settings.rounds) rounds alternating with rows 1 to 3") == true })
         for result in report.results {
             #expect(result.errors.isEmpty, "\(result.scenario): \(result.errors)")
             #expect(result.completed, "\(result.scenario)")
         }
-        for result in report.results where !"56".contains(result.scenario.prefix(1)) {
+        for result in report.results where !"568".contains(result.scenario.prefix(1)) {
             #expect(result.expectedTasks == settings.tasks, "\(result.scenario)")
             #expect(result.tasks == settings.tasks, "\(result.scenario)")
             #expect(!result.latencies.isEmpty, "\(result.scenario)")
@@ -40,6 +44,12 @@ struct BenchTests {
         let idle = try #require(report.results.first { $0.scenario.hasPrefix("6") })
         #expect(idle.note?.contains("statements/s") == true)
         #expect(idle.note?.contains("\(settings.idleWorkers) parked at the end") == true, "\(idle.note ?? "")")
+        // 8: the server in its own process, measured alone, with the fleet parked on it.
+        let fleet = try #require(report.results.first { $0.scenario.hasPrefix("8") })
+        #expect(fleet.latencies.count == settings.wakeRounds)
+        for part in ["server RSS", "statements/s", "ordinary request (GET tasktypes) p50"] {
+            #expect(fleet.note?.contains(part) == true, "\(fleet.note ?? "")")
+        }
         #expect(report.results.filter { $0.scenario.hasPrefix("7") }.map(\.scenario)
             == ["7 backlog, \(settings.smallBacklog) waiting", "7 backlog, \(settings.backlog) waiting + \(settings.finishedRows) finished"])
 

@@ -148,10 +148,15 @@ struct NcPyApiCompatibilityTests {
         return python
     }
 
-    @Test("a real nc_py_api NextcloudApp registers, claims (next_task, next_task_batch), reports progress, uploads a result file, reports results and unregisters; every stored field checked")
-    func ncPyApiProvider() throws {
+    @Test("a real nc_py_api NextcloudApp registers, claims (next_task, next_task_batch), reports progress, uploads a result file, reports results and unregisters; every stored field checked", arguments: [false, true])
+    /// Over plain HTTP and over HTTPS, trusting the test CA. nc_py_api hands `NPA_NC_CERT` to
+    /// its niquests session, which (0.30.3) does not use it for the handshake; niquests reads
+    /// `REQUESTS_CA_BUNDLE`, as the README tells ExApp authors.
+    func ncPyApiProvider(tls: Bool) throws {
         guard let python = Self.venvPython() else { return }
-        let server = try TestServer()
+        let certificates = try TestCertificates.get()
+        let credentials = tls ? try certificates.serverCredentials() : nil
+        let server = try TestServer { $0.tls = credentials }
         defer { server.stop() }
         let secret = try server.server.accounts.addApp(appID: Self.appID)
         let folder = try makeTemporaryFolder(prefix: "td-nc-py-api")
@@ -162,7 +167,9 @@ struct NcPyApiCompatibilityTests {
         let (exit, output) = try ChildProcess.run(
             "/usr/bin/env",
             [
-                "NEXTCLOUD_URL=http://127.0.0.1:\(server.port)", "APP_ID=\(Self.appID)", "APP_VERSION=1.0.0",
+                "NEXTCLOUD_URL=\(tls ? "https" : "http")://127.0.0.1:\(server.port)", "NPA_NC_CERT=\(certificates.caCertificate)",
+                "REQUESTS_CA_BUNDLE=\(certificates.caCertificate)",
+                "APP_ID=\(Self.appID)", "APP_VERSION=1.0.0",
                 "APP_SECRET=\(secret)", python, scriptPath,
             ],
             logPath: folder + "/ex_app.log", timeoutSeconds: 120)
@@ -219,9 +226,21 @@ struct NcPyApiCompatibilityTests {
         #expect(rendered.int("status") == 3, "STATUS_SUCCESSFUL")
         #expect(rendered.string("output").flatMap { try? JSONValue.parse($0) } == ["file": .int(fileID)])
         let renderID = try #require(ids["render"])
-        let download = try server.client(server.alice).call("GET", "tasks/\(renderID)/file/\(fileID)")
-        #expect(download.status == 200)
-        #expect(download.body == Array((0...255).map { UInt8($0) }).repeated(4) + Array("\r\n--".utf8) + [0] + Array("end".utf8))
+        let downloaded: [UInt8]
+        if tls {
+            guard case .user(let name, let password) = server.alice else { throw TestFailure("alice is a user") }
+            let (exit, output) = try TLSTests.curl([
+                "--cacert", certificates.caCertificate, "-u", "\(name):\(password)", "-H", "OCS-APIRequest: true", "--fail",
+                "-o", folder + "/download", "https://127.0.0.1:\(server.port)/ocs/v2.php/taskprocessing/tasks/\(renderID)/file/\(fileID)",
+            ])
+            #expect(exit == .exited(0), "\(output)")
+            downloaded = Array(FileManager.default.contents(atPath: folder + "/download") ?? Data())
+        } else {
+            let download = try server.client(server.alice).call("GET", "tasks/\(renderID)/file/\(fileID)")
+            #expect(download.status == 200)
+            downloaded = download.body
+        }
+        #expect(downloaded == Array((0...255).map { UInt8($0) }).repeated(4) + Array("\r\n--".utf8) + [0] + Array("end".utf8))
 
         #expect(try server.server.catalog.store.providers().allSatisfy { $0.id != "compat-provider" && $0.id != "compat-render" })
         #expect(try server.server.catalog.store.customTypes().isEmpty)

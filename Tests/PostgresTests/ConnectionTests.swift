@@ -18,6 +18,19 @@ import Testing
         }
     }
 
+    @Test func withoutPreparedStatementsNothingIsLeftInTheSessionAndParametersAreStillBound() async throws {
+        try await onOwnThread {
+            let connection = try freshConnection(prefix: "unnamed", usesPreparedStatements: false)
+            for value in 0..<50 {
+                #expect(try connection.query("SELECT $1::int8 * 2 AS doubled", [value])[0].int("doubled") == value * 2)
+            }
+            // Bound, not interpolated: a value that would end a quoted literal comes back as it went.
+            let quoted = "it's'); SELECT 1; --"
+            #expect(try connection.query("SELECT $1::text AS echoed", [quoted])[0].string("echoed") == quoted)
+            #expect(try connection.query("SELECT count(*) AS n FROM pg_prepared_statements")[0].int("n") == 0)
+        }
+    }
+
     @Test func statementsArePreparedAgainWhenTheServerForgotThem() async throws {
         try await onOwnThread {
             let connection = try freshConnection(prefix: "prepared_again")

@@ -72,6 +72,24 @@ import Testing
         }
     }
 
+    @Test(arguments: [true, false])
+    func pooledConnectionsPrepareStatementsOnlyWhenConfiguredTo(usesPreparedStatements: Bool) async throws {
+        try await onOwnThread {
+            let pool = PostgresConnectionPool(
+                configuration: PostgresPoolConfiguration(
+                    connectionString: try TestDatabase.create(prefix: "pool_prepared"), maxConnections: 1,
+                    usesPreparedStatements: usesPreparedStatements),
+                logger: quietLogger)
+            defer { pool.close() }
+            let prepared = try pool.withConnection { connection in
+                _ = try connection.query("SELECT $1::int8 AS one", [1])
+                return try connection.query("SELECT count(*) AS n FROM pg_prepared_statements")[0].int("n")
+            }
+            // Both statements when preparing (the count sees itself), none otherwise.
+            #expect(prepared == (usesPreparedStatements ? 2 : 0))
+        }
+    }
+
     @Test func checkoutTimesOutWhenEveryConnectionIsBorrowed() async throws {
         try await onOwnThread {
             let pool = makePool(try TestDatabase.create(prefix: "pool_timeout"), maxConnections: 1, checkoutTimeoutSeconds: 0.2)

@@ -54,6 +54,7 @@ struct RecordingLogHandler: LogHandler {
 }
 
 /// A connection to a fresh database of its own.
-func freshConnection(prefix: String = "conn", logger: Logger = quietLogger) throws -> PostgresConnection {
-    try PostgresConnection(connectionString: try TestDatabase.create(prefix: prefix), logger: logger)
+func freshConnection(prefix: String = "conn", usesPreparedStatements: Bool = true, logger: Logger = quietLogger) throws -> PostgresConnection {
+    try PostgresConnection(
+        connectionString: try TestDatabase.create(prefix: prefix), usesPreparedStatements: usesPreparedStatements, logger: logger)
 }

@@ -8,8 +8,9 @@ final class BenchClient {
     let http: LoopbackHTTPClient
     let headers: [(String, String)]
 
-    init(port: UInt16, headers: [(String, String)]) {
-        http = LoopbackHTTPClient(port: port, timeoutSeconds: 60)
+    /// With `tls`, over HTTPS (one handshake per client: connections are kept alive).
+    init(port: UInt16, headers: [(String, String)], tls: TLSClientConfiguration? = nil) {
+        http = LoopbackHTTPClient(port: port, timeoutSeconds: 60, tls: tls)
         self.headers = headers + [("OCS-APIRequest", "true"), ("Content-Type", "application/json")]
     }
 

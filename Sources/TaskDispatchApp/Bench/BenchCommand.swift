@@ -20,27 +20,30 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Parked workers in the wake latency scenario (5).") var parkedWorkers = 50
     @Option(help: "Tasks scheduled one at a time in the wake latency scenario (5).") var wakeRounds = 200
     @Option(help: "Parked workers in the idle fleet scenario (6).") var idleWorkers = 500
-    @Option(help: "Seconds the idle fleet scenario (6) measures.") var idleSeconds = 60
+    @Option(help: "Seconds the idle fleet scenarios (6 and 8) measure.") var idleSeconds = 60
+    @Option(help: "Parked workers in the large fleet scenario (8), against a server in its own process.")
+    var largeFleetWorkers = 10_000
     @Option(help: "PostgreSQL connection string or URL of a database to use (its tasks are deleted).")
     var databaseURL: String?
     @Option(help: "Rounds that rows 1 to 3 alternate in, their tasks split between the rounds.") var rounds = 6
-    @Option(help: "Rows to run, for example 1,2 (a row's reference runs with it).") var rows = "1,2,3,4,5,6,7"
+    @Option(help: "Rows to run, for example 1,2 (a row's reference runs with it).") var rows = "1,2,3,4,5,6,7,8"
     @Flag(help: "Tiny sizes: a smoke test of every scenario.") var quick = false
 
     var selectedRows: Set<Int>? {
         let numbers = rows.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !numbers.isEmpty, numbers.allSatisfy({ $0.map { (1...7).contains($0) } ?? false }) else { return nil }
+        guard !numbers.isEmpty, numbers.allSatisfy({ $0.map { (1...8).contains($0) } ?? false }) else { return nil }
         return Set(numbers.compactMap { $0 })
     }
 
     func validate() throws {
         guard workers > 0, tasks > 0, backlog > 0 else { throw ValidationError("--workers, --tasks and --backlog must be positive") }
         guard finishedRows >= 0 else { throw ValidationError("--finished-rows must not be negative") }
-        guard parkedWorkers > 0, wakeRounds > 0, idleWorkers > 0, idleSeconds > 0 else {
-            throw ValidationError("--parked-workers, --wake-rounds, --idle-workers and --idle-seconds must be positive")
+        guard parkedWorkers > 0, wakeRounds > 0, idleWorkers > 0, idleSeconds > 0, largeFleetWorkers > 0 else {
+            throw ValidationError(
+                "--parked-workers, --wake-rounds, --idle-workers, --idle-seconds and --large-fleet-workers must be positive")
         }
         guard rounds > 0 else { throw ValidationError("--rounds must be positive") }
-        guard selectedRows != nil else { throw ValidationError("--rows takes row numbers from 1 to 7, separated by commas") }
+        guard selectedRows != nil else { throw ValidationError("--rows takes row numbers from 1 to 8, separated by commas") }
     }
 
     func run() throws {
@@ -56,6 +59,7 @@ struct BenchCommand: ParsableCommand {
             settings.wakeRounds = wakeRounds
             settings.idleWorkers = idleWorkers
             settings.idleSeconds = Double(idleSeconds)
+            settings.largeFleetWorkers = largeFleetWorkers
         }
         var logger = Logger(label: "taskdispatch-bench") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = .warning

@@ -64,6 +64,10 @@ public struct BenchResult: Sendable {
 
     /// The `fraction` percentile of the latencies (nearest rank), nil without latencies.
     public func percentile(_ fraction: Double) -> Double? {
+        Self.percentile(fraction, of: latencies)
+    }
+
+    static func percentile(_ fraction: Double, of latencies: [Double]) -> Double? {
         guard !latencies.isEmpty else { return nil }
         let sorted = latencies.sorted()
         let rank = Int((fraction * Double(sorted.count)).rounded(.up)) - 1

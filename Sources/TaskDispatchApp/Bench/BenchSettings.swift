@@ -1,3 +1,5 @@
+import Foundation
+
 /// The sizes of one benchmark run.
 public struct BenchSettings: Sendable {
     /// Concurrent workers (threads) in every measured phase.
@@ -25,13 +27,19 @@ public struct BenchSettings: Sendable {
     public var wakeRounds = 200
     /// Parked workers in scenario 6.
     public var idleWorkers = 500
-    /// Seconds scenario 6 measures.
+    /// Parked workers in scenario 8, against a server in its own process.
+    public var largeFleetWorkers = 10_000
+    /// The `taskdispatch` binary that scenario 8 runs its server with: this one, when the
+    /// benchmark runs as `taskdispatch bench`.
+    public var serverExecutable: String? = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+        .flatMap { $0.hasSuffix("/taskdispatch") ? $0 : nil }
+    /// Seconds scenarios 6 and 8 measure the statements of an idle fleet.
     public var idleSeconds: Double = 60
     /// Seconds scenario 6 waits before each reading of the database's counters, for idle
     /// backends to report theirs.
     public var statisticsSettleSeconds: Double = 11
-    /// The rows to run (1 to 7); a row's reference runs with it, so every ratio is measured.
-    public var rows: Set<Int> = Set(1...7)
+    /// The rows to run (1 to 8); a row's reference runs with it, so every ratio is measured.
+    public var rows: Set<Int> = Set(1...8)
 
     public init() {}
 
@@ -47,6 +55,7 @@ public struct BenchSettings: Sendable {
         settings.parkedWorkers = 8
         settings.wakeRounds = 10
         settings.idleWorkers = 20
+        settings.largeFleetWorkers = 30
         settings.idleSeconds = 2
         settings.statisticsSettleSeconds = 0.5
         return settings

@@ -14,53 +14,38 @@ extension Benchmark {
     /// the task (clamped at 0: the worker may get it before the scheduler has read its 200).
     func wakeLatency() throws -> BenchResult {
         let workers = settings.parkedWorkers
-        let rounds = settings.wakeRounds
-        let port = server.port
-        let appHeaders = BenchClient.appHeaders(app: Self.app, secret: appSecret)
-        let scheduler = BenchClient(port: port, headers: BenchClient.userHeaders(user: Self.user, password: userPassword))
-        let stopping = Atomic<Bool>(false)
-        let received = Mutex<[UInt64]>([])
-        let fleetErrors = Mutex<[String]>([])
-        let fleetDone = DispatchSemaphore(value: 0)
+        let scheduler = BenchClient(port: server.port, headers: BenchClient.userHeaders(user: Self.user, password: userPassword))
         let server = self.server
-        let fleet = Thread {
-            defer { fleetDone.signal() }
-            let outcome = runWorkers(workers, stackSize: 256 << 10) { _, tally in
-                let client = BenchClient(port: port, headers: appHeaders)
-                while !stopping.load(ordering: .acquiring) {
-                    let (status, _) = try client.call("GET", "tasks_provider/next", Self.longPollBody, tally: &tally)
-                    guard status == 200 || status == 204 else { throw BenchFailure("next answered \(status)") }
-                    if status == 200 && !stopping.load(ordering: .acquiring) {
-                        let now = DispatchTime.now().uptimeNanoseconds
-                        received.withLock { $0.append(now) }
-                    }
-                }
-            }
-            fleetErrors.withLock { $0 = outcome.errors }
-        }
-        fleet.start()
-        return try measure("5 wake latency, \(workers) parked", expecting: rounds) {
+        let fleet = ParkedFleet.start(
+            workers: workers, port: server.port, headers: BenchClient.appHeaders(app: Self.app, secret: appSecret))
+        return try measure("5 wake latency, \(workers) parked", expecting: settings.wakeRounds) {
             var outcome = WorkerOutcome()
-            var tally = WorkerTally()
-            for _ in 0..<rounds {
-                guard waitUntil({ server.waitingLongPolls == workers }) else {
-                    outcome.errors.append("only \(server.waitingLongPolls) of \(workers) workers parked")
-                    break
-                }
-                let before = received.withLock { $0.count }
-                _ = try scheduler.expectOK("POST", "schedule", Self.newTask(), tally: &tally)
-                let scheduled = DispatchTime.now().uptimeNanoseconds
-                guard waitUntil({ received.withLock { $0.count } > before }) else {
-                    outcome.errors.append("no worker got the task")
-                    break
-                }
-                let got = received.withLock { $0[before] }
-                outcome.latencies.append(Double(got > scheduled ? got - scheduled : 0) / 1_000_000)
-                outcome.processed += 1
-            }
-            try releaseFleet(workers, stopping: stopping, scheduler: scheduler, done: fleetDone)
-            outcome.errors += fleetErrors.withLock { $0 }
+            defer { outcome.errors += fleet.release(scheduler: scheduler, batch: settings.scheduleBatch) }
+            try measureWakes(fleet, scheduler: scheduler, rounds: settings.wakeRounds, parked: { server.waitingLongPolls }, into: &outcome)
             return outcome
+        }
+    }
+
+    /// Schedules one task at a time, each once all of `fleet` is parked, and records how long
+    /// each took to reach a worker.
+    func measureWakes(
+        _ fleet: ParkedFleet, scheduler: BenchClient, rounds: Int, parked: () -> Int, into outcome: inout WorkerOutcome
+    ) throws {
+        var tally = WorkerTally()
+        for _ in 0..<rounds {
+            guard waitUntil(seconds: 30, { parked() == fleet.workers }) else {
+                outcome.errors.append("only \(parked()) of \(fleet.workers) workers parked")
+                return
+            }
+            let before = fleet.receivedCount
+            _ = try scheduler.expectOK("POST", "schedule", Self.newTask(), tally: &tally)
+            let scheduled = DispatchTime.now().uptimeNanoseconds
+            guard waitUntil(seconds: 30, { fleet.receivedCount > before }), let got = fleet.received(at: before) else {
+                outcome.errors.append("no worker got the task")
+                return
+            }
+            outcome.latencies.append(Double(got > scheduled ? got - scheduled : 0) / 1_000_000)
+            outcome.processed += 1
         }
     }
 
@@ -69,76 +54,52 @@ extension Benchmark {
     /// transactions of the database, from `pg_stat_database`) and reads this process's memory.
     func idleFleet() throws -> BenchResult {
         let workers = settings.idleWorkers
-        let port = server.port
-        let appHeaders = BenchClient.appHeaders(app: Self.app, secret: appSecret)
-        let scheduler = BenchClient(port: port, headers: BenchClient.userHeaders(user: Self.user, password: userPassword))
-        let stopping = Atomic<Bool>(false)
-        let fleetDone = DispatchSemaphore(value: 0)
+        let scheduler = BenchClient(port: server.port, headers: BenchClient.userHeaders(user: Self.user, password: userPassword))
         let server = self.server
-        let fleet = Thread {
-            defer { fleetDone.signal() }
-            _ = runWorkers(workers, stackSize: 256 << 10) { _, tally in
-                let client = BenchClient(port: port, headers: appHeaders)
-                while !stopping.load(ordering: .acquiring) {
-                    _ = try client.call("GET", "tasks_provider/next", Self.longPollBody, tally: &tally)
-                }
-            }
-        }
-        fleet.start()
+        let fleet = ParkedFleet.start(
+            workers: workers, port: server.port, headers: BenchClient.appHeaders(app: Self.app, secret: appSecret))
         var note = ""
         let result = try measure("6 idle fleet, \(workers) parked", expecting: 0) {
             var outcome = WorkerOutcome()
-            guard waitUntil({ server.waitingLongPolls == workers }) else {
+            defer { outcome.errors += fleet.release(scheduler: scheduler, batch: settings.scheduleBatch) }
+            guard waitUntil(seconds: 30, { server.waitingLongPolls == workers }) else {
                 outcome.errors.append("only \(server.waitingLongPolls) of \(workers) workers parked")
-                try releaseFleet(workers, stopping: stopping, scheduler: scheduler, done: fleetDone)
                 return outcome
             }
-            // A backend that goes idle reports its counts up to 10 s later (PostgreSQL's idle
-            // statistics interval): let the parking's claims arrive before counting, and the
-            // measured phase's own counts arrive before the second reading.
-            Thread.sleep(forTimeInterval: settings.statisticsSettleSeconds)
-            let commitsBefore = try committedTransactions()
-            let start = DispatchTime.now().uptimeNanoseconds
-            Thread.sleep(forTimeInterval: settings.idleSeconds)
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1_000_000_000
-            Thread.sleep(forTimeInterval: settings.statisticsSettleSeconds)
-            let commitsAfter = try committedTransactions()
+            let (perSecond, seconds) = try idleStatementsPerSecond()
             let parkedAtEnd = server.waitingLongPolls
-            let residentMB = Self.residentMegabytes()
-            // Our own two reads are not the server's.
-            let perSecond = Double(max(commitsAfter - commitsBefore - 2, 0)) / seconds
             note = "\(Self.format(perSecond, 2)) statements/s over \(Self.format(seconds, 0)) s; "
-                + "RSS \(Self.format(residentMB, 0)) MB (server and client threads); \(parkedAtEnd) parked at the end"
+                + "RSS \(Self.format(Self.residentMegabytes(), 0)) MB (server and client threads); \(parkedAtEnd) parked at the end"
             if parkedAtEnd != workers { outcome.errors.append("\(workers - parkedAtEnd) workers were not parked at the end") }
-            try releaseFleet(workers, stopping: stopping, scheduler: scheduler, done: fleetDone)
             return outcome
         }
         return result.with(note: note)
     }
 
-    /// Ends a parked fleet: each worker gets one task and then sees `stopping`; waits (up to
-    /// 30 s) for the fleet's threads to end (`done`).
-    private func releaseFleet(_ workers: Int, stopping: borrowing Atomic<Bool>, scheduler: BenchClient, done: DispatchSemaphore) throws {
-        stopping.store(true, ordering: .releasing)
-        var tally = WorkerTally()
-        var left = workers
-        while left > 0 {
-            let size = min(left, settings.scheduleBatch)
-            _ = try scheduler.expectOK(
-                "POST", "schedule/batch", .object(["tasks": .array((0..<size).map { _ in Self.newTask() })]), tally: &tally)
-            left -= size
-        }
-        _ = done.wait(timeout: .now() + 30)
+    /// Statements per second that reach PostgreSQL while nothing happens but parked long
+    /// polls, over `settings.idleSeconds`. A backend that goes idle reports its counts up to
+    /// 10 s later (PostgreSQL's idle statistics interval): the parking's claims are let arrive
+    /// before counting, and the measured phase's own counts before the second reading.
+    func idleStatementsPerSecond() throws -> (perSecond: Double, seconds: Double) {
+        Thread.sleep(forTimeInterval: settings.statisticsSettleSeconds)
+        let commitsBefore = try committedTransactions()
+        let start = DispatchTime.now().uptimeNanoseconds
+        Thread.sleep(forTimeInterval: settings.idleSeconds)
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1_000_000_000
+        Thread.sleep(forTimeInterval: settings.statisticsSettleSeconds)
+        let commitsAfter = try committedTransactions()
+        // Our own two reads are not the server's.
+        return (Double(max(commitsAfter - commitsBefore - 2, 0)) / seconds, seconds)
     }
 
     /// Committed transactions of this database so far; every statement outside a transaction is one.
-    private func committedTransactions() throws -> Int64 {
+    func committedTransactions() throws -> Int64 {
         try admin.query("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()").rows.first?.int64("xact_commit") ?? 0
     }
 
-    /// Polls every millisecond for up to 30 s.
-    private func waitUntil(_ condition: () -> Bool) -> Bool {
-        let deadline = DispatchTime.now().uptimeNanoseconds + 30_000_000_000
+    /// Polls every millisecond for up to `seconds`.
+    func waitUntil(seconds: Double, _ condition: () -> Bool) -> Bool {
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1_000_000_000)
         while !condition() {
             if DispatchTime.now().uptimeNanoseconds > deadline { return false }
             usleep(1000)
@@ -146,8 +107,9 @@ extension Benchmark {
         return true
     }
 
-    static func residentMegabytes() -> Double {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+    /// The resident memory of the process whose `/proc/PID/status` is `statusFile`.
+    static func residentMegabytes(statusFile: String = "/proc/self/status") -> Double {
+        guard let status = try? String(contentsOfFile: statusFile, encoding: .utf8),
               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
               let kilobytes = line.split(separator: " ").dropFirst().first.flatMap({ Double($0) })
         else { return 0 }

@@ -1,4 +1,5 @@
 import Foundation
+import LoopbackHTTPClient
 import JSON
 import Postgres
 import TaskQueue
@@ -40,7 +41,9 @@ extension Benchmark {
     /// 2 and 7. Workers over HTTP: `next`, then the result, per task, until `next` answers 204
     /// (after `tasks` inserted here) or `claims` (when given) have been made; against the
     /// server on `port` (default: the benchmark's server).
-    func httpSingle(label: String, tasks: Int = 0, claims: Int? = nil, port: UInt16? = nil) throws -> BenchResult {
+    func httpSingle(
+        label: String, tasks: Int = 0, claims: Int? = nil, port: UInt16? = nil, tls: TLSClientConfiguration? = nil
+    ) throws -> BenchResult {
         if claims == nil { try insertTasks(tasks) }
         let port = port ?? server.port
         let headers = BenchClient.appHeaders(app: Self.app, secret: appSecret)
@@ -48,7 +51,7 @@ extension Benchmark {
         let nextBody = Self.workerBody.serialized()
         return try measure(label, expecting: claims ?? tasks) {
             runWorkers(settings.workers) { _, tally in
-                let client = BenchClient(port: port, headers: headers)
+                let client = BenchClient(port: port, headers: headers, tls: tls)
                 while budget.map({ $0.take() > 0 }) ?? true {
                     let (status, data) = try client.call("GET", "tasks_provider/next", encoded: nextBody, tally: &tally)
                     if status == 204 { return }

@@ -1,5 +1,7 @@
 import Foundation
 import Logging
+import LoopbackHTTPClient
+import MicroHTTP
 import Postgres
 import TaskQueue
 
@@ -59,8 +61,11 @@ public final class Benchmark {
     /// A server over the benchmark's database on a free loopback port, with defaults except
     /// the schedule rate limit (the benchmark schedules far more than any user should: it
     /// measures the queue, not the limit) and, for row 2's comparison, worker call batching.
-    static func server(connectionString: String, batchWorkerCalls: Bool, logger: Logger) -> TaskDispatchServer {
+    static func server(
+        connectionString: String, batchWorkerCalls: Bool, tls: TLSCredentials? = nil, logger: Logger
+    ) -> TaskDispatchServer {
         var configuration = ServerConfiguration()
+        configuration.tls = tls
         configuration.host = "127.0.0.1"
         configuration.port = 0
         configuration.databaseURL = connectionString
@@ -89,6 +94,7 @@ public final class Benchmark {
         }
         if rows.contains(5) { results.append(try wakeLatency()) }
         if rows.contains(6) { results.append(try idleFleet()) }
+        if rows.contains(8) { results.append(try largeFleet()) }
         if rows.contains(7) {
             let smallBacklog = try backlog(waiting: settings.smallBacklog)
             var largeBacklog = try backlog(waiting: settings.backlog, finished: settings.finishedRows)
@@ -99,10 +105,11 @@ public final class Benchmark {
     }
 
     /// Rows 1, 2 and 3 in alternating rounds (2 and 3 only when asked for; 2 comes with 3,
-    /// its reference), each row the total of its rounds. Row 2 runs twice: against the server
-    /// as configured by default, and against a second one with worker call batching off, so
-    /// the table shows what the HTTP path costs by itself and what batching wins back. The
-    /// notes give every round's own ratios.
+    /// its reference), each row the total of its rounds. Row 2 runs three times: against the
+    /// server as configured by default, against a second one with worker call batching off, so
+    /// the table shows what the HTTP path costs by itself and what batching wins back, and
+    /// against a third one serving HTTPS (keep-alive connections, a self-signed certificate),
+    /// so the table shows what TLS costs. The notes give every round's own ratios.
     func alternatingRows() throws -> [BenchResult] {
         let withHTTP = !settings.rows.isDisjoint(with: [2, 3])
         let withBatches = settings.rows.contains(3)
@@ -110,12 +117,26 @@ public final class Benchmark {
         let unbatched = withHTTP ? Self.server(connectionString: connectionString, batchWorkerCalls: false, logger: logger) : nil
         try unbatched?.start()
         defer { unbatched?.stop() }
-        // Each phase measures its row over the tasks it is given; in this order: 1, 2, 2', 3.
+        let certificate = withHTTP ? try BenchCertificate.make() : nil
+        defer { certificate?.remove() }
+        let overTLS = try certificate.map { certificate in
+            Self.server(connectionString: connectionString, batchWorkerCalls: true, tls: try certificate.credentials(), logger: logger)
+        }
+        try overTLS?.start()
+        defer { overTLS?.stop() }
+        // Each phase measures its row over the tasks it is given; in this order: 1, 2, 2', 2 TLS, 3.
         var phases: [(Int) throws -> BenchResult] = [{ try self.ceiling(tasks: $0) }]
         if let unbatched {
             phases.append { try self.httpSingle(label: "2 HTTP next + result", tasks: $0) }
             phases.append {
                 try self.httpSingle(label: "2 HTTP next + result, worker calls not batched", tasks: $0, port: unbatched.port)
+            }
+        }
+        if let overTLS, let certificate {
+            phases.append {
+                try self.httpSingle(
+                    label: "2 HTTPS next + result (TLS, keep-alive)", tasks: $0, port: overTLS.port,
+                    tls: TLSClientConfiguration(serverName: "127.0.0.1", trustFile: certificate.file, trustsSystemAuthorities: false))
             }
         }
         if withBatches { phases.append { try self.httpBatched(tasks: $0) } }
@@ -125,7 +146,7 @@ public final class Benchmark {
             // Spread the tasks: the rounds add up to `settings.tasks`.
             let tasks = round < 0
                 ? min(settings.tasks, 1_000) : settings.tasks / rounds + (round < settings.tasks % rounds ? 1 : 0)
-            // 1 2 2' 3, then 3 2' 2 1: a drift of the machine's speed shifts every row alike.
+            // 1 2 2' 2t 3, then 3 2t 2' 2 1: a drift of the machine's speed shifts every row alike.
             for index in round % 2 == 0 ? Array(phases.indices) : phases.indices.reversed() {
                 let result = try phases[index](tasks)
                 if round >= 0 { measured[index].append(result) }
@@ -143,9 +164,13 @@ public final class Benchmark {
                 + perRound.joined(separator: ", ")
             return result
         }
-        // measured[1] and [2]: row 2 and 2'; measured[3]: row 3, relative to row 2.
-        var rows = [ceiling, relative(measured[1], to: ceilings, "1"), relative(measured[2], to: ceilings, "1")]
-        if withBatches { rows.append(relative(measured[3], to: measured[1], "2")) }
+        // measured[1], [2] and [3]: row 2, 2' and 2 over TLS (relative to row 2); measured[4]: row 3,
+        // relative to row 2.
+        var rows = [
+            ceiling, relative(measured[1], to: ceilings, "1"), relative(measured[2], to: ceilings, "1"),
+            relative(measured[3], to: measured[1], "2"),
+        ]
+        if withBatches { rows.append(relative(measured[4], to: measured[1], "2")) }
         return rows
     }
 

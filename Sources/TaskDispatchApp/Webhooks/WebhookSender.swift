@@ -12,6 +12,8 @@ struct WebhookSenderSettings: Sendable {
     var pollSeconds: Double
     var allowPrivateTargets: Bool
     var secret: String?
+    /// Certificate authorities (PEM) trusted for https receivers besides the system's.
+    var trustFile: String?
 }
 
 /// Delivers the webhook outbox: every server process runs one, on its own thread (blocking
@@ -61,7 +63,7 @@ final class WebhookSender: Sendable {
     init(store: WebhookDeliveryStore, settings: WebhookSenderSettings, logger: Logger) {
         self.store = store
         self.settings = settings
-        self.transport = WebhookTransport(timeoutSeconds: settings.timeoutSeconds)
+        self.transport = WebhookTransport(timeoutSeconds: settings.timeoutSeconds, trustFile: settings.trustFile)
         self.logger = logger
     }
 
@@ -161,8 +163,7 @@ final class WebhookSender: Sendable {
             } catch {
                 return try giveUp(delivery, status: nil, error: "refused: \(error)", &metadata)
             }
-            let payload = WebhookPayload.body(for: delivery.task)
-            let body = WebhookTransport.carriesBody(target) ? payload : []
+            let body = WebhookPayload.body(for: delivery.task)
             let status: Int
             do {
                 status = try transport.send(target, addresses: addresses, headers: headers(delivery, body: body), body: body)

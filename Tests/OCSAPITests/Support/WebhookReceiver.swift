@@ -23,18 +23,23 @@ final class WebhookReceiver: Sendable {
 
     private let recorder: Recorder
     private let server: HTTPServer
+    private let scheme: String
 
-    init(answer: @escaping @Sendable (_ call: Call, _ earlierCallsForTask: Int) -> Int = { _, _ in 200 }) throws {
+    /// With `tls`, the receiver speaks only HTTPS.
+    init(
+        tls: TLSCredentials? = nil, answer: @escaping @Sendable (_ call: Call, _ earlierCallsForTask: Int) -> Int = { _, _ in 200 }
+    ) throws {
         recorder = Recorder(answer: answer)
+        scheme = tls == nil ? "http" : "https"
         server = HTTPServer(
-            configuration: HTTPServerConfiguration(host: "127.0.0.1", port: 0, threadPoolSize: 4),
+            configuration: HTTPServerConfiguration(host: "127.0.0.1", port: 0, threadPoolSize: 4, tls: tls),
             handler: recorder, logger: TestServer.silentLogger)
         try server.start()
     }
 
     var port: UInt16 { server.boundPort }
 
-    func url(_ path: String = "/hook") -> String { "http://127.0.0.1:\(port)\(path)" }
+    func url(_ path: String = "/hook", host: String = "127.0.0.1") -> String { "\(scheme)://\(host):\(port)\(path)" }
 
     var calls: [Call] { recorder.calls.withLock { $0 } }
 
