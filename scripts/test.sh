@@ -22,4 +22,7 @@ echo "validating openapi.yaml"
 "$venv/bin/openapi-spec-validator" openapi.yaml
 
 swift build --build-tests
+# Hostile input first: schemathesis drives openapi.yaml against a real server as a user and as an
+# ExApp (bounded to a few minutes); any 5xx or answer off the spec fails the run.
+scripts/fuzz.sh .build/debug/taskdispatch
 swift test --skip-build 2>&1 | tee .build/test-output.txt
