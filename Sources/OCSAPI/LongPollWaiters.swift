@@ -19,7 +19,7 @@ import Synchronization
 /// listens for the same notifications and wakes its own.
 public final class LongPollWaiters: Sendable {
     /// One parked request.
-    struct Waiter: Sendable {
+    struct Waiter: Sendable, ParkableWaiter {
         /// Increasing: a lower id parked earlier, and keeps its place when it parks again.
         let id: UInt64
         let types: Set<String>
@@ -33,7 +33,7 @@ public final class LongPollWaiters: Sendable {
     }
 
     private struct State {
-        var parked: [UInt64: Waiter] = [:]
+        var parked = ParkedWaiters<Waiter>()
         /// Woken waiters for the claim threads, in order.
         var claimQueue: [Waiter] = []
         /// Waiters taken off the queue whose claim is running.
@@ -129,7 +129,7 @@ public final class LongPollWaiters: Sendable {
 
     /// The task types parked requests wait for, for the backstop check.
     public var waitedTypes: [String] {
-        state.withLock { Array(Set($0.parked.values.flatMap(\.types))).sorted() }
+        state.withLock { $0.parked.wantedTypes }
     }
 
     /// Parks a request whose claim found nothing, until ``wake(_:)`` or its deadline. If a
@@ -163,11 +163,7 @@ public final class LongPollWaiters: Sendable {
             var woken: [Waiter] = []
             for (type, count) in counts where count > 0 {
                 state.typeGenerations[type, default: 0] += 1
-                let wanting = state.parked.values.filter { $0.types.contains(type) }.sorted { $0.id < $1.id }.prefix(count)
-                for waiter in wanting {
-                    state.parked[waiter.id] = nil
-                    woken.append(waiter)
-                }
+                woken += state.parked.takeOldest(wanting: type, count: count)
             }
             state.claimQueue.append(contentsOf: woken.sorted { $0.id < $1.id })
             return woken.count
@@ -182,8 +178,7 @@ public final class LongPollWaiters: Sendable {
         let woken = state.withLock { state -> Int in
             state.wakeups += 1
             state.allTypesGeneration += 1
-            let woken = state.parked.values.sorted { $0.id < $1.id }
-            state.parked = [:]
+            let woken = state.parked.takeAll()
             state.claimQueue.append(contentsOf: woken)
             return woken.count
         }
@@ -197,11 +192,8 @@ public final class LongPollWaiters: Sendable {
         let closing = state.withLock { state -> (waiters: [Waiter], threads: Int)? in
             guard !state.closed else { return nil }
             state.closed = true
-            defer {
-                state.parked = [:]
-                state.claimQueue = []
-            }
-            return (Array(state.parked.values) + state.claimQueue, state.threadsRunning)
+            defer { state.claimQueue = [] }
+            return (state.parked.takeAll() + state.claimQueue, state.threadsRunning)
         }
         // Closed already: a second call returns at once.
         guard let (waiters, threads) = closing else { return }
@@ -228,7 +220,7 @@ public final class LongPollWaiters: Sendable {
                 state.claimQueue.append(waiter)
                 return .claimAgain
             }
-            state.parked[waiter.id] = waiter
+            state.parked.insert(waiter)
             return .parked
         }
         switch next {
@@ -242,7 +234,7 @@ public final class LongPollWaiters: Sendable {
     /// The client went away: forget its waiter (if it is being claimed for, the claim's
     /// completion is ignored and a claimed task returns through its lease).
     private func forget(_ id: UInt64) {
-        _ = state.withLock { $0.parked.removeValue(forKey: id) }
+        _ = state.withLock { $0.parked.remove(id) }
     }
 
     private func runClaims() {
@@ -277,9 +269,8 @@ public final class LongPollWaiters: Sendable {
         while true {
             let now = ContinuousClock.now
             let (expired, earliest, closed) = state.withLock { state -> ([Waiter], ContinuousClock.Instant?, Bool) in
-                let expired = state.parked.values.filter { $0.deadline <= now }
-                for waiter in expired { state.parked[waiter.id] = nil }
-                return (expired, state.parked.values.map(\.deadline).min(), state.closed)
+                let expired = state.parked.takeExpired(at: now)
+                return (expired, state.parked.earliestDeadline(), state.closed)
             }
             if closed { return }
             for waiter in expired {

@@ -21,19 +21,22 @@ extension Benchmark {
         return try measure("5 wake latency, \(workers) parked", expecting: settings.wakeRounds) {
             var outcome = WorkerOutcome()
             defer { outcome.errors += fleet.release(scheduler: scheduler, batch: settings.scheduleBatch) }
-            try measureWakes(fleet, scheduler: scheduler, rounds: settings.wakeRounds, parked: { server.waitingLongPolls }, into: &outcome)
+            try measureWakes(
+                fleet, scheduler: scheduler, rounds: settings.wakeRounds, parked: { server.waitingLongPolls }, enough: workers,
+                into: &outcome)
             return outcome
         }
     }
 
-    /// Schedules one task at a time, each once all of `fleet` is parked, and records how long
-    /// each took to reach a worker.
+    /// Schedules one task at a time, each once `enough` of `fleet` are parked (`parked` is
+    /// polled every `pollMilliseconds`), and records how long each took to reach a worker.
     func measureWakes(
-        _ fleet: ParkedFleet, scheduler: BenchClient, rounds: Int, parked: () -> Int, into outcome: inout WorkerOutcome
+        _ fleet: ParkedFleet, scheduler: BenchClient, rounds: Int, parked: () -> Int, enough: Int, pollMilliseconds: Int = 1,
+        into outcome: inout WorkerOutcome
     ) throws {
         var tally = WorkerTally()
         for _ in 0..<rounds {
-            guard waitUntil(seconds: 30, { parked() == fleet.workers }) else {
+            guard waitUntil(seconds: 30, pollMilliseconds: pollMilliseconds, { parked() >= enough }) else {
                 outcome.errors.append("only \(parked()) of \(fleet.workers) workers parked")
                 return
             }
@@ -97,12 +100,12 @@ extension Benchmark {
         try admin.query("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()").rows.first?.int64("xact_commit") ?? 0
     }
 
-    /// Polls every millisecond for up to `seconds`.
-    func waitUntil(seconds: Double, _ condition: () -> Bool) -> Bool {
+    /// Polls every `pollMilliseconds` for up to `seconds`.
+    func waitUntil(seconds: Double, pollMilliseconds: Int = 1, _ condition: () -> Bool) -> Bool {
         let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1_000_000_000)
         while !condition() {
             if DispatchTime.now().uptimeNanoseconds > deadline { return false }
-            usleep(1000)
+            usleep(UInt32(pollMilliseconds * 1000))
         }
         return true
     }
