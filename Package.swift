@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layers, each knowing only the ones below it:
-// 1. C shims (CJansson, CLibPQ, CMicroHTTPD, CGnuTLS, CMalloc)
+// 1. C shims (CJansson, CLibPQ, CMicroHTTPD, CGnuTLS)
 // 2. thin safe wrappers (JSON, MicroHTTP, Postgres)
 // 3. the task domain (TaskQueue)
 // 4. the OCS API (OCSAPI)
@@ -25,8 +25,6 @@ let package = Package(
         // libmicrohttpd's TLS library: called directly to check certificates before serving, and
         // by the small HTTP client for https webhooks and the benchmark's TLS row.
         .systemLibrary(name: "CGnuTLS", pkgConfig: "gnutls", providers: [.apt(["libgnutls28-dev"])]),
-        // glibc's allocator settings (malloc.h), which Swift's Glibc module leaves out.
-        .systemLibrary(name: "CMalloc"),
 
         .target(name: "JSON", dependencies: ["CJansson"]),
         .target(name: "MicroHTTP", dependencies: [
@@ -55,7 +53,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "TaskDispatchApp", dependencies: [
-            "CMalloc", "OCSAPI", "TaskQueue", "Postgres", "EmbeddedPostgres", "MicroHTTP", "JSON", "LoopbackHTTPClient",
+            "OCSAPI", "TaskQueue", "Postgres", "EmbeddedPostgres", "MicroHTTP", "JSON", "LoopbackHTTPClient",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Crypto", package: "swift-crypto"),

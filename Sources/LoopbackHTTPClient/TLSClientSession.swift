@@ -24,6 +24,10 @@ public struct TLSClientConfiguration: Sendable {
 final class TLSClientSession {
     private let session: gnutls_session_t
     private let credentials: gnutls_certificate_credentials_t
+    /// The name to verify, as a C string that lives as long as the session: GnuTLS keeps the
+    /// pointer it is given, without a copy (a temporary one made for the call dangles, and
+    /// verification then compares against whatever the memory holds by then).
+    private let expectedName: UnsafeMutablePointer<CChar>
 
     /// Performs the handshake on `descriptor` before `deadline`.
     init(descriptor: Int32, configuration: TLSClientConfiguration, deadline: Deadline) throws(LoopbackHTTPError) {
@@ -38,6 +42,7 @@ final class TLSClientSession {
         }
         self.session = session
         self.credentials = credentials
+        expectedName = strdup(configuration.serverName)
 
         if configuration.trustsSystemAuthorities {
             try Self.check(gnutls_certificate_set_x509_system_trust(credentials), .connectFailed, "loading the system's CAs")
@@ -54,7 +59,7 @@ final class TLSClientSession {
             try Self.check(gnutls_server_name_set(session, GNUTLS_NAME_DNS, name, name.utf8.count), .connectFailed, "setting SNI")
         }
         // The chain must lead to a trusted authority and name `serverName` (as DNS name or IP).
-        gnutls_session_set_verify_cert(session, name, 0)
+        gnutls_session_set_verify_cert(session, expectedName, 0)
         gnutls_transport_set_int2(session, descriptor, descriptor)
 
         while true {
@@ -70,6 +75,7 @@ final class TLSClientSession {
     deinit {
         gnutls_deinit(session)
         gnutls_certificate_free_credentials(credentials)
+        free(expectedName)
     }
 
     /// Whether decrypted bytes wait inside GnuTLS: then a read needs no wait on the socket.

@@ -82,7 +82,6 @@ struct ServeCommand: ParsableCommand {
     func run() throws {
         // First: a SIGTERM that arrives while the database or the server starts must not be lost.
         let signals = TerminationSignals.catchSignals()
-        MallocArenas.limitToCores()
         var flags = database.flags
         flags["host"] = host
         flags["port"] = port

@@ -47,8 +47,6 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        // As `serve` does, so that the in-process servers allocate as a served one would.
-        MallocArenas.limitToCores()
         var settings = quick ? BenchSettings.quick : BenchSettings()
         settings.rows = selectedRows ?? settings.rows
         if !quick {
