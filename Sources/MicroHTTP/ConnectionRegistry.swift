@@ -121,9 +121,6 @@ final class ConnectionRegistry: Sendable {
         self.answersRefusals = answersRefusals
     }
 
-    /// The number of open connections.
-    var count: Int { table.withLock { $0.open } }
-
     /// A connection was accepted: admits it (closing others to make room, or refusing it) and
     /// puts it on the clock for its first request. Returns the connections closed here.
     func opened(_ connection: OpaquePointer, socket: Int32, remoteAddress: String?) -> [Closed] {
