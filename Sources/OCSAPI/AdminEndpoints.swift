@@ -11,11 +11,11 @@ struct AdminEndpoints: Sendable {
     /// Task counts by status and by type, the age of the oldest waiting task, webhook
     /// deliveries owed and given up, provider and custom type rows skipped as unreadable, and
     /// the version. Reads maintained counters, never counts the task table.
-    func status(_ context: EndpointContext) throws(OCSError) -> EndpointResult {
+    func status(_ context: EndpointContext) throws -> EndpointResult {
         try context.requireAdmin()
-        let statistics = try storeCall { () throws(TaskStoreError) in try store.statistics() }
-        let webhooks = try storeCall { () throws(TaskStoreError) in try store.webhookDeliveries.counts() }
-        let snapshot = try providerCall { () throws(ProviderStoreError) in try catalog.current() }
+        let statistics = try store.statistics()
+        let webhooks = try store.webhookDeliveries.counts()
+        let snapshot = try catalog.current()
         let totals = statistics.totals
         let byStatus = JSONObject(TaskStatus.allCases.filter { $0 != .unknown || totals[$0] != nil }.map { status in
             (status.wireName, .int(totals[status] ?? 0))

@@ -32,20 +32,18 @@ struct AppAPIEndpoints: Sendable {
 
     /// Registers (or updates) the calling ExApp's provider. Body as nc_py_api sends it:
     /// `{"provider": {"id", "name", "task_type", "expected_runtime", ...}, "customTaskType"?: {...}}`.
-    func register(_ context: EndpointContext) throws(OCSError) -> EndpointResult {
+    func register(_ context: EndpointContext) throws -> EndpointResult {
         let appID = try context.requireExApp(routes: "AppAPI provider routes")
         let (provider, customType) = try ProviderRegistrationBody.parse(context.parameters, appID: appID, core: catalog.core)
-        try providerCall { () throws(ProviderStoreError) in try catalog.store.register(provider, customType: customType) }
-        catalog.invalidate()
+        try catalog.register(provider, customType: customType)
         return .ok(Self.json(provider))
     }
 
     /// Removes the calling ExApp's provider named by `name`; 404 when it has none of that name.
-    func unregister(_ context: EndpointContext) throws(OCSError) -> EndpointResult {
+    func unregister(_ context: EndpointContext) throws -> EndpointResult {
         let appID = try context.requireExApp(routes: "AppAPI provider routes")
         let name = try context.parameters.requiredString("name")
-        _ = try providerCall { () throws(ProviderStoreError) in try catalog.store.unregister(providerID: name, appID: appID) }
-        catalog.invalidate()
+        try catalog.unregister(providerID: name, appID: appID)
         return .ok(.null)
     }
 
@@ -55,21 +53,5 @@ struct AppAPIEndpoints: Sendable {
             "expected_runtime": .int(Int64(provider.expectedRuntimeSeconds)),
             "app_id": provider.appID.map(JSONValue.string) ?? .null,
         ]
-    }
-}
-
-/// Turns provider store failures into answers: refusals are client errors, database trouble 503 or 500.
-func providerCall<T>(_ body: () throws(ProviderStoreError) -> T) throws(OCSError) -> T {
-    do {
-        return try body()
-    } catch {
-        switch error {
-        case .unknownTaskType, .coreTaskType, .providerNotForType, .unknownApp: throw .badRequest("\(error)")
-        case .ownedByOther, .taskTypeInUse, .changedConcurrently: throw .conflict("\(error); nothing changed")
-        case .providerNotFound, .taskTypeNotFound: throw .notFound("\(error)")
-        case .database(let cause) where cause.isUnavailable:
-            throw .unavailable("the database is unavailable, retry later", cause: "\(error)")
-        case .database, .corruptRow: throw .internalError(cause: "\(error)")
-        }
     }
 }

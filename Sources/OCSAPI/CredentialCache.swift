@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Synchronization
+import TaskQueue
 
 /// Remembers recently verified credentials for a short time, so a busy worker does not cost a
 /// database lookup per request. Keys are SHA-256 digests of the credential material, so no

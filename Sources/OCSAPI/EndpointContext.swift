@@ -60,18 +60,3 @@ struct EndpointResult: Sendable {
     static func ok(_ data: JSONValue) -> EndpointResult { EndpointResult(status: 200, data: data) }
     static let noContent = EndpointResult(status: 204, data: .null)
 }
-
-/// Turns store failures into answers: 503 while the database is unreachable, 500 otherwise.
-func storeCall<T>(_ body: () throws(TaskStoreError) -> T) throws(OCSError) -> T {
-    do {
-        return try body()
-    } catch {
-        if error.isUnavailable { throw .unavailable("the database is unavailable, retry later", cause: "\(error)") }
-        if case .inputFilesUnavailable(let ids) = error {
-            throw .badRequest(
-                "input file ids \(ids.map(String.init).joined(separator: ", ")) do not name uploads of the task's owner "
-                    + "that no task uses yet (upload with POST /files; each upload serves one task)")
-        }
-        throw .internalError(cause: "\(error)")
-    }
-}

@@ -3,20 +3,14 @@ import MicroHTTP
 import TaskQueue
 
 /// The file routes: uploads (a user's or consumer's input files, a worker's output files) and
-/// downloads of a task's files.
-///
-/// Worker uploads are accepted only for a task that is RUNNING under a claim of the uploading
-/// ExApp (Nextcloud checks only that the task exists): a file can then only come from the
-/// worker doing the task, and never lands on a finished task. Any ExApp may download a task's
-/// files, as in Nextcloud: every ExApp may claim any task, so narrowing reads would protect nothing.
+/// downloads of a task's files. The rules (who may upload to which task, sizes, stored names)
+/// live in ``TaskFiles``; these read the multipart body and map answers.
 struct FileEndpoints: Sendable {
-    let store: TaskStore
+    let files: TaskFiles
     let configuration: OCSServerConfiguration
 
     /// Room for the multipart framing and part headers around the largest file.
     static let multipartOverheadBytes = 64 * 1024
-    /// Longest stored file name, in bytes.
-    static let maxNameBytes = 255
 
     /// The body limit of the upload routes.
     var uploadBodyLimit: Int {
@@ -27,45 +21,31 @@ struct FileEndpoints: Sendable {
     /// `POST /files` (beyond Nextcloud, which has its own file storage): stores an input file
     /// for the caller's later tasks; 201 `{"fileId"}`. The owner is the user (or, for an ExApp
     /// acting for nobody, the app); unused uploads are deleted after a while.
-    func upload(_ context: EndpointContext, _ request: HTTPRequest) throws(OCSError) -> EndpointResult {
+    func upload(_ context: EndpointContext, _ request: HTTPRequest) throws -> EndpointResult {
         let owner: TaskOwner
         if case .exApp = context.principal {
             owner = try context.consumerOwner()
         } else {
             owner = try context.userOwner()
         }
-        let file = try uploadedFile(request)
-        let id = try storeCall { () throws(TaskStoreError) in try store.storeUpload(file, owner: owner) }
+        let id = try files.upload(try uploadedFile(request), owner: owner)
         return EndpointResult(status: 201, data: ["fileId": .int(id)])
     }
 
     /// `POST tasks_provider/{taskId}/file`: a worker's output file for the task it runs. The
     /// query may name the claim (`attempt`, beyond Nextcloud), as results do, so that a worker
     /// whose lease ran out cannot add files to the task's next run.
-    func providerUpload(_ context: EndpointContext, _ request: HTTPRequest, taskID: Int64) throws(OCSError) -> EndpointResult {
+    func providerUpload(_ context: EndpointContext, _ request: HTTPRequest, taskID: Int64) throws -> EndpointResult {
         let appID = try context.requireExApp()
         let attempt = try context.parameters.int("attempt", in: ParameterRanges.attempt)
-        let file = try uploadedFile(request)
-        switch try storeCall({ () throws(TaskStoreError) in
-            try store.storeTaskFile(file, taskID: taskID, appID: appID, attempt: attempt)
-        }) {
-        case .stored(let id):
-            return EndpointResult(status: 201, data: ["fileId": .int(id)])
-        case .taskNotFound:
-            throw .notFound("Task not found")
-        case .notClaimedByApp(let status):
-            throw .conflict(
-                "task \(taskID) is \(status.wireName), not running under \(attempt.map { "claim \($0)" } ?? "a claim") of "
-                    + "'\(appID)': files are accepted only from the worker running the task")
-        }
+        let id = try files.workerUpload(try uploadedFile(request), taskID: taskID, appID: appID, attempt: attempt)
+        return EndpointResult(status: 201, data: ["fileId": .int(id)])
     }
 
     /// `GET tasks/{taskId}/file/{fileId}` (the task's user) and `GET tasks_provider/{taskId}/file/{fileId}`
-    /// (any ExApp, `owner` nil): the raw bytes. A file of another task, or a task of someone
-    /// else, is answered 404 like a missing one.
-    func download(_ context: EndpointContext, taskID: Int64, fileID: Int64, owner: TaskOwner?) throws(OCSError) -> EndpointResult {
-        guard let file = try storeCall({ () throws(TaskStoreError) in try store.taskFile(id: fileID, taskID: taskID, owner: owner) })
-        else { throw .notFound("File not found") }
+    /// (any ExApp, `owner` nil): the raw bytes.
+    func download(_ context: EndpointContext, taskID: Int64, fileID: Int64, owner: TaskOwner?) throws -> EndpointResult {
+        let file = try files.read(fileID: fileID, taskID: taskID, owner: owner)
         var headers = HTTPHeaders()
         headers.add("Content-Type", file.contentType)
         headers.add("Content-Disposition", Self.contentDisposition(filename: file.name))
@@ -74,8 +54,7 @@ struct FileEndpoints: Sendable {
         return EndpointResult(raw: HTTPResponse(status: 200, headers: headers, body: file.data))
     }
 
-    /// The `file` part of a multipart body, checked: 400 when there is none or the body is not
-    /// multipart, 413 when it is larger than the limit.
+    /// The `file` part of a multipart body: 400 when there is none or the body is not multipart.
     private func uploadedFile(_ request: HTTPRequest) throws(OCSError) -> NewFile {
         let parts: [MultipartPart]
         do {
@@ -87,20 +66,7 @@ struct FileEndpoints: Sendable {
         guard let part = parts.first(where: { $0.name == "file" }) else {
             throw .badRequest("missing multipart field 'file'")
         }
-        guard part.body.count <= configuration.maxFileBytes else {
-            throw OCSError(status: 413, message: "the file is larger than \(configuration.maxFileBytes) bytes")
-        }
-        return NewFile(
-            name: Self.storedName(part.filename), contentType: Self.storedContentType(part.contentType), data: part.body)
-    }
-
-    /// The client's file name without any folder part, control characters or NUL, at most
-    /// `maxNameBytes` bytes; `file` when there is nothing left.
-    static func storedName(_ filename: String?) -> String {
-        let base = (filename ?? "").split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? ""
-        var name = String(String.UnicodeScalarView(base.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }))
-        while name.utf8.count > maxNameBytes { name.removeLast() }
-        return name.isEmpty || name == "." || name == ".." ? "file" : name
+        return NewFile(name: part.filename ?? "", contentType: Self.storedContentType(part.contentType), data: part.body)
     }
 
     /// The part's content type if it looks like `type/subtype` with printable ASCII parameters,

@@ -3,66 +3,47 @@ import class Foundation.Thread
 import Logging
 import MicroHTTP
 import Synchronization
+import TaskQueue
 
-/// The `next` / `next_batch` requests of this server process that wait for a task (`wait`).
+/// The long-poll path, in one place: `next` / `next_batch` requests with `wait` claim once,
+/// and if nothing was ready they park here with their ``PendingResponse`` (no thread is held
+/// for them) until a notice wakes them or their wait ends.
 ///
-/// A request that found nothing to claim parks here with its ``PendingResponse``; no thread is
-/// held for it. ``wake(_:)`` (a notification said k tasks of type T became claimable) hands at
-/// most k of the oldest waiters wanting T to the claim threads, which retry the claim; a
-/// waiter that loses the race parks again with its remaining time. At its deadline a waiter
-/// gets its empty answer. ``wakeAll()`` is for "something may have changed" (a reconnected
-/// listener, an unspecified notification).
-///
-/// Claims block on the database, so they run on a few dedicated threads: never on
+/// Every decision (whom a notice wakes, when a claim may be skipped, when to claim again) is
+/// the ``ReadinessStateMachine``'s, made under one lock; this class runs what it decides.
+/// Claims block on the database, so woken waiters claim on a few dedicated threads: never on
 /// libmicrohttpd's worker threads (which must stay free for other requests) nor on Swift's
 /// cooperative pool. Another server process's waiters are its own business: each process
 /// listens for the same notifications and wakes its own.
 public final class LongPollWaiters: Sendable {
-    /// One parked request.
-    struct Waiter: Sendable, ParkableWaiter {
-        /// Increasing: a lower id parked earlier, and keeps its place when it parks again.
-        let id: UInt64
-        let types: Set<String>
-        let deadline: ContinuousClock.Instant
+    /// One parked request: how to claim for it, and how to answer it.
+    struct Waiter: Sendable {
         let pending: PendingResponse
-        /// Claims once: the response when something was claimed (or the claim failed), nil
-        /// when there was nothing.
-        let attempt: @Sendable () -> HTTPResponse?
+        /// Claims once: the answer and the claimed tasks' types, or nil when nothing was ready.
+        /// A failed claim answers with its error (and counts as claimed: the request is done).
+        let claim: @Sendable () -> Claimed?
         /// The answer when the wait ends with nothing claimed.
         let emptyResponse: HTTPResponse
     }
 
-    private struct State {
-        var parked = ParkedWaiters<Waiter>()
-        /// Woken waiters for the claim threads, in order.
-        var claimQueue: [Waiter] = []
-        /// Waiters taken off the queue whose claim is running.
-        var claiming = 0
-        var nextID: UInt64 = 0
-        /// Counts wakeups, so a claim can tell whether one came while it ran.
-        var wakeups: UInt64 = 0
-        var closed = false
-        var threadsRunning = 0
-        /// Whether this process's listener is connected: only then does every change that
-        /// makes a task claimable reach ``wake(_:)``, so that "known empty" can be trusted.
-        var listening = false
-        /// Bumped when every type may have changed (``wakeAll()``, the listener (dis)connecting).
-        var allTypesGeneration: UInt64 = 0
-        /// Bumped per type by ``wake(_:)``.
-        var typeGenerations: [String: UInt64] = [:]
-        /// Types a claim found nothing of, with the generations it saw.
-        var knownEmpty: [String: EmptinessToken] = [:]
+    /// What a claim took: the response to send and how many tasks of each type it holds.
+    public struct Claimed: Sendable {
+        let response: HTTPResponse
+        let countsByType: [String: Int]
 
-        func token(_ type: String) -> EmptinessToken {
-            EmptinessToken(allTypes: allTypesGeneration, type: typeGenerations[type, default: 0])
+        public init(response: HTTPResponse, countsByType: [String: Int]) {
+            self.response = response
+            self.countsByType = countsByType
         }
     }
 
-    /// What a claim saw of one type's wakeups; read before the claim, recorded after it if it
-    /// found nothing (``recordEmpty(types:seen:)``).
-    public struct EmptinessToken: Sendable, Equatable {
-        let allTypes: UInt64
-        let type: UInt64
+    typealias Machine = ReadinessStateMachine<Waiter>
+
+    private struct State {
+        var machine = Machine()
+        /// Claims the machine asked for, in order, for the claim threads.
+        var queue: [Machine.Claim] = []
+        var threadsRunning = 0
     }
 
     private let state = Mutex(State())
@@ -85,115 +66,64 @@ public final class LongPollWaiters: Sendable {
         timer.start()
     }
 
-    /// The wakeup count now: read before a claim, passed to ``park(types:deadline:seenWakeups:pending:emptyResponse:attempt:)``.
-    public var wakeups: UInt64 { state.withLock { $0.wakeups } }
-
     /// Requests waiting (parked, or woken and claiming).
-    public var waitingCount: Int {
-        state.withLock { $0.parked.count + $0.claimQueue.count + $0.claiming }
-    }
-
-    /// The generations of `types` now: read before a claim, passed to ``recordEmpty(types:seen:)``.
-    public func emptinessTokens(types: [String]) -> [String: EmptinessToken] {
-        state.withLock { state in Dictionary(uniqueKeysWithValues: Set(types).map { ($0, state.token($0)) }) }
-    }
-
-    /// A claim found nothing of `types`: remember it for each type with no wakeup since
-    /// `seen`, so that new long polls on those types park without a claim of their own (an
-    /// idle fleet then costs the database nothing per request).
-    public func recordEmpty(types: [String], seen: [String: EmptinessToken]) {
-        state.withLock { state in
-            for type in types where seen[type] == state.token(type) {
-                state.knownEmpty[type] = state.token(type)
-            }
-        }
-    }
-
-    /// Whether a claim of `types` is known to find nothing: each was found empty with no
-    /// wakeup since, while the listener was connected.
-    public func isKnownEmpty(types: [String]) -> Bool {
-        state.withLock { state in
-            state.listening && !types.isEmpty && types.allSatisfy { type in state.knownEmpty[type].map { $0 == state.token(type) } ?? false }
-        }
-    }
-
-    /// The listener connected (after checking for what it may have missed) or lost its
-    /// connection: what was known empty is forgotten either way.
-    public func setListening(_ listening: Bool) {
-        state.withLock { state in
-            state.listening = listening
-            state.allTypesGeneration += 1
-            state.knownEmpty = [:]
-        }
-    }
+    public var waitingCount: Int { state.withLock { $0.machine.waitingCount } }
 
     /// The task types parked requests wait for, for the backstop check.
-    public var waitedTypes: [String] {
-        state.withLock { $0.parked.wantedTypes }
-    }
+    public var waitedTypes: [String] { state.withLock { $0.machine.waitedTypes } }
 
-    /// Parks a request whose claim found nothing, until ``wake(_:)`` or its deadline. If a
-    /// wakeup came since `seenWakeups` (read before that claim), the claim is retried at once
-    /// instead: the task it announced may have been committed just after the claim looked.
-    public func park(
-        types: [String], deadline: ContinuousClock.Instant, seenWakeups: UInt64, pending: PendingResponse,
-        emptyResponse: HTTPResponse, attempt: @escaping @Sendable () -> HTTPResponse?
-    ) {
-        let waiter = state.withLock { state -> Waiter? in
-            guard !state.closed else { return nil }
-            state.nextID += 1
-            return Waiter(
-                id: state.nextID, types: Set(types), deadline: deadline, pending: pending, attempt: attempt,
-                emptyResponse: emptyResponse)
+    /// A long poll on `types`: claims at once (unless the types are known empty and it may
+    /// wait), then parks for up to `waitSeconds`. `claim` runs on the calling thread first, on
+    /// a claim thread after a wakeup.
+    func poll(
+        types: [String], waitSeconds: Int, emptyResponse: HTTPResponse, claim: @escaping @Sendable () -> Claimed?
+    ) -> HTTPHandlerResult {
+        let typeSet = Set(types)
+        let (knownEmpty, seen) = state.withLock { ($0.machine.isKnownEmpty(types: types), $0.machine.generations(of: typeSet)) }
+        // An idle fleet costs the database nothing per request: known-empty types park at once.
+        if !(knownEmpty && waitSeconds > 0) {
+            if let claimed = claim() { return .response(claimed.response) }
+            state.withLock { $0.machine.foundNothing(types: typeSet, seen: seen) }
         }
-        guard let waiter else {
-            pending.complete(with: emptyResponse)
-            return
+        guard waitSeconds > 0, !types.isEmpty else { return .response(emptyResponse) }
+        let pending = PendingResponse()
+        let waiter = Waiter(pending: pending, claim: claim, emptyResponse: emptyResponse)
+        let (id, next) = state.withLock {
+            $0.machine.park(waiter, types: typeSet, deadline: .now + .seconds(waitSeconds), seen: seen, now: .now)
         }
-        pending.onCancel { [weak self] in self?.forget(waiter.id) }
-        requeue(waiter, seenWakeups: seenWakeups)
+        pending.onCancel { [weak self] in self?.state.withLock { $0.machine.forget(id) } }
+        carryOut(next)
+        return .deferred(pending)
     }
 
     /// Tasks became claimable, `counts[type]` of each: wakes at most that many of the oldest
     /// waiters wanting each type. Returns how many were woken.
     @discardableResult
     public func wake(_ counts: [String: Int]) -> Int {
-        let woken = state.withLock { state -> Int in
-            state.wakeups += 1
-            var woken: [Waiter] = []
-            for (type, count) in counts where count > 0 {
-                state.typeGenerations[type, default: 0] += 1
-                woken += state.parked.takeOldest(wanting: type, count: count)
-            }
-            state.claimQueue.append(contentsOf: woken.sorted { $0.id < $1.id })
-            return woken.count
-        }
-        for _ in 0..<woken { claimWork.signal() }
-        return woken
+        enqueue(state.withLock { $0.machine.notice(counts) })
     }
 
     /// Something may have become claimable, no one knows what: every waiter checks.
     @discardableResult
     public func wakeAll() -> Int {
-        let woken = state.withLock { state -> Int in
-            state.wakeups += 1
-            state.allTypesGeneration += 1
-            let woken = state.parked.takeAll()
-            state.claimQueue.append(contentsOf: woken)
-            return woken.count
-        }
-        for _ in 0..<woken { claimWork.signal() }
-        return woken
+        enqueue(state.withLock { $0.machine.noticeAll() })
+    }
+
+    /// The listener connected (after checking for what it may have missed) or lost its
+    /// connection: what was known empty is forgotten either way.
+    public func setListening(_ listening: Bool) {
+        state.withLock { $0.machine.setListening(listening) }
     }
 
     /// Shutdown: answers every waiting request with its empty answer (claims already running
     /// finish first), refuses to park new ones, and ends the threads. Later calls do nothing.
     public func close() {
         let closing = state.withLock { state -> (waiters: [Waiter], threads: Int)? in
-            guard !state.closed else { return nil }
-            state.closed = true
-            defer { state.claimQueue = [] }
-            return (state.parked.takeAll() + state.claimQueue, state.threadsRunning)
+            guard !state.machine.isClosed else { return nil }
+            let queued = state.queue
+            state.queue = []
+            for claim in queued { state.machine.forget(claim.id) }
+            return (state.machine.close() + queued.map(\.waiter), state.threadsRunning)
         }
         // Closed already: a second call returns at once.
         guard let (waiters, threads) = closing else { return }
@@ -205,72 +135,66 @@ public final class LongPollWaiters: Sendable {
         for _ in 0..<threads { threadExited.wait() }
     }
 
-    /// Parks `waiter` again, unless it has run out of time (empty answer) or a wakeup came
-    /// since `seenWakeups` (claim again).
-    /// `afterClaim`: the waiter comes from a claim thread, which stops counting it here.
-    private func requeue(_ waiter: Waiter, seenWakeups: UInt64, afterClaim: Bool = false) {
-        enum Next { case parked, claimAgain, expired, closed, gone }
-        let next = state.withLock { state -> Next in
-            if afterClaim { state.claiming -= 1 }
-            if state.closed { return .closed }
-            // Answered already (its client went away): nothing left to do.
-            if waiter.pending.isCompleted { return .gone }
-            if ContinuousClock.now >= waiter.deadline { return .expired }
-            if state.wakeups != seenWakeups {
-                state.claimQueue.append(waiter)
-                return .claimAgain
-            }
-            state.parked.insert(waiter)
-            return .parked
-        }
+    /// Does what the machine decided for a waiter that found nothing.
+    private func carryOut(_ next: Machine.Next?) {
         switch next {
         case .parked: timerWakeUp.signal()
-        case .claimAgain: claimWork.signal()
-        case .expired, .closed: waiter.pending.complete(with: waiter.emptyResponse)
-        case .gone: break
+        case .claim(let claim): enqueue([claim])
+        case .answerEmpty(let waiter): waiter.pending.complete(with: waiter.emptyResponse)
+        case nil: break
         }
     }
 
-    /// The client went away: forget its waiter (if it is being claimed for, the claim's
-    /// completion is ignored and a claimed task returns through its lease).
-    private func forget(_ id: UInt64) {
-        _ = state.withLock { $0.parked.remove(id) }
+    @discardableResult
+    private func enqueue(_ claims: [Machine.Claim]) -> Int {
+        guard !claims.isEmpty else { return 0 }
+        state.withLock { $0.queue.append(contentsOf: claims) }
+        for _ in claims { claimWork.signal() }
+        return claims.count
     }
 
     private func runClaims() {
-        defer { exited() }
+        defer { threadExited.signal() }
         while true {
             claimWork.wait()
-            let next = state.withLock { state -> (Waiter, UInt64)? in
-                guard !state.closed, !state.claimQueue.isEmpty else { return nil }
-                state.claiming += 1
-                return (state.claimQueue.removeFirst(), state.wakeups)
+            let next = state.withLock { state -> Machine.Claim? in
+                guard !state.machine.isClosed, !state.queue.isEmpty else { return nil }
+                return state.queue.removeFirst()
             }
-            guard let (waiter, seenWakeups) = next else {
-                if state.withLock({ $0.closed }) { return }
+            guard let next else {
+                if state.withLock({ $0.machine.isClosed }) { return }
                 continue
             }
-            let response = waiter.pending.isCompleted ? nil : waiter.attempt()
-            guard let response else {
-                requeue(waiter, seenWakeups: seenWakeups, afterClaim: true)
+            let waiter = next.waiter
+            // Its client went away: nothing to claim for.
+            if waiter.pending.isCompleted {
+                state.withLock { $0.machine.forget(next.id) }
                 continue
             }
-            // Counted out before the answer goes, so the count never includes answered requests.
-            state.withLock { $0.claiming -= 1 }
-            if !waiter.pending.complete(with: response) {
+            let claimed = waiter.claim()
+            let result = state.withLock { state -> Machine.ClaimResult? in
+                // A failed claim answers with its error: the request is done, nothing to settle.
+                if let claimed, claimed.countsByType.isEmpty {
+                    state.machine.forget(next.id)
+                    return nil
+                }
+                return state.machine.claimFinished(next.id, claimed: claimed?.countsByType ?? [:], now: .now)
+            }
+            if let claimed, !waiter.pending.complete(with: claimed.response) {
                 logger.notice("claimed for a request whose client has gone; the lease returns the task")
             }
+            carryOut(result?.next)
+            enqueue(result?.passedOn ?? [])
         }
     }
 
     /// Answers waiters at their deadlines; sleeps until the earliest one (at most a second).
     private func runDeadlines() {
-        defer { exited() }
+        defer { threadExited.signal() }
         while true {
             let now = ContinuousClock.now
-            let (expired, earliest, closed) = state.withLock { state -> ([Waiter], ContinuousClock.Instant?, Bool) in
-                let expired = state.parked.takeExpired(at: now)
-                return (expired, state.parked.earliestDeadline(), state.closed)
+            let (expired, earliest, closed) = state.withLock { state in
+                (state.machine.expire(now: now), state.machine.earliestDeadline(), state.machine.isClosed)
             }
             if closed { return }
             for waiter in expired {
@@ -280,9 +204,5 @@ public final class LongPollWaiters: Sendable {
             let nanoseconds = max(Int(sleep.components.seconds) * 1_000_000_000 + Int(sleep.components.attoseconds / 1_000_000_000), 1_000_000)
             _ = timerWakeUp.wait(timeout: .now() + .nanoseconds(nanoseconds))
         }
-    }
-
-    private func exited() {
-        threadExited.signal()
     }
 }

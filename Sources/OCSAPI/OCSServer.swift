@@ -26,11 +26,11 @@ public final class OCSServer: HTTPHandler {
         logger: Logger
     ) {
         self.longPolls = longPolls
-        taskEndpoints = TaskEndpoints(store: tasks, catalog: catalog, configuration: configuration, taskFinished: taskFinished)
-        providerEndpoints = ProviderEndpoints(
-            store: tasks, catalog: catalog, configuration: configuration, taskFinished: taskFinished)
+        let services = TaskServices(store: tasks, catalog: catalog, rules: configuration.rules, taskFinished: taskFinished)
+        taskEndpoints = TaskEndpoints(store: tasks, catalog: catalog, services: services, configuration: configuration)
+        providerEndpoints = ProviderEndpoints(services: services, configuration: configuration)
         adminEndpoints = AdminEndpoints(store: tasks, catalog: catalog, configuration: configuration, longPolls: longPolls)
-        fileEndpoints = FileEndpoints(store: tasks, configuration: configuration)
+        fileEndpoints = FileEndpoints(files: services.files, configuration: configuration)
         csrfCheck = configuration.csrfCheck
         appAPIEndpoints = AppAPIEndpoints(catalog: catalog, configuration: configuration)
         authenticator = Authenticator(
@@ -85,63 +85,24 @@ public final class OCSServer: HTTPHandler {
         }
     }
 
-    /// `next` or `next_batch`: claims at once, else (with `wait`) parks the request in
-    /// ``LongPollWaiters`` until a claim succeeds or the wait ends.
+    /// `next` or `next_batch` with a possible `wait`: the request is read and checked here, the
+    /// claims and the waiting are ``LongPollWaiters``'.
     private func longPoll(
         _ route: Route, _ request: HTTPRequest, _ longPolls: LongPollWaiters, version: OCSVersion
-    ) throws(OCSError) -> HTTPHandlerResult {
-        let claimOnce: @Sendable (EndpointContext, ([String]) -> Bool) throws(OCSError) -> ProviderEndpoints.ClaimAttempt
-        let emptyResult: EndpointResult
-        if route == .nextTask {
-            claimOnce = { [providerEndpoints] context, skip throws(OCSError) in try providerEndpoints.claimNext(context, skipClaim: skip) }
-            emptyResult = .noContent
-        } else {
-            claimOnce = { [providerEndpoints] context, skip throws(OCSError) in try providerEndpoints.claimNextBatch(context, skipClaim: skip) }
-            emptyResult = ProviderEndpoints.emptyBatch
-        }
+    ) throws -> HTTPHandlerResult {
         let head = request.head
         let context = try endpointContext(request, route: route)
         let waitSeconds = try providerEndpoints.waitSeconds(context.parameters)
-        let seenWakeups = longPolls.wakeups
-        // A long poll on types known to have no task parks without a claim of its own.
-        let first = try Self.claimRecordingEmpty(longPolls, context, claimOnce, skipWhenKnownEmpty: waitSeconds > 0)
-        if let result = first.result {
-            return .response(OCSResponse.success(result.data, status: result.status, version: version))
+        let poll = try providerEndpoints.claimPoll(context, route: route)
+        let empty = OCSResponse.success(poll.emptyResult.data, status: poll.emptyResult.status, version: version)
+        return longPolls.poll(types: poll.claimable.types, waitSeconds: waitSeconds, emptyResponse: empty) { [self] in
+            do {
+                guard let (result, claimed) = try poll.claim(poll.claimable) else { return nil }
+                return .init(response: OCSResponse.success(result.data, status: result.status, version: version), countsByType: claimed)
+            } catch {
+                return .init(response: refuse(head, error, version: version), countsByType: [:])
+            }
         }
-        let emptyResponse = OCSResponse.success(emptyResult.data, status: emptyResult.status, version: version)
-        guard waitSeconds > 0, !first.types.isEmpty else { return .response(emptyResponse) }
-        let pending = PendingResponse()
-        longPolls.park(
-            types: first.types, deadline: .now + .seconds(waitSeconds), seenWakeups: seenWakeups, pending: pending,
-            emptyResponse: emptyResponse,
-            attempt: { [self] in
-                do {
-                    return try Self.claimRecordingEmpty(longPolls, context, claimOnce, skipWhenKnownEmpty: false).result
-                        .map { OCSResponse.success($0.data, status: $0.status, version: version) }
-                } catch {
-                    return refuse(head, error, version: version)
-                }
-            })
-        return .deferred(pending)
-    }
-
-    /// One claim; when it finds nothing, its types are recorded as known empty (unless a
-    /// wakeup came meanwhile).
-    private static func claimRecordingEmpty(
-        _ longPolls: LongPollWaiters, _ context: EndpointContext,
-        _ claimOnce: (EndpointContext, ([String]) -> Bool) throws(OCSError) -> ProviderEndpoints.ClaimAttempt,
-        skipWhenKnownEmpty: Bool
-    ) throws(OCSError) -> ProviderEndpoints.ClaimAttempt {
-        var seen: [String: LongPollWaiters.EmptinessToken] = [:]
-        let attempt = try claimOnce(context) { types in
-            if skipWhenKnownEmpty && longPolls.isKnownEmpty(types: types) { return true }
-            seen = longPolls.emptinessTokens(types: types)
-            return false
-        }
-        if attempt.result == nil, !seen.isEmpty {
-            longPolls.recordEmpty(types: attempt.types, seen: seen)
-        }
-        return attempt
     }
 
     /// The upload routes accept a file of up to `maxFileBytes` plus its multipart framing; the
@@ -182,7 +143,7 @@ public final class OCSServer: HTTPHandler {
         }
     }
 
-    private func dispatch(_ route: Route, _ request: HTTPRequest) throws(OCSError) -> EndpointResult {
+    private func dispatch(_ route: Route, _ request: HTTPRequest) throws -> EndpointResult {
         // Public, as in Nextcloud: clients read it before they know whether they may log in.
         if route == .capabilities { return appAPIEndpoints.capabilities() }
         let context = try endpointContext(request, route: route)
@@ -239,7 +200,7 @@ public final class OCSServer: HTTPHandler {
     /// The error envelope for `error`, logged with the request id. Client mistakes are `notice`,
     /// server trouble `error`; no credential or body content is ever logged.
     private func refuse(_ head: HTTPRequestHead, _ error: any Error, version: OCSVersion) -> HTTPResponse {
-        let ocsError = error as? OCSError ?? .internalError(cause: "\(error)")
+        let ocsError = OCSError(answering: error)
         var metadata: Logger.Metadata = [
             "request.id": "\(head.id)", "method": "\(head.method)", "path": "\(head.path)",
             "status": "\(ocsError.status)", "reason": "\(ocsError.message)",

@@ -61,3 +61,13 @@ public struct OCSServerConfiguration: Sendable {
         self.webhookAllowPrivateTargets = webhookAllowPrivateTargets
     }
 }
+
+extension OCSServerConfiguration {
+    /// The part of these settings the task services apply.
+    var rules: TaskRules {
+        TaskRules(
+            leaseSeconds: leaseSeconds, maxLeaseSeconds: maxLeaseSeconds, leaseSecondsByType: leaseSecondsByType,
+            retryPolicy: retryPolicy, scheduleRateLimit: scheduleRateLimit, webhookAllowPrivateTargets: webhookAllowPrivateTargets,
+            maxWaitSeconds: maxWaitSeconds, batchWorkerCalls: batchWorkerCalls, maxFileBytes: maxFileBytes)
+    }
+}

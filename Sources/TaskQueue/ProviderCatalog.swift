@@ -101,6 +101,20 @@ public final class ProviderCatalog: Sendable {
         return now.version == snapshot.version ? nil : answer(now)
     }
 
+    /// Registers (or updates) a provider, with its custom type if it brings one, and forgets the
+    /// snapshot so this process sees the change at once (others within `maxAge`, or at once
+    /// on a miss).
+    public func register(_ provider: TaskProvider, customType: TaskType? = nil) throws(ProviderStoreError) {
+        try store.register(provider, customType: customType)
+        invalidate()
+    }
+
+    /// Removes a provider of `appID` (nil: the administrator's), and forgets the snapshot.
+    public func unregister(providerID: String, appID: String?) throws(ProviderStoreError) {
+        try store.unregister(providerID: providerID, appID: appID)
+        invalidate()
+    }
+
     /// Forgets the snapshot after a change made through this process.
     public func invalidate() {
         cached.withLock { cached in

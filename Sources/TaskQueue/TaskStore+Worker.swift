@@ -33,9 +33,17 @@ extension TaskStore {
 
     /// The claim statement; parameters: types, limit, claimant, lease seconds, per-type lease
     /// types and seconds. Public for the benchmark, which runs it directly as its ceiling.
+    ///
+    /// Each type's scan locks up to `limit` rows so that concurrent claimers skip them, but only
+    /// the best `limit` of all types are claimed: a claim of several types holds rows it does not
+    /// take until it commits, and a concurrent claim of those types finds nothing meanwhile
+    /// (and a long poll would take the type for empty). So the statement announces those passed
+    /// over rows on the ready channel, in the format of the `tasks_notify_ready` trigger; the
+    /// notice is delivered at commit, when the rows are free again. A claim of one type passes
+    /// over nothing and sends nothing.
     public static let claimSQL = """
-        WITH candidates AS MATERIALIZED (
-            SELECT candidate.id, candidate.priority, coalesce(per_type.seconds, $4::integer) AS lease
+        WITH locked AS MATERIALIZED (
+            SELECT candidate.id, candidate.priority, wanted.type, coalesce(per_type.seconds, $4::integer) AS lease
             FROM unnest($1::text[]) AS wanted (type)
             LEFT JOIN unnest($5::text[], $6::integer[]) AS per_type (type, seconds) ON per_type.type = wanted.type
             CROSS JOIN LATERAL (
@@ -45,15 +53,29 @@ extension TaskStore {
                 LIMIT $2
                 FOR UPDATE SKIP LOCKED
             ) AS candidate
-            ORDER BY candidate.priority DESC, candidate.id
-            LIMIT $2
+        ),
+        candidates AS MATERIALIZED (
+            SELECT id, lease FROM locked ORDER BY priority DESC, id LIMIT $2
+        ),
+        passed_over AS (
+            SELECT pg_notify('\(ReadyTaskNotice.channel)', CASE WHEN octet_length(payload) > 7000 THEN '*' ELSE payload END)
+            FROM (
+                SELECT string_agg(n || ' ' || type, E'\\n') AS payload FROM (
+                    SELECT type, count(*) AS n FROM locked
+                    WHERE id NOT IN (SELECT id FROM candidates)
+                    GROUP BY type
+                ) AS by_type
+            ) AS notice
+            WHERE payload IS NOT NULL
         )
         UPDATE tasks
         SET status = \(TaskStatus.running.rawValue), started_at = now(), last_updated = now(),
             attempt = tasks.attempt + 1, claimed_by = $3,
             lease_seconds = candidates.lease, lease_expires_at = now() + make_interval(secs => candidates.lease)
         FROM candidates
+        -- Referencing passed_over makes it run (once); it yields at most one row.
         WHERE tasks.id = candidates.id AND tasks.status = \(TaskStatus.scheduled.rawValue)
+            AND (SELECT count(*) FROM passed_over) >= 0
         RETURNING \(TaskColumns.tasks)
         """
 

@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 @testable import OCSAPI
 import Synchronization
+import TaskQueue
 import Testing
 
 /// Requests arriving together with one credential cost one lookup, not one each.

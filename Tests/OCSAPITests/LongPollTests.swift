@@ -221,37 +221,9 @@ struct LongPollTests {
         #expect(try received() == ["after restart"])
     }
 
-    @Test("a type found empty is known empty until a wakeup names it, and only while the listener is connected")
-    func knownEmptyTypes() {
-        let waiters = LongPollWaiters(claimThreads: 1, logger: TestServer.silentLogger)
-        defer { waiters.close() }
-        let types = ["a", "b"]
-        waiters.setListening(true)
-        #expect(!waiters.isKnownEmpty(types: types), "nothing is known before a claim")
-        waiters.recordEmpty(types: types, seen: waiters.emptinessTokens(types: types))
-        #expect(waiters.isKnownEmpty(types: types))
-
-        // A wakeup between reading the tokens and the claim's end: nothing is recorded.
-        let seen = waiters.emptinessTokens(types: types)
-        waiters.wake(["a": 1])
-        waiters.recordEmpty(types: types, seen: seen)
-        #expect(!waiters.isKnownEmpty(types: ["a"]))
-        #expect(waiters.isKnownEmpty(types: ["b"]), "a wakeup for one type leaves the others known")
-
-        waiters.recordEmpty(types: ["a"], seen: waiters.emptinessTokens(types: ["a"]))
-        #expect(waiters.isKnownEmpty(types: types))
-        waiters.wakeAll()
-        #expect(!waiters.isKnownEmpty(types: ["b"]), "waking all forgets every type")
-
-        waiters.recordEmpty(types: types, seen: waiters.emptinessTokens(types: types))
-        waiters.setListening(false)
-        #expect(!waiters.isKnownEmpty(types: types), "without a listener nothing is trusted")
-        waiters.recordEmpty(types: types, seen: waiters.emptinessTokens(types: types))
-        #expect(!waiters.isKnownEmpty(types: types))
-    }
-
-    static func body(wait: JSONValue, extra: [String: JSONValue] = [:]) -> JSONValue {
-        var fields: [(String, JSONValue)] = [("providerIds", ["core:text2text"]), ("taskTypeIds", ["core:text2text"]), ("wait", wait)]
+    static func body(wait: JSONValue, types: [String] = ["core:text2text"], extra: [String: JSONValue] = [:]) -> JSONValue {
+        let typeList = JSONValue.array(types.map(JSONValue.string))
+        var fields: [(String, JSONValue)] = [("providerIds", typeList), ("taskTypeIds", typeList), ("wait", wait)]
         fields += extra.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         return .object(JSONObject(fields))
     }
@@ -267,12 +239,17 @@ final class LongPoll: @unchecked Sendable {
     private let lock = NSLock()
     private var outcome: Result<APIResponse, any Error>?
 
-    convenience init(_ server: TestServer, route: String = "next", wait: Int, extra: [String: JSONValue] = [:]) {
-        self.init(port: server.port, caller: server.worker, route: route, wait: wait, extra: extra)
+    convenience init(
+        _ server: TestServer, route: String = "next", wait: Int, types: [String] = ["core:text2text"], extra: [String: JSONValue] = [:]
+    ) {
+        self.init(port: server.port, caller: server.worker, route: route, wait: wait, types: types, extra: extra)
     }
 
-    init(port: UInt16, caller: Caller, route: String = "next", wait: Int, extra: [String: JSONValue] = [:]) {
-        let body = LongPollTests.body(wait: .int(Int64(wait)), extra: extra)
+    init(
+        port: UInt16, caller: Caller, route: String = "next", wait: Int, types: [String] = ["core:text2text"],
+        extra: [String: JSONValue] = [:]
+    ) {
+        let body = LongPollTests.body(wait: .int(Int64(wait)), types: types, extra: extra)
         Thread { [self] in
             let client = APIClient(port: port, caller: caller)
             let result = Result { try client.call("GET", "tasks_provider/\(route)", json: body) }

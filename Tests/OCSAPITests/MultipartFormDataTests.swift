@@ -1,3 +1,4 @@
+import TaskQueue
 import Testing
 @testable import OCSAPI
 
@@ -113,11 +114,11 @@ struct MultipartFormDataTests {
 
     @Test("file names and content types are cleaned before storing; Content-Disposition escapes names")
     func storedNames() {
-        #expect(FileEndpoints.storedName("../../etc/passwd") == "passwd")
-        #expect(FileEndpoints.storedName("C:\\dir\\a b.txt") == "a b.txt")
-        #expect(FileEndpoints.storedName(nil) == "file")
-        #expect(FileEndpoints.storedName("..") == "file")
-        #expect(FileEndpoints.storedName("a\u{0}b\u{7}c") == "abc")
+        #expect(TaskFiles.storedName("../../etc/passwd") == "passwd")
+        #expect(TaskFiles.storedName("C:\\dir\\a b.txt") == "a b.txt")
+        #expect(TaskFiles.storedName(nil) == "file")
+        #expect(TaskFiles.storedName("..") == "file")
+        #expect(TaskFiles.storedName("a\u{0}b\u{7}c") == "abc")
         #expect(FileEndpoints.storedContentType("image/png") == "image/png")
         #expect(FileEndpoints.storedContentType("text/html\r\nX-Evil: 1") == "application/octet-stream")
         #expect(FileEndpoints.storedContentType("nonsense") == "application/octet-stream")

@@ -1,4 +1,4 @@
-@testable import OCSAPI
+@testable import TaskQueue
 import Testing
 
 /// The index of parked long polls, without threads or HTTP.

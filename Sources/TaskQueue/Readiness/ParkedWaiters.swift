@@ -106,3 +106,4 @@ extension Array where Element == UInt64 {
         if index < count, self[index] == id { remove(at: index) }
     }
 }
+extension ParkedWaiters: Sendable where Waiter: Sendable {}

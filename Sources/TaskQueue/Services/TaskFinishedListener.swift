@@ -1,5 +1,3 @@
-import TaskQueue
-
 /// Told when a request in this process finished a task that has a webhook (result, batched
 /// result, cancel), so the application can wake its webhook sender at once instead of at its
 /// next poll. Delivery does not depend on it: the outbox row is already committed.
@@ -13,7 +11,7 @@ public struct TaskFinishedListener: Sendable {
     public static let none = TaskFinishedListener { _ in }
 
     /// Passes `task` on if this update finished it and it has a webhook.
-    func taskChanged(_ task: TaskRecord) {
+    public func taskChanged(_ task: TaskRecord) {
         if task.status.isFinal, task.webhookURI != nil { action(task) }
     }
 }

@@ -1,0 +1,108 @@
+import JSON
+
+/// Records what workers report and what ends a task: progress, results (outputs validated
+/// against the type's shapes, output files checked, retryable failures retried by the policy)
+/// and cancels. Tells the ``TaskFinishedListener`` of every task it finishes.
+public struct ResultRecorder: Sendable {
+    let store: TaskStore
+    let catalog: ProviderCatalog
+    let rules: TaskRules
+    let batcher: WorkerCallBatcher?
+    let taskFinished: TaskFinishedListener
+
+    /// Records progress (0...1) of a running task; a report naming an older claim is refused.
+    public func reportProgress(taskID: Int64, progress: Double, attempt: Int?) throws -> TaskRecord {
+        guard (0...1).contains(progress) else { throw ServiceError.invalid("parameter 'progress' must be between 0 and 1") }
+        return try Self.reportedTask(try store.reportProgress(id: taskID, progress: progress, attempt: attempt), refused: "progress")
+    }
+
+    /// Records one result. Alone, one conditional UPDATE that commits on its own; with
+    /// company, one transaction (``WorkerCallBatcher``).
+    public func record(_ report: TaskReport) throws -> TaskRecord {
+        let checked = try checkedOutputs([report])[0]
+        let outcome = try batcher?.reportResult(checked)
+            ?? store.reportResult(id: checked.taskID, result: checked.result, attempt: checked.attempt, retryPolicy: rules.retryPolicy)
+        if case .accepted(let task) = outcome { taskFinished.taskChanged(task) }
+        return try Self.reportedTask(outcome, refused: "result")
+    }
+
+    /// Records several results in one transaction; each is answered on its own, in order.
+    public func record(batch reports: [TaskReport]) throws -> [Result<TaskRecord, ServiceError>] {
+        let outcomes = try store.reportResults(try checkedOutputs(reports), retryPolicy: rules.retryPolicy)
+        return outcomes.map { outcome in
+            if case .accepted(let task) = outcome { taskFinished.taskChanged(task) }
+            return Result { () throws(ServiceError) in try Self.reportedTask(outcome, refused: "result") }
+        }
+    }
+
+    /// Cancels a task of `owner` that has not finished; a finished one is answered as it is.
+    public func cancel(taskID: Int64, owner: TaskOwner) throws -> TaskRecord {
+        switch try store.cancel(id: taskID, owner: owner) {
+        case .cancelled(let task):
+            taskFinished.taskChanged(task)
+            return task
+        case .unchanged(let task): return task
+        case .notFound: throw ServiceError.notFound("Task not found")
+        }
+    }
+
+    /// The task a report was applied to (or left unchanged, for progress on a cancelled task);
+    /// else the refusal: a conflict naming why, or not found.
+    static func reportedTask(_ outcome: ReportOutcome, refused what: String) throws(ServiceError) -> TaskRecord {
+        switch outcome {
+        case .accepted(let task), .unchanged(let task):
+            return task
+        case .conflict(let task) where task.status == .running:
+            throw .conflict("task \(task.id) was claimed again (attempt \(task.attempt)): \(what) from an older claim refused, nothing changed")
+        case .conflict(let task):
+            throw .conflict("task \(task.id) is \(task.status.wireName), not STATUS_RUNNING: \(what) refused, nothing changed")
+        case .notFound:
+            throw .notFound("Task not found")
+        }
+    }
+
+    /// The reports with every successful output validated against its task type's output
+    /// shapes (unknown keys dropped); an output that does not fit becomes a failure, as in
+    /// Nextcloud, and the worker is answered with the failed task. The types come from one
+    /// query for all reports; a task's type never changes, so reading it before the conditional
+    /// report is safe. An unknown task is left to the report (not found).
+    func checkedOutputs(_ reports: [TaskReport]) throws -> [TaskReport] {
+        let successes = reports.filter { if case .success = $0.result { true } else { false } }
+        guard !successes.isEmpty else { return reports }
+        let types = try store.taskTypes(ids: successes.map(\.taskID))
+        let knownTypes = try catalog.snapshot().types
+        return try reports.map { report in
+            guard case .success(let output) = report.result, let type = types[report.taskID], let taskType = knownTypes[type]
+            else { return report }
+            var checked = report
+            checked.result = try checkedOutput(output, of: taskType, taskID: report.taskID)
+            return checked
+        }
+    }
+
+    private func checkedOutput(_ output: JSONObject, of taskType: TaskType, taskID: Int64) throws -> TaskResult {
+        let validated: JSONObject
+        do {
+            validated = try ShapeValidator.validateOutput(output, for: taskType)
+        } catch {
+            return .failure(errorMessage: "Output validation failed: \(error)", userFacingErrorMessage: nil)
+        }
+        let missing = try missingOutputFiles(validated, of: taskType, taskID: taskID)
+        guard missing.isEmpty else {
+            return .failure(
+                errorMessage: "Output validation failed: output file ids "
+                    + "\(missing.map(String.init).joined(separator: ", ")) were not uploaded for this task "
+                    + "(POST tasks_provider/{taskId}/file)",
+                userFacingErrorMessage: nil)
+        }
+        return .success(output: validated)
+    }
+
+    /// The file ids in the output's file slots that do not name a file uploaded for this task.
+    private func missingOutputFiles(_ output: JSONObject, of type: TaskType, taskID: Int64) throws -> [Int64] {
+        let named = ShapeValidator.fileIDs(in: output, side: .output, for: type)
+        guard !named.isEmpty else { return [] }
+        let stored = try store.fileIDs(ofTask: taskID, among: named)
+        return named.filter { !stored.contains($0) }
+    }
+}
