@@ -6,6 +6,16 @@
 public protocol PostgresArrayBindable {
     /// The text-format value of a whole array of this element type, or `nil` for SQL NULL.
     static func postgresText(of elements: [Self]) -> String?
+
+    /// A whole array of this element type as it is sent; by default its text in text format.
+    static func postgresParameter(of elements: [Self]) -> PostgresParameter
+}
+
+extension PostgresArrayBindable {
+    /// The array's ``postgresText(of:)`` in text format.
+    public static func postgresParameter(of elements: [Self]) -> PostgresParameter {
+        .text(postgresText(of: elements))
+    }
 }
 
 extension PostgresArrayBindable where Self: PostgresBindable {
@@ -54,11 +64,21 @@ extension UInt8: PostgresArrayBindable {
         }
         return String(decoding: text, as: UTF8.self)
     }
+
+    /// The bytes themselves as a binary `bytea` parameter: no hex text that doubles their size.
+    public static func postgresParameter(of elements: [UInt8]) -> PostgresParameter {
+        .bytea(elements)
+    }
 }
 
 extension Array: PostgresBindable where Element: PostgresArrayBindable {
     /// The array as its element type writes it: an array literal, or `bytea` hex for `[UInt8]`.
     public var postgresText: String? {
         Element.postgresText(of: self)
+    }
+
+    /// The array as its element type sends it: array literal text, or binary `bytea` for `[UInt8]`.
+    public var postgresParameter: PostgresParameter {
+        Element.postgresParameter(of: self)
     }
 }

@@ -1,10 +1,21 @@
-/// A value that can be sent as a text-format query parameter.
+/// A value that can be sent as a query parameter.
 ///
 /// Parameters travel in PostgreSQL's text format and the server converts them to the
 /// parameter's type, so `"42"` binds to an `integer` column and `"t"` to a `boolean`.
+/// `[UInt8]` is the exception: it is sent as `bytea` in binary format (see ``PostgresParameter``).
 public protocol PostgresBindable {
     /// The value in PostgreSQL's text format, or `nil` for SQL NULL.
     var postgresText: String? { get }
+
+    /// The value as it is sent; by default ``postgresText`` in text format.
+    var postgresParameter: PostgresParameter { get }
+}
+
+extension PostgresBindable {
+    /// ``postgresText`` in text format.
+    public var postgresParameter: PostgresParameter {
+        .text(postgresText)
+    }
 }
 
 extension String: PostgresBindable {
@@ -48,6 +59,14 @@ extension Optional: PostgresBindable where Wrapped: PostgresBindable {
         switch self {
         case .some(let value): value.postgresText
         case .none: nil
+        }
+    }
+
+    /// The wrapped value's parameter, or SQL NULL for `.none`.
+    public var postgresParameter: PostgresParameter {
+        switch self {
+        case .some(let value): value.postgresParameter
+        case .none: .null
         }
     }
 }

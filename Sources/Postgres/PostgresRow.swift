@@ -2,8 +2,9 @@ import CLibPQ
 
 /// A view of one row of a ``PostgresResult``.
 ///
-/// Values arrive in PostgreSQL's text format; each accessor parses the text and returns `nil`
-/// for SQL NULL or for text that is not of the requested type. Naming a column the query did
+/// Values arrive in PostgreSQL's text format unless the query asked for
+/// ``PostgresResultFormat/binary``; each accessor reads either format and returns `nil` for
+/// SQL NULL or for a value that is not of the requested type. Naming a column the query did
 /// not return is a programmer error and stops the program, like an array index out of range.
 public struct PostgresRow: Sendable {
     /// The result this row belongs to; kept alive by the row.
@@ -41,7 +42,7 @@ public struct PostgresRow: Sendable {
         bool(at: result.columnIndex(column))
     }
 
-    /// The bytes of a `bytea` column (hex output format), or `nil` for NULL or text that is not `bytea` hex.
+    /// The bytes of a `bytea` column (hex text, or binary), or `nil` for NULL or text that is not `bytea` hex.
     public func bytes(_ column: String) -> [UInt8]? {
         bytes(at: result.columnIndex(column))
     }
@@ -51,50 +52,71 @@ public struct PostgresRow: Sendable {
         PQgetisnull(result.handle, Int32(index), Int32(checkedColumn(column))) == 1
     }
 
-    /// The text of the column at `column`, or `nil` for NULL.
+    /// The text of the column at `column`, or `nil` for NULL. In a binary result, the text the
+    /// text format would have given, for the types ``PostgresResultFormat/binary`` lists; otherwise `nil`.
     public func string(at column: Int) -> String? {
-        withText(at: column) { String(decoding: $0, as: UTF8.self) }
+        withValue(at: column) { bytes, binaryType in
+            guard let binaryType else { return String(decoding: bytes, as: UTF8.self) }
+            return BinaryValue.text(bytes, type: binaryType)
+        }
     }
 
     /// The column at `column` as a 64-bit integer, or `nil` for NULL or non-integer text.
     public func int64(at column: Int) -> Int64? {
-        string(at: column).flatMap { Int64($0) }
+        withValue(at: column) { bytes, binaryType in
+            guard let binaryType else { return Int64(String(decoding: bytes, as: UTF8.self)) }
+            return BinaryValue.integer(bytes, type: binaryType)
+        }
     }
 
     /// The column at `column` as an integer, or `nil` for NULL or non-integer text.
     public func int(at column: Int) -> Int? {
-        string(at: column).flatMap { Int($0) }
+        int64(at: column).flatMap { Int(exactly: $0) }
     }
 
     /// The column at `column` as a double, or `nil` for NULL or non-numeric text.
     public func double(at column: Int) -> Double? {
-        string(at: column).flatMap { Double($0) }
+        withValue(at: column) { bytes, binaryType in
+            guard let binaryType else { return Double(String(decoding: bytes, as: UTF8.self)) }
+            return BinaryValue.double(bytes, type: binaryType)
+        }
     }
 
     /// The column at `column` as a boolean (`t`/`f`), or `nil` for NULL or other text.
     public func bool(at column: Int) -> Bool? {
-        switch string(at: column) {
-        case "t": true
-        case "f": false
-        default: nil
+        withValue(at: column) { bytes, binaryType in
+            guard let binaryType else {
+                switch String(decoding: bytes, as: UTF8.self) {
+                case "t": return true
+                case "f": return false
+                default: return nil
+                }
+            }
+            return BinaryValue.bool(bytes, type: binaryType)
         }
     }
 
     /// The bytes of the `bytea` column at `column`, or `nil` for NULL or text that is not `bytea` hex.
+    /// In a binary result the value is the bytes themselves, copied once and never hex-decoded.
     public func bytes(at column: Int) -> [UInt8]? {
-        withText(at: column) { ByteaHex.decode($0) } ?? nil
+        withValue(at: column) { bytes, binaryType in
+            guard let binaryType else { return ByteaHex.decode(bytes) }
+            return binaryType == PostgresTypeOID.bytea ? Array(bytes) : nil
+        }
     }
 
-    /// Calls `body` with the raw bytes of a non-NULL value; they are only valid during the call.
-    private func withText<T>(at column: Int, _ body: (UnsafeBufferPointer<UInt8>) -> T) -> T? {
+    /// Calls `body` with the raw bytes of a non-NULL value (only valid during the call) and, for
+    /// a value in binary format, its column's type OID (`nil` for text format).
+    private func withValue<T>(at column: Int, _ body: (UnsafeBufferPointer<UInt8>, _ binaryType: UInt32?) -> T?) -> T? {
         let column = Int32(checkedColumn(column))
         let row = Int32(index)
         guard PQgetisnull(result.handle, row, column) == 0, let value = PQgetvalue(result.handle, row, column) else {
             return nil
         }
         let length = Int(PQgetlength(result.handle, row, column))
+        let binaryType = PQfformat(result.handle, column) == 1 ? PQftype(result.handle, column) : nil
         return value.withMemoryRebound(to: UInt8.self, capacity: length) {
-            body(UnsafeBufferPointer(start: $0, count: length))
+            body(UnsafeBufferPointer(start: $0, count: length), binaryType)
         }
     }
 

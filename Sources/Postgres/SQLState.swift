@@ -77,6 +77,11 @@ extension SQLState {
     /// `42P01`: a table that does not exist.
     public static let undefinedTable = SQLState(rawValue: "42P01")
 
+    // Class 54: program limit exceeded.
+
+    /// `54000`: a value or statement beyond what PostgreSQL (or libpq) can hold.
+    public static let programLimitExceeded = SQLState(rawValue: "54000")
+
     // Class 57: operator intervention.
 
     /// `57014`: the statement was cancelled, by request or by `statement_timeout`.
