@@ -94,6 +94,24 @@ public final class EmbeddedPostgres: Sendable {
         }
     }
 
+    /// The schema of `database` as `pg_dump --schema-only --no-owner --no-privileges` prints it,
+    /// for comparing a migrated database with a committed schema.
+    public func schemaDump(database: String) throws(EmbeddedPostgresError) -> String {
+        let binaries = try PostgresBinaries.locate(configured: configuration.binDirectory, logger: logger)
+        // pg_dump writes to a file, so warnings it prints cannot end up in the schema.
+        let dumpFile = FileManager.default.temporaryDirectory.appendingPathComponent("taskdispatch-schema-\(UUID().uuidString).sql")
+        defer { try? FileManager.default.removeItem(at: dumpFile) }
+        // Run as this process: the socket is reachable by it (root, or the cluster's owner).
+        let tools = CommandRunner(account: nil, workingDirectory: FileManager.default.temporaryDirectory.path, logger: logger)
+        try tools.run(binaries.pgDump, [
+            "--schema-only", "--no-owner", "--no-privileges", "--file=\(dumpFile.path)", "--dbname=\(connectionString(database: database))",
+        ])
+        guard let dump = try? String(contentsOf: dumpFile, encoding: .utf8) else {
+            throw .commandFailed(command: binaries.pgDump, status: 0, output: "could not read its output \(dumpFile.path)")
+        }
+        return dump
+    }
+
     /// Creates the cluster folder and socket folder, checks the socket path, and when running as
     /// root hands the folder to the server's account after checking that it can reach it.
     private func prepareFolders(for account: ServerAccount?) throws(EmbeddedPostgresError) {

@@ -7,6 +7,7 @@ struct PostgresBinaries {
 
     var initdb: String { directory + "/initdb" }
     var pgCtl: String { directory + "/pg_ctl" }
+    var pgDump: String { directory + "/pg_dump" }
 
     /// Finds the tools: the configured folder, else `PG_BINDIR`, else the newest Debian
     /// `/usr/lib/postgresql/<version>/bin`, else `pg_config --bindir`.

@@ -1,10 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#else
-import Darwin
-#endif
 
 /// Copies `values` into C memory for exactly the duration of `body` and passes them as the
 /// `const char * const *` array that libpq's parameter and keyword arguments take (`nil` stays a NULL pointer).

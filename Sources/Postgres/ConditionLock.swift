@@ -1,10 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#else
-import Darwin
-#endif
 
 /// A value guarded by a POSIX mutex, with a condition variable to wait until the value changes.
 ///
@@ -23,10 +17,8 @@ final class ConditionLock<State: Sendable>: @unchecked Sendable {
         var attributes = pthread_condattr_t()
         pthread_condattr_init(&attributes)
         defer { pthread_condattr_destroy(&attributes) }
-        #if !canImport(Darwin)
         // Timed waits measure against the monotonic clock, so a wall-clock change cannot stretch a timeout.
         pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
-        #endif
         precondition(pthread_cond_init(condition, &attributes) == 0, "pthread_cond_init failed")
     }
 
@@ -75,13 +67,9 @@ final class ConditionLock<State: Sendable>: @unchecked Sendable {
     }
 }
 
-/// A point in time on the clock that ``ConditionLock`` waits against (monotonic where the platform allows).
+/// A point in time on the monotonic clock that ``ConditionLock`` waits against.
 struct Deadline: Sendable {
-    #if canImport(Darwin)
-    private static let clock = CLOCK_REALTIME
-    #else
     private static let clock = CLOCK_MONOTONIC
-    #endif
 
     fileprivate let time: timespec
 

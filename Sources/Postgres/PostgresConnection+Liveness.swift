@@ -1,12 +1,6 @@
 import CLibPQ
 
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#else
-import Darwin
-#endif
 
 extension PostgresConnection {
     /// Whether the server has hung up on this idle connection, found without a round trip.

@@ -1,13 +1,7 @@
 import CLibPQ
 import Logging
 
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#else
-import Darwin
-#endif
 
 /// A dedicated connection that `LISTEN`s on some channels and waits for notifications.
 ///

@@ -9,10 +9,9 @@ import Synchronization
 /// a signal in the first moments after the call may still end the process, which is harmless
 /// while nothing runs yet.)
 ///
-/// On Linux the signals are not set to `SIG_IGN`: libdispatch installs its own handler when it
-/// registers a source and hands the signal to it, and a signal ignored before that handler is
-/// installed would be lost, leaving a server that never stops. Only Darwin (kqueue) needs the
-/// default action disabled. Nothing is blocked with a signal mask: Foundation's `Process`,
+/// The signals are not set to `SIG_IGN`: libdispatch installs its own handler when it registers
+/// a source and hands the signal to it, and a signal ignored before that handler is installed
+/// would be lost, leaving a server that never stops. Nothing is blocked with a signal mask: Foundation's `Process`,
 /// used for the embedded cluster, stops noticing its children's exit when the spawning thread
 /// blocks signals.
 struct TerminationSignals {
@@ -30,9 +29,6 @@ struct TerminationSignals {
         let arrival = Arrival()
         let queue = DispatchQueue(label: "taskdispatch.signals")
         let sources = [SIGINT, SIGTERM].map { number in
-            #if canImport(Darwin)
-            signal(number, SIG_IGN)
-            #endif
             let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
             source.setEventHandler {
                 arrival.signal.store(number, ordering: .relaxed)

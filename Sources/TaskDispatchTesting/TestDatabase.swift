@@ -31,6 +31,12 @@ public enum TestDatabase {
         try TestCluster.shared.checkOut().cluster.connectionString(database: database)
     }
 
+    /// The schema of `database` in the shared cluster, as `pg_dump --schema-only --no-owner
+    /// --no-privileges` prints it.
+    public static func schemaDump(database: String) throws -> String {
+        try TestCluster.shared.checkOut().cluster.schemaDump(database: database)
+    }
+
     /// `<prefix>_<number>`, lowercased and cut to fit PostgreSQL's 63-byte identifiers.
     static func databaseName(prefix: String, number: Int) -> String {
         let kept = prefix.lowercased().filter { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }

@@ -53,10 +53,66 @@ struct SchemaMigratorTests {
         #expect(try SchemaMigrator(logger: StoreFixture.logger).migrate(connection) == SchemaMigrations.all.map(\.version))
     }
 
+    @Test("each applied migration's checksum is recorded")
+    func checksumsRecorded() throws {
+        let connection = try PostgresConnection(connectionString: try TestDatabase.create(prefix: "migrate_checksums"), logger: StoreFixture.logger)
+        defer { connection.close() }
+        try SchemaMigrator(logger: StoreFixture.logger).migrate(connection)
+        #expect(try recordedChecksums(connection) == SchemaMigrations.all.map { "\($0.version) \($0.checksum)" })
+    }
+
+    @Test("a database whose recorded checksum differs from the code's is refused, naming the version, before anything is applied")
+    func changedMigrationIsRefused() throws {
+        let connection = try PostgresConnection(connectionString: try TestDatabase.create(prefix: "migrate_tampered"), logger: StoreFixture.logger)
+        defer { connection.close() }
+        try SchemaMigrator(logger: StoreFixture.logger).migrate(connection)
+        let tampered = String(repeating: "0", count: 64)
+        _ = try connection.query("UPDATE schema_migrations SET checksum = $1 WHERE version = 4", [tampered])
+
+        let next = SchemaMigration(version: 1_000, name: "next", sql: "CREATE TABLE next_table (id integer)")
+        let changed = SchemaMigrations.delaysAndRetention
+        let error = #expect(throws: SchemaMigrationError.self) {
+            try SchemaMigrator(migrations: SchemaMigrations.all + [next], logger: StoreFixture.logger).migrate(connection)
+        }
+        #expect(error == .checksumMismatch(version: 4, name: changed.name, recorded: tampered, expected: changed.checksum))
+        let message = error.map { "\($0)" } ?? ""
+        #expect(message.contains("schema migration 4 (delayed tasks and retention)"), "\(message)")
+        #expect(message.contains("a released migration never changes"), "\(message)")
+
+        let after = try connection.query(
+            "SELECT to_regclass('next_table') IS NULL AS not_applied, (SELECT count(*) FROM schema_migrations WHERE version = 1000) AS recorded")
+        #expect(after[0].bool("not_applied") == true && after[0].int("recorded") == 0)
+        // Refusal is not sticky: with the record put back, the run goes on.
+        _ = try connection.query("UPDATE schema_migrations SET checksum = $1 WHERE version = 4", [changed.checksum])
+        #expect(try SchemaMigrator(migrations: SchemaMigrations.all + [next], logger: StoreFixture.logger).migrate(connection) == [1_000])
+    }
+
+    @Test("a database migrated before checksums were recorded gets the column and its checksums on the next run")
+    func missingChecksumsAreFilledIn() throws {
+        let connection = try PostgresConnection(connectionString: try TestDatabase.create(prefix: "migrate_fill_in"), logger: StoreFixture.logger)
+        defer { connection.close() }
+        try SchemaMigrator(logger: StoreFixture.logger).migrate(connection)
+        // The bookkeeping table as releases without checksums left it.
+        try connection.execute("ALTER TABLE schema_migrations DROP COLUMN checksum")
+        #expect(try SchemaMigrator(logger: StoreFixture.logger).migrate(connection) == [])
+        #expect(try recordedChecksums(connection) == SchemaMigrations.all.map { "\($0.version) \($0.checksum)" })
+
+        // A row without one among rows with one (say a run interrupted by hand) is filled in too.
+        _ = try connection.query("UPDATE schema_migrations SET checksum = NULL WHERE version = 7")
+        #expect(try SchemaMigrator(logger: StoreFixture.logger).migrate(connection) == [])
+        #expect(try recordedChecksums(connection) == SchemaMigrations.all.map { "\($0.version) \($0.checksum)" })
+    }
+
     @Test("migration versions are unique and ascending")
     func versions() {
         let versions = SchemaMigrations.all.map(\.version)
         #expect(versions == versions.sorted())
         #expect(Set(versions).count == versions.count)
+    }
+
+    /// `"<version> <checksum>"` per recorded migration, in version order.
+    private func recordedChecksums(_ connection: PostgresConnection) throws -> [String] {
+        try connection.query("SELECT version, checksum FROM schema_migrations ORDER BY version").rows
+            .map { "\($0.int("version") ?? -1) \($0.string("checksum") ?? "none")" }
     }
 }

@@ -2,9 +2,7 @@ import Foundation
 import LoopbackHTTPClient
 import Testing
 
-#if canImport(Glibc)
 import Glibc
-#endif
 
 // Helpers for tests that run the real `taskdispatch` binary as child processes, and for tests
 // that need throwaway folders and free ports. Children are started with `posix_spawn` directly

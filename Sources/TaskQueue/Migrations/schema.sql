@@ -1,0 +1,659 @@
+-- The schema the migrations add up to, generated from a freshly migrated database with
+-- pg_dump --schema-only --no-owner --no-privileges (PostgreSQL 15) by SchemaFileTests; do not edit.
+-- Regenerate: TASKDISPATCH_UPDATE_SCHEMA=1 swift test --filter SchemaFileTests
+
+--
+-- Name: provider_catalog_changed(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.provider_catalog_changed() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    UPDATE provider_catalog_version SET version = version + 1;
+    RETURN NULL;
+END $$;
+
+--
+-- Name: task_counts_after_delete(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.task_counts_after_delete() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    INSERT INTO task_count_deltas (type, status, delta)
+    SELECT type, status, -count(*) FROM old_rows GROUP BY type, status;
+    RETURN NULL;
+END $$;
+
+--
+-- Name: task_counts_after_insert(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.task_counts_after_insert() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    INSERT INTO task_count_deltas (type, status, delta)
+    SELECT type, status, count(*) FROM new_rows GROUP BY type, status;
+    RETURN NULL;
+END $$;
+
+--
+-- Name: task_counts_after_update(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.task_counts_after_update() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    INSERT INTO task_count_deltas (type, status, delta)
+    SELECT type, status, sum(change) FROM (
+        SELECT type, status, -1 AS change FROM old_rows
+        UNION ALL
+        SELECT type, status, 1 FROM new_rows
+    ) AS changes
+    GROUP BY type, status
+    HAVING sum(change) <> 0;
+    RETURN NULL;
+END $$;
+
+--
+-- Name: tasks_notify_ready(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.tasks_notify_ready() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    payload text;
+BEGIN
+    SELECT string_agg(n || ' ' || type, E'\n') INTO payload FROM (
+        SELECT type, count(*) AS n FROM new_rows
+        WHERE status = 1 AND run_after IS NULL
+        GROUP BY type
+    ) AS ready;
+    IF payload IS NOT NULL THEN
+        IF octet_length(payload) > 7000 THEN
+            payload := '*';
+        END IF;
+        PERFORM pg_notify('taskdispatch_ready', payload);
+    END IF;
+    RETURN NULL;
+END $$;
+
+--
+-- Name: webhook_outbox_after_finish(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.webhook_outbox_after_finish() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    INSERT INTO webhook_deliveries (task_id, uri, method)
+    VALUES (NEW.id, NEW.webhook_uri, coalesce(NEW.webhook_method, 'HTTP:POST'));
+    RETURN NULL;
+END $$;
+
+--
+-- Name: app_passwords; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.app_passwords (
+    id text NOT NULL,
+    user_name text NOT NULL,
+    salt bytea NOT NULL,
+    hash bytea NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: custom_task_types; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.custom_task_types (
+    id text NOT NULL,
+    app_id text,
+    name text NOT NULL,
+    description text NOT NULL,
+    input_shape text DEFAULT '[]'::text NOT NULL,
+    optional_input_shape text DEFAULT '[]'::text NOT NULL,
+    output_shape text DEFAULT '[]'::text NOT NULL,
+    optional_output_shape text DEFAULT '[]'::text NOT NULL,
+    input_shape_enum_values text DEFAULT '{}'::text NOT NULL,
+    optional_input_shape_enum_values text DEFAULT '{}'::text NOT NULL,
+    output_shape_enum_values text DEFAULT '{}'::text NOT NULL,
+    optional_output_shape_enum_values text DEFAULT '{}'::text NOT NULL,
+    input_shape_defaults text DEFAULT '{}'::text NOT NULL,
+    optional_input_shape_defaults text DEFAULT '{}'::text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: ex_apps; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.ex_apps (
+    app_id text NOT NULL,
+    enabled boolean DEFAULT true NOT NULL,
+    salt bytea NOT NULL,
+    secret_hash bytea NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: idempotency_keys; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.idempotency_keys (
+    scope text NOT NULL,
+    key text NOT NULL,
+    request_digest text NOT NULL,
+    task_id bigint NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: preferred_providers; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.preferred_providers (
+    task_type text NOT NULL,
+    provider_id text NOT NULL,
+    chosen_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: provider_catalog_version; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.provider_catalog_version (
+    singleton boolean DEFAULT true NOT NULL,
+    version bigint NOT NULL,
+    CONSTRAINT provider_catalog_version_singleton_check CHECK (singleton)
+);
+
+--
+-- Name: schedule_rate_limits; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.schedule_rate_limits (
+    subject text NOT NULL,
+    window_start timestamp with time zone NOT NULL,
+    scheduled integer NOT NULL
+);
+
+--
+-- Name: schema_migrations; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.schema_migrations (
+    version integer NOT NULL,
+    name text NOT NULL,
+    applied_at timestamp with time zone DEFAULT now() NOT NULL,
+    checksum text
+);
+
+--
+-- Name: task_count_deltas; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.task_count_deltas (
+    type text NOT NULL,
+    status smallint NOT NULL,
+    delta bigint NOT NULL
+)
+WITH (autovacuum_vacuum_scale_factor='0', autovacuum_vacuum_threshold='1000');
+
+--
+-- Name: task_counts; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.task_counts (
+    type text NOT NULL,
+    status smallint NOT NULL,
+    n bigint NOT NULL
+);
+
+--
+-- Name: task_files; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.task_files (
+    id bigint NOT NULL,
+    task_id bigint,
+    user_id text,
+    app_id text NOT NULL,
+    name text NOT NULL,
+    content_type text NOT NULL,
+    size bigint NOT NULL,
+    data bytea NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT task_files_size_check CHECK ((size >= 0))
+);
+
+--
+-- Name: task_files_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.task_files ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY (
+    SEQUENCE NAME public.task_files_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: task_providers; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.task_providers (
+    id text NOT NULL,
+    app_id text,
+    display_name text NOT NULL,
+    task_type text NOT NULL,
+    expected_runtime integer DEFAULT 0 NOT NULL,
+    optional_input_shape text DEFAULT '[]'::text NOT NULL,
+    optional_output_shape text DEFAULT '[]'::text NOT NULL,
+    input_shape_enum_values text DEFAULT '{}'::text NOT NULL,
+    optional_input_shape_enum_values text DEFAULT '{}'::text NOT NULL,
+    output_shape_enum_values text DEFAULT '{}'::text NOT NULL,
+    optional_output_shape_enum_values text DEFAULT '{}'::text NOT NULL,
+    input_shape_defaults text DEFAULT '{}'::text NOT NULL,
+    optional_input_shape_defaults text DEFAULT '{}'::text NOT NULL,
+    registered_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT task_providers_expected_runtime_check CHECK ((expected_runtime >= 0))
+);
+
+--
+-- Name: tasks; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.tasks (
+    id bigint NOT NULL,
+    type text NOT NULL,
+    status smallint DEFAULT 1 NOT NULL,
+    user_id text,
+    app_id text NOT NULL,
+    custom_id text DEFAULT ''::text NOT NULL,
+    input text NOT NULL,
+    output text,
+    error_message text,
+    user_facing_error_message text,
+    progress double precision,
+    priority integer DEFAULT 0 NOT NULL,
+    include_watermark boolean DEFAULT true NOT NULL,
+    allow_cleanup boolean DEFAULT true NOT NULL,
+    webhook_uri text,
+    webhook_method text,
+    attempt integer DEFAULT 0 NOT NULL,
+    claimed_by text,
+    scheduled_at timestamp with time zone DEFAULT now() NOT NULL,
+    started_at timestamp with time zone,
+    ended_at timestamp with time zone,
+    last_updated timestamp with time zone DEFAULT now() NOT NULL,
+    completion_expected_at timestamp with time zone,
+    lease_expires_at timestamp with time zone,
+    lease_seconds integer,
+    run_after timestamp with time zone,
+    CONSTRAINT tasks_progress_check CHECK (((progress >= (0)::double precision) AND (progress <= (1)::double precision))),
+    CONSTRAINT tasks_status_check CHECK (((status >= 0) AND (status <= 5)))
+)
+WITH (fillfactor='80', autovacuum_vacuum_scale_factor='0.01', autovacuum_vacuum_threshold='1000', autovacuum_analyze_scale_factor='0.02');
+
+--
+-- Name: tasks_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.tasks ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY (
+    SEQUENCE NAME public.tasks_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: users; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.users (
+    name text NOT NULL,
+    is_admin boolean DEFAULT false NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: webhook_deliveries; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.webhook_deliveries (
+    id bigint NOT NULL,
+    delivery_id uuid DEFAULT gen_random_uuid() NOT NULL,
+    task_id bigint NOT NULL,
+    uri text NOT NULL,
+    method text NOT NULL,
+    status text DEFAULT 'pending'::text NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    next_attempt_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_status integer,
+    last_error text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    delivered_at timestamp with time zone,
+    CONSTRAINT webhook_deliveries_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'delivered'::text, 'failed'::text])))
+);
+
+--
+-- Name: webhook_deliveries_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.webhook_deliveries ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.webhook_deliveries_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: app_passwords app_passwords_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.app_passwords
+    ADD CONSTRAINT app_passwords_pkey PRIMARY KEY (id);
+
+--
+-- Name: custom_task_types custom_task_types_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.custom_task_types
+    ADD CONSTRAINT custom_task_types_pkey PRIMARY KEY (id);
+
+--
+-- Name: ex_apps ex_apps_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.ex_apps
+    ADD CONSTRAINT ex_apps_pkey PRIMARY KEY (app_id);
+
+--
+-- Name: idempotency_keys idempotency_keys_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.idempotency_keys
+    ADD CONSTRAINT idempotency_keys_pkey PRIMARY KEY (scope, key);
+
+--
+-- Name: preferred_providers preferred_providers_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.preferred_providers
+    ADD CONSTRAINT preferred_providers_pkey PRIMARY KEY (task_type);
+
+--
+-- Name: provider_catalog_version provider_catalog_version_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.provider_catalog_version
+    ADD CONSTRAINT provider_catalog_version_pkey PRIMARY KEY (singleton);
+
+--
+-- Name: schedule_rate_limits schedule_rate_limits_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.schedule_rate_limits
+    ADD CONSTRAINT schedule_rate_limits_pkey PRIMARY KEY (subject);
+
+--
+-- Name: schema_migrations schema_migrations_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.schema_migrations
+    ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
+
+--
+-- Name: task_counts task_counts_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.task_counts
+    ADD CONSTRAINT task_counts_pkey PRIMARY KEY (type, status);
+
+--
+-- Name: task_files task_files_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.task_files
+    ADD CONSTRAINT task_files_pkey PRIMARY KEY (id);
+
+--
+-- Name: task_providers task_providers_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.task_providers
+    ADD CONSTRAINT task_providers_pkey PRIMARY KEY (id);
+
+--
+-- Name: tasks tasks_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.tasks
+    ADD CONSTRAINT tasks_pkey PRIMARY KEY (id);
+
+--
+-- Name: users users_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.users
+    ADD CONSTRAINT users_pkey PRIMARY KEY (name);
+
+--
+-- Name: webhook_deliveries webhook_deliveries_delivery_id_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.webhook_deliveries
+    ADD CONSTRAINT webhook_deliveries_delivery_id_key UNIQUE (delivery_id);
+
+--
+-- Name: webhook_deliveries webhook_deliveries_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.webhook_deliveries
+    ADD CONSTRAINT webhook_deliveries_pkey PRIMARY KEY (id);
+
+--
+-- Name: app_passwords_user_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX app_passwords_user_idx ON public.app_passwords USING btree (user_name);
+
+--
+-- Name: idempotency_keys_age_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX idempotency_keys_age_idx ON public.idempotency_keys USING btree (created_at);
+
+--
+-- Name: idempotency_keys_task_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX idempotency_keys_task_idx ON public.idempotency_keys USING btree (task_id);
+
+--
+-- Name: task_files_task_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX task_files_task_idx ON public.task_files USING btree (task_id);
+
+--
+-- Name: task_files_unattached_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX task_files_unattached_idx ON public.task_files USING btree (created_at) WHERE (task_id IS NULL);
+
+--
+-- Name: task_providers_type_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX task_providers_type_idx ON public.task_providers USING btree (task_type, registered_at, id);
+
+--
+-- Name: tasks_claim_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX tasks_claim_idx ON public.tasks USING btree (type, priority DESC, id) WHERE ((status = 1) AND (run_after IS NULL));
+
+--
+-- Name: tasks_cleanup_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX tasks_cleanup_idx ON public.tasks USING btree (last_updated) WHERE ((status >= 3) AND allow_cleanup);
+
+--
+-- Name: tasks_delayed_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX tasks_delayed_idx ON public.tasks USING btree (run_after) WHERE ((status = 1) AND (run_after IS NOT NULL));
+
+--
+-- Name: tasks_lease_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX tasks_lease_idx ON public.tasks USING btree (lease_expires_at) WHERE (status = 2);
+
+--
+-- Name: tasks_owner_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX tasks_owner_idx ON public.tasks USING btree (user_id, app_id, custom_id);
+
+--
+-- Name: tasks_waiting_since_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX tasks_waiting_since_idx ON public.tasks USING btree (scheduled_at) WHERE (status = 1);
+
+--
+-- Name: webhook_deliveries_due_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX webhook_deliveries_due_idx ON public.webhook_deliveries USING btree (next_attempt_at) WHERE (status = 'pending'::text);
+
+--
+-- Name: webhook_deliveries_failed_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX webhook_deliveries_failed_idx ON public.webhook_deliveries USING btree (id) WHERE (status = 'failed'::text);
+
+--
+-- Name: webhook_deliveries_task_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX webhook_deliveries_task_idx ON public.webhook_deliveries USING btree (task_id);
+
+--
+-- Name: custom_task_types custom_task_types_changed; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER custom_task_types_changed AFTER INSERT OR DELETE OR UPDATE ON public.custom_task_types FOR EACH STATEMENT EXECUTE FUNCTION public.provider_catalog_changed();
+
+--
+-- Name: preferred_providers preferred_providers_changed; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER preferred_providers_changed AFTER INSERT OR DELETE OR UPDATE ON public.preferred_providers FOR EACH STATEMENT EXECUTE FUNCTION public.provider_catalog_changed();
+
+--
+-- Name: task_providers task_providers_changed; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER task_providers_changed AFTER INSERT OR DELETE OR UPDATE ON public.task_providers FOR EACH STATEMENT EXECUTE FUNCTION public.provider_catalog_changed();
+
+--
+-- Name: tasks tasks_count_deletes; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER tasks_count_deletes AFTER DELETE ON public.tasks REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.task_counts_after_delete();
+
+--
+-- Name: tasks tasks_count_inserts; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER tasks_count_inserts AFTER INSERT ON public.tasks REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.task_counts_after_insert();
+
+--
+-- Name: tasks tasks_count_updates; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER tasks_count_updates AFTER UPDATE ON public.tasks REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.task_counts_after_update();
+
+--
+-- Name: tasks tasks_notify_ready_inserts; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER tasks_notify_ready_inserts AFTER INSERT ON public.tasks REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.tasks_notify_ready();
+
+--
+-- Name: tasks tasks_notify_ready_updates; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER tasks_notify_ready_updates AFTER UPDATE ON public.tasks REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.tasks_notify_ready();
+
+--
+-- Name: tasks tasks_webhook_outbox; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER tasks_webhook_outbox AFTER UPDATE OF status ON public.tasks FOR EACH ROW WHEN (((new.status = ANY (ARRAY[3, 4, 5])) AND (old.status IS DISTINCT FROM new.status) AND (new.webhook_uri IS NOT NULL))) EXECUTE FUNCTION public.webhook_outbox_after_finish();
+
+--
+-- Name: app_passwords app_passwords_user_name_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.app_passwords
+    ADD CONSTRAINT app_passwords_user_name_fkey FOREIGN KEY (user_name) REFERENCES public.users(name) ON DELETE CASCADE;
+
+--
+-- Name: custom_task_types custom_task_types_app_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.custom_task_types
+    ADD CONSTRAINT custom_task_types_app_id_fkey FOREIGN KEY (app_id) REFERENCES public.ex_apps(app_id) ON DELETE CASCADE;
+
+--
+-- Name: idempotency_keys idempotency_keys_task_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.idempotency_keys
+    ADD CONSTRAINT idempotency_keys_task_id_fkey FOREIGN KEY (task_id) REFERENCES public.tasks(id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED;
+
+--
+-- Name: preferred_providers preferred_providers_provider_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.preferred_providers
+    ADD CONSTRAINT preferred_providers_provider_id_fkey FOREIGN KEY (provider_id) REFERENCES public.task_providers(id) ON DELETE CASCADE;
+
+--
+-- Name: task_files task_files_task_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.task_files
+    ADD CONSTRAINT task_files_task_id_fkey FOREIGN KEY (task_id) REFERENCES public.tasks(id) ON DELETE CASCADE;
+
+--
+-- Name: task_providers task_providers_app_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.task_providers
+    ADD CONSTRAINT task_providers_app_id_fkey FOREIGN KEY (app_id) REFERENCES public.ex_apps(app_id) ON DELETE CASCADE;
+
+--
+-- Name: webhook_deliveries webhook_deliveries_task_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.webhook_deliveries
+    ADD CONSTRAINT webhook_deliveries_task_id_fkey FOREIGN KEY (task_id) REFERENCES public.tasks(id) ON DELETE CASCADE;
