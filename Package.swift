@@ -3,7 +3,7 @@ import PackageDescription
 
 // Layers, each knowing only the ones below it:
 // 1. C shims (CJansson, CLibPQ, CMicroHTTPD, CGnuTLS)
-// 2. thin safe wrappers (JSON, MicroHTTP, Postgres)
+// 2. thin safe wrappers (JSON, MicroHTTP, Postgres) and BackgroundThreads
 // 3. the task domain (TaskQueue)
 // 4. the OCS API (OCSAPI)
 // 5. the application: configuration, embedded database, command line (TaskDispatchApp, taskdispatch)
@@ -28,8 +28,10 @@ let package = Package(
         .systemLibrary(name: "CGnuTLS", pkgConfig: "gnutls", providers: [.apt(["libgnutls28-dev"])]),
 
         .target(name: "JSON", dependencies: ["CJansson"]),
+        // One lifecycle for every long-lived blocking thread (start, interruptible sleep, stop).
+        .target(name: "BackgroundThreads"),
         .target(name: "MicroHTTP", dependencies: [
-            "CMicroHTTPD", "CGnuTLS",
+            "CMicroHTTPD", "CGnuTLS", "BackgroundThreads",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Postgres", dependencies: [
@@ -57,6 +59,7 @@ let package = Package(
         ]),
         .target(name: "TaskDispatchApp", dependencies: [
             "OCSAPI", "TaskQueue", "Postgres", "EmbeddedPostgres", "MicroHTTP", "JSON", "LoopbackHTTPClient",
+            "BackgroundThreads",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Crypto", package: "swift-crypto"),
@@ -75,12 +78,13 @@ let package = Package(
         ]),
 
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
-        .testTarget(name: "MicroHTTPTests", dependencies: ["MicroHTTP", "LoopbackHTTPClient"]),
+        .testTarget(name: "BackgroundThreadsTests", dependencies: ["BackgroundThreads"]),
+        .testTarget(name: "MicroHTTPTests", dependencies: ["MicroHTTP", "LoopbackHTTPClient", "BackgroundThreads"]),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "EmbeddedPostgres", "TaskDispatchTesting"]),
         .testTarget(name: "TaskQueueTests", dependencies: ["TaskQueue", "TaskDispatchTesting", "JSON", "Postgres"]),
         .testTarget(name: "OCSAPITests", dependencies: [
             "OCSAPI", "TaskDispatchApp", "TaskQueue", "JSON", "Postgres", "LoopbackHTTPClient", "TaskDispatchTesting",
-            "MicroHTTP", .product(name: "Crypto", package: "swift-crypto"),
+            "MicroHTTP", "BackgroundThreads", .product(name: "Crypto", package: "swift-crypto"),
         ]),
     ],
     swiftLanguageModes: [.v6]

@@ -12,12 +12,14 @@ enum DaemonLauncher {
         try validate(configuration)
         let connectionLimit = fittedConnectionLimit(Int(configuration.connectionLimit), logger: logger)
         let address = try ListenAddress(host: configuration.host, port: configuration.port)
+        let handlers = configuration.handlerThreads > 0
+            ? HandlerPool(threadCount: configuration.handlerThreads, name: "http-handler") : nil
         let context = DaemonContext(
             handler: handler, logger: logger, maxBodyBytes: configuration.maxBodyBytes,
             connections: connections(configuration, limit: connectionLimit),
-            tls: configuration.tls,
-            handlers: configuration.handlerThreads > 0
-                ? HandlerPool(threadCount: configuration.handlerThreads, name: "http-handler") : nil)
+            tls: configuration.tls, handlers: handlers)
+        // Running before the daemon can hand it a request.
+        handlers?.start()
         // Lent to the daemon; `RunningDaemon` releases it after `MHD_stop_daemon`.
         let retainedContext = Unmanaged.passRetained(context)
 
@@ -49,10 +51,11 @@ enum DaemonLauncher {
                     )
                 }
             }
-            let sweeper = DeadlineSweeper.start(daemon: context)
+            let sweeper = DeadlineSweeper(daemon: context)
+            sweeper.start()
             return RunningDaemon(daemon: daemon, context: retainedContext, sweeper: sweeper)
         } catch {
-            context.handlers?.shutDown()
+            context.handlers?.stop()
             retainedContext.release()
             throw error
         }

@@ -1,7 +1,5 @@
-import Dispatch
-import class Foundation.Thread
+import BackgroundThreads
 import Logging
-import Synchronization
 
 /// A thread that, once a second, cuts off the connections past their deadlines (``ConnectionRegistry``)
 /// and cancels the parked requests whose clients have hung up (``ParkedConnections``).
@@ -11,39 +9,30 @@ import Synchronization
 /// second beyond its deadline, which is precise enough to free slots from slow clients.
 final class DeadlineSweeper: Sendable {
     private let daemon: DaemonContext
-    /// Signalled by ``stop()`` to end the wait early; otherwise it times out once a second.
-    private let wakeUp = DispatchSemaphore(value: 0)
-    /// Signalled by the thread as it exits, so that ``stop()`` can wait for it.
-    private let exited = DispatchSemaphore(value: 0)
-    private let stopRequested = Atomic<Bool>(false)
+    /// Starts, sleeps and stops the loop (internal, so tests can see its state).
+    let thread = BackgroundThread(name: "MicroHTTP deadlines")
 
-    private static let interval = DispatchTimeInterval.seconds(1)
+    private static let interval = Duration.seconds(1)
 
-    /// Starts the sweeping thread; ``stop()`` must be called before the daemon is stopped.
-    static func start(daemon: DaemonContext) -> DeadlineSweeper {
-        let sweeper = DeadlineSweeper(daemon: daemon)
-        let thread = Thread { sweeper.run() }
-        thread.name = "MicroHTTP deadlines"
-        thread.start()
-        return sweeper
-    }
-
-    private init(daemon: DaemonContext) {
+    /// A sweeper for `daemon`; nothing runs until ``start()``.
+    init(daemon: DaemonContext) {
         self.daemon = daemon
     }
 
-    /// Ends the thread and waits until it has exited; later calls return at once.
+    /// Starts the sweeping thread; ``stop()`` must be called before the daemon is stopped.
+    /// Later calls do nothing.
+    func start() {
+        thread.start { [self] in run() }
+    }
+
+    /// Ends the thread and waits until it has exited; returns at once if it never started or
+    /// another stop came first.
     func stop() {
-        guard !stopRequested.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        wakeUp.signal()
-        exited.wait()
+        thread.stop()
     }
 
     private func run() {
-        defer { exited.signal() }
-        while true {
-            _ = wakeUp.wait(timeout: .now() + Self.interval)
-            if stopRequested.load(ordering: .acquiring) { return }
+        while thread.sleep(for: Self.interval) {
             for overdue in daemon.connections.cutOffOverdue(at: .now) {
                 daemon.logClosed(overdue)
             }

@@ -1,5 +1,5 @@
+import BackgroundThreads
 import Dispatch
-import Foundation
 import Synchronization
 
 /// A fixed set of threads that run request handlers, first come, first served.
@@ -9,6 +9,10 @@ import Synchronization
 /// stalls every other connection of that thread while threads next to it sit idle. Handlers
 /// run here instead, while their connection is suspended, so any free thread takes the next
 /// request, whichever connection it came on.
+///
+/// The pool owns one ``BackgroundThread`` per thread: starting and stopping follow their rules
+/// (nothing runs before ``start()``, a second start adds no threads, a stop before the start
+/// returns at once), and the pool adds only what is its own, the queue its threads drain.
 final class HandlerPool: Sendable {
     private struct Jobs {
         var waiting: [(@Sendable () -> Void)?] = []
@@ -32,20 +36,19 @@ final class HandlerPool: Sendable {
     private let jobs = Mutex(Jobs())
     /// One signal per queued job, and one per thread at shutdown.
     private let queued = DispatchSemaphore(value: 0)
-    private let finished = DispatchGroup()
-    private let threadCount: Int
+    /// The pool's own: each ends on the stop job it takes from the queue, not on its sleep,
+    /// so that the jobs queued before the stop still run.
+    let threads: [BackgroundThread]
 
-    /// Starts `threadCount` threads named `name`.
+    /// A pool of `threadCount` threads named `name`; none runs until ``start()``.
     init(threadCount: Int, name: String) {
-        self.threadCount = max(threadCount, 1)
-        for _ in 0..<self.threadCount {
-            finished.enter()
-            let thread = Thread { [self] in
-                run()
-                finished.leave()
-            }
-            thread.name = name
-            thread.start()
+        threads = (0..<max(threadCount, 1)).map { _ in BackgroundThread(name: name) }
+    }
+
+    /// Starts the threads; later calls do nothing.
+    func start() {
+        for thread in threads {
+            thread.start { [self] in run() }
         }
     }
 
@@ -56,12 +59,13 @@ final class HandlerPool: Sendable {
     }
 
     /// Lets the threads finish the queued jobs, then ends them and waits until they have.
-    func shutDown() {
+    /// Returns at once for threads that never started or that another stop waits for.
+    func stop() {
         jobs.withLock { jobs in
-            for _ in 0..<threadCount { jobs.append(nil) }
+            for _ in threads { jobs.append(nil) }
         }
-        for _ in 0..<threadCount { queued.signal() }
-        finished.wait()
+        for _ in threads { queued.signal() }
+        for thread in threads { thread.stop() }
     }
 
     private func run() {

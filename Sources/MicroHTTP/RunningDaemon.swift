@@ -76,7 +76,7 @@ struct RunningDaemon: ~Copyable {
         MHD_stop_daemon(daemon)
         // No request reaches the pool any more; handlers still running finish, their answers
         // dropped (their requests were cancelled above).
-        context.takeUnretainedValue().handlers?.shutDown()
+        context.takeUnretainedValue().handlers?.stop()
         // libmicrohttpd hands the quiesced socket over to us, but its threads may use it until
         // `MHD_stop_daemon` has returned.
         if let quiescedListenSocket {

@@ -1,5 +1,4 @@
-import Dispatch
-import Foundation
+import BackgroundThreads
 import Logging
 import TaskQueue
 
@@ -12,7 +11,7 @@ import TaskQueue
 /// jobs are safe to run concurrently, so with several servers reaping goes on while any is up.
 final class MaintenanceLoop: Sendable {
     private let tasks: TaskStore
-    private let interval: Double
+    private let interval: Duration
     private let maxAttempts: Int
     private let idempotencyRetentionSeconds: Int
     private let retentionSeconds: Int
@@ -28,8 +27,8 @@ final class MaintenanceLoop: Sendable {
     /// should cost the database little.
     static let housekeepingEveryPasses = 30
     private let logger: Logger
-    private let stopRequested = DispatchSemaphore(value: 0)
-    private let stopped = DispatchSemaphore(value: 0)
+    /// Starts, sleeps and stops the loop (internal, so tests can see its state).
+    let thread = BackgroundThread(name: "taskdispatch-maintenance")
 
     init(
         tasks: TaskStore, intervalSeconds: Double, maxAttempts: Int, idempotencyRetentionSeconds: Int,
@@ -37,7 +36,7 @@ final class MaintenanceLoop: Sendable {
         tasksFailed: @escaping @Sendable () -> Void = {}, logger: Logger
     ) {
         self.tasks = tasks
-        self.interval = intervalSeconds
+        self.interval = .seconds(intervalSeconds)
         self.maxAttempts = maxAttempts
         self.idempotencyRetentionSeconds = idempotencyRetentionSeconds
         self.retentionSeconds = retentionSeconds
@@ -47,15 +46,20 @@ final class MaintenanceLoop: Sendable {
         self.logger = logger
     }
 
+    /// Starts the loop's thread; the first pass runs one interval later. Later calls do nothing.
     func start() {
-        let thread = Thread { [self] in run() }
-        thread.name = "taskdispatch-maintenance"
-        thread.start()
+        thread.start { [self] in run() }
+    }
+
+    /// Asks the loop to end and waits until the pass under way has finished; returns at once if
+    /// the loop never started or has stopped.
+    func stop() {
+        thread.stop()
     }
 
     private func run() {
         var pass = 0
-        while stopRequested.wait(timeout: .now() + interval) == .timedOut {
+        while thread.sleep(for: interval) {
             pass += 1
             do {
                 let sweep = try tasks.reapExpiredLeases(maxAttempts: maxAttempts)
@@ -83,12 +87,5 @@ final class MaintenanceLoop: Sendable {
                 logger.warning("maintenance failed", metadata: ["error": "\(error)"])
             }
         }
-        stopped.signal()
-    }
-
-    /// Asks the loop to end and waits until it has.
-    func stop() {
-        stopRequested.signal()
-        stopped.wait()
     }
 }

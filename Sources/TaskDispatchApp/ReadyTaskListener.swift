@@ -1,9 +1,7 @@
-import Dispatch
-import Foundation
+import BackgroundThreads
 import Logging
 import OCSAPI
 import Postgres
-import Synchronization
 import TaskQueue
 
 /// Wakes this process's long polls: one `LISTEN` connection per server process, on a
@@ -21,9 +19,8 @@ final class ReadyTaskListener: Sendable {
     private let waiters: LongPollWaiters
     private let backstop: Duration
     private let logger: Logger
-    private let stopRequested = DispatchSemaphore(value: 0)
-    private let stopped = DispatchSemaphore(value: 0)
-    private let running = Atomic<Bool>(false)
+    /// Starts, sleeps and stops the loop (internal, so tests can see its state).
+    let thread = BackgroundThread(name: "taskdispatch-ready-listener")
 
     /// How long one wait for a notification lasts, which bounds how late ``stop()`` is noticed.
     private static let waitMilliseconds: Int32 = 200
@@ -39,22 +36,17 @@ final class ReadyTaskListener: Sendable {
         self.logger = logger
     }
 
+    /// Starts listening on the thread; later calls do nothing.
     func start() {
-        guard !running.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        let thread = Thread { [self] in run() }
-        thread.name = "taskdispatch-ready-listener"
-        thread.start()
+        thread.start { [self] in run() }
     }
 
-    /// Ends the thread and waits for it; does nothing unless it runs.
+    /// Ends the thread and waits until it has closed its connection; does nothing unless it runs.
     func stop() {
-        guard running.exchange(false, ordering: .acquiringAndReleasing) else { return }
-        stopRequested.signal()
-        stopped.wait()
+        thread.stop()
     }
 
     private func run() {
-        defer { stopped.signal() }
         let listener = PostgresListener(connectionString: connectionString, channels: [ReadyTaskNotice.channel], logger: logger)
         defer {
             waiters.setListening(false)
@@ -62,7 +54,7 @@ final class ReadyTaskListener: Sendable {
         }
         var nextBackstop = ContinuousClock.now + backstop
         var failing = false
-        while stopRequested.wait(timeout: .now()) == .timedOut {
+        while !thread.shouldStop {
             do {
                 switch try listener.next(timeoutMilliseconds: Self.waitMilliseconds) {
                 case .connected:
@@ -83,7 +75,7 @@ final class ReadyTaskListener: Sendable {
                 }
                 failing = true
                 // The database is away: retry after a pause (or stop).
-                if stopRequested.wait(timeout: .now() + 1) == .success { return }
+                if !thread.sleep(for: .seconds(1)) { return }
             }
             if ContinuousClock.now >= nextBackstop {
                 nextBackstop = .now + backstop

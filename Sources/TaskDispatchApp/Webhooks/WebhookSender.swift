@@ -1,3 +1,4 @@
+import BackgroundThreads
 import Dispatch
 import Foundation
 import Logging
@@ -43,17 +44,14 @@ final class WebhookSender: Sendable {
     private let settings: WebhookSenderSettings
     private let transport: WebhookTransport
     private let logger: Logger
-    private let wake = DispatchSemaphore(value: 0)
-    private let stopped = DispatchSemaphore(value: 0)
+    /// Starts, sleeps and stops the loop (internal, so tests can see its state).
+    let thread = BackgroundThread(name: "taskdispatch-webhooks")
     private let callsInFlight = DispatchGroup()
     /// The calls themselves run here (blocking sockets and libpq; never the cooperative pool).
     private let callQueue = DispatchQueue(label: "taskdispatch-webhook-calls", attributes: .concurrent)
     private let state = Mutex(State())
 
     private struct State {
-        var stopRequested = false
-        var nudged = false
-        var running = false
         var inFlight = 0
         /// When the retries this process scheduled come due, so the sender wakes for each of
         /// them instead of waiting for the poll. An entry is dropped once a claim ran after it.
@@ -67,38 +65,25 @@ final class WebhookSender: Sendable {
         self.logger = logger
     }
 
+    /// Starts the sender's thread; later calls do nothing.
     func start() {
-        state.withLock { $0.running = true }
-        let thread = Thread { [self] in run() }
-        thread.name = "taskdispatch-webhooks"
-        thread.start()
+        thread.start { [self] in run() }
     }
 
     /// Wakes the sender now (a task with a webhook was just finished here). Cheap; nudges that
     /// arrive while one is pending are merged.
     func nudge() {
-        let signal = state.withLock { state in
-            defer { state.nudged = true }
-            return !state.nudged
-        }
-        if signal { wake.signal() }
+        thread.wakeUp()
     }
 
-    /// Asks the sender to end and waits for calls in flight (each bounded by the timeout).
+    /// Asks the sender to end and waits for calls in flight (each bounded by the timeout);
+    /// returns at once if it never started or has stopped. Deliveries not yet claimed stay due.
     func stop() {
-        let wasRunning = state.withLock { state in
-            defer { state.stopRequested = true }
-            return state.running && !state.stopRequested
-        }
-        guard wasRunning else { return }
-        wake.signal()
-        stopped.wait()
+        thread.stop()
     }
-
-    private var stopRequested: Bool { state.withLock { $0.stopRequested } }
 
     private func run() {
-        while !stopRequested {
+        while !thread.shouldStop {
             let now = DispatchTime.now()
             let free = state.withLock { state in
                 state.retryTimes.removeAll { $0 <= now }
@@ -117,11 +102,9 @@ final class WebhookSender: Sendable {
             }
             var wakeAt = DispatchTime.now() + settings.pollSeconds
             if let retry = state.withLock({ $0.retryTimes.min() }), retry < wakeAt { wakeAt = retry }
-            _ = wake.wait(timeout: wakeAt)
-            state.withLock { $0.nudged = false }
+            _ = thread.sleep(until: wakeAt)
         }
         callsInFlight.wait()
-        stopped.signal()
     }
 
     /// Runs one call on the call queue; when it ends, notes its retry time and wakes the sender
