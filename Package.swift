@@ -53,7 +53,7 @@ let package = Package(
         // The schema the migrations add up to, for reading; a test keeps it current.
         exclude: ["Migrations/schema.sql"]),
         .target(name: "OCSAPI", dependencies: [
-            "TaskQueue", "MicroHTTP", "JSON",
+            "TaskQueue", "MicroHTTP", "JSON", "BackgroundThreads",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),

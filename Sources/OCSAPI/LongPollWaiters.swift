@@ -1,5 +1,5 @@
+import BackgroundThreads
 import Dispatch
-import class Foundation.Thread
 import Logging
 import MicroHTTP
 import Synchronization
@@ -43,27 +43,28 @@ public final class LongPollWaiters: Sendable {
         var machine = Machine()
         /// Claims the machine asked for, in order, for the claim threads.
         var queue: [Machine.Claim] = []
-        var threadsRunning = 0
     }
 
     private let state = Mutex(State())
+    /// Counts queued claims (and, at shutdown, one stop signal per claim thread).
     private let claimWork = DispatchSemaphore(value: 0)
-    private let timerWakeUp = DispatchSemaphore(value: 0)
-    private let threadExited = DispatchSemaphore(value: 0)
+    private let claimThreads: [BackgroundThread]
+    private let deadlineThread = BackgroundThread(name: "long-poll-deadlines")
     private let logger: Logger
 
-    /// Starts `claimThreads` claim threads and the deadline thread.
+    /// A waiting room with `claimThreads` claim threads and a deadline thread; none runs
+    /// until ``start()``.
     public init(claimThreads: Int = 2, logger: Logger) {
         self.logger = logger
-        state.withLock { $0.threadsRunning = claimThreads + 1 }
-        for index in 0..<claimThreads {
-            let thread = Thread { [self] in runClaims() }
-            thread.name = "long-poll-claims-\(index)"
-            thread.start()
+        self.claimThreads = (0..<max(claimThreads, 1)).map { BackgroundThread(name: "long-poll-claims-\($0)") }
+    }
+
+    /// Starts the claim threads and the deadline thread; later calls do nothing.
+    public func start() {
+        for thread in claimThreads {
+            thread.start { [self] in runClaims() }
         }
-        let timer = Thread { [self] in runDeadlines() }
-        timer.name = "long-poll-deadlines"
-        timer.start()
+        deadlineThread.start { [self] in runDeadlines() }
     }
 
     /// Requests waiting (parked, or woken and claiming).
@@ -118,27 +119,27 @@ public final class LongPollWaiters: Sendable {
     /// Shutdown: answers every waiting request with its empty answer (claims already running
     /// finish first), refuses to park new ones, and ends the threads. Later calls do nothing.
     public func close() {
-        let closing = state.withLock { state -> (waiters: [Waiter], threads: Int)? in
+        let waiters = state.withLock { state -> [Waiter]? in
             guard !state.machine.isClosed else { return nil }
             let queued = state.queue
             state.queue = []
             for claim in queued { state.machine.forget(claim.id) }
-            return (state.machine.close() + queued.map(\.waiter), state.threadsRunning)
+            return state.machine.close() + queued.map(\.waiter)
         }
         // Closed already: a second call returns at once.
-        guard let (waiters, threads) = closing else { return }
+        guard let waiters else { return }
         for waiter in waiters {
             waiter.pending.complete(with: waiter.emptyResponse)
         }
-        for _ in 0..<threads { claimWork.signal() }
-        timerWakeUp.signal()
-        for _ in 0..<threads { threadExited.wait() }
+        for _ in claimThreads { claimWork.signal() }
+        for thread in claimThreads { thread.stop() }
+        deadlineThread.stop()
     }
 
     /// Does what the machine decided for a waiter that found nothing.
     private func carryOut(_ next: Machine.Next?) {
         switch next {
-        case .parked: timerWakeUp.signal()
+        case .parked: deadlineThread.wakeUp()
         case .claim(let claim): enqueue([claim])
         case .answerEmpty(let waiter): waiter.pending.complete(with: waiter.emptyResponse)
         case nil: break
@@ -154,7 +155,6 @@ public final class LongPollWaiters: Sendable {
     }
 
     private func runClaims() {
-        defer { threadExited.signal() }
         while true {
             claimWork.wait()
             let next = state.withLock { state -> Machine.Claim? in
@@ -190,19 +190,14 @@ public final class LongPollWaiters: Sendable {
 
     /// Answers waiters at their deadlines; sleeps until the earliest one (at most a second).
     private func runDeadlines() {
-        defer { threadExited.signal() }
         while true {
             let now = ContinuousClock.now
-            let (expired, earliest, closed) = state.withLock { state in
-                (state.machine.expire(now: now), state.machine.earliestDeadline(), state.machine.isClosed)
-            }
-            if closed { return }
+            let (expired, earliest) = state.withLock { state in (state.machine.expire(now: now), state.machine.earliestDeadline()) }
             for waiter in expired {
                 waiter.pending.complete(with: waiter.emptyResponse)
             }
-            let sleep = min(earliest.map { now.duration(to: $0) } ?? .seconds(1), .seconds(1))
-            let nanoseconds = max(Int(sleep.components.seconds) * 1_000_000_000 + Int(sleep.components.attoseconds / 1_000_000_000), 1_000_000)
-            _ = timerWakeUp.wait(timeout: .now() + .nanoseconds(nanoseconds))
+            let sleep = max(min(earliest.map { now.duration(to: $0) } ?? .seconds(1), .seconds(1)), .milliseconds(1))
+            guard deadlineThread.sleep(for: sleep) else { return }
         }
     }
 }

@@ -85,6 +85,7 @@ public final class TaskDispatchServer: Sendable {
         _ = try pool.withConnection { connection in
             try SchemaMigrator(logger: logger).migrate(connection)
         }
+        longPolls.start()
         try http.start()
         readyListener.start()
         maintenance.start()

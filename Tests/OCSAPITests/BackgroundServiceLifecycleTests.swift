@@ -118,6 +118,21 @@ struct BackgroundServiceLifecycleTests {
         #expect(ThreadProbe.returns(within: 1) { sender.stop() })
     }
 
+    @Test("long-poll waiters: close without start returns at once; start twice, close twice")
+    func longPollWaitersLifecycle() {
+        let never = LongPollWaiters(claimThreads: 2, logger: Self.logger)
+        #expect(ThreadProbe.returns(within: 2) { never.close() })
+        never.start()
+        #expect(never.waitingCount == 0)
+
+        let waiters = LongPollWaiters(claimThreads: 2, logger: Self.logger)
+        waiters.start()
+        waiters.start()
+        #expect(waiters.wake(["a": 1]) == 0, "nobody waits")
+        #expect(ThreadProbe.returns(within: 5) { waiters.close() })
+        #expect(ThreadProbe.returns(within: 1) { waiters.close() })
+    }
+
     @Test("a server never started stops at once")
     func serverStopBeforeStart() throws {
         var configuration = ServerConfiguration()
