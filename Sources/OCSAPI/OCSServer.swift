@@ -97,7 +97,7 @@ public final class OCSServer: HTTPHandler {
         let empty = OCSResponse.success(poll.emptyResult.data, status: poll.emptyResult.status, version: version)
         return longPolls.poll(types: poll.claimable.types, waitSeconds: waitSeconds, emptyResponse: empty) { [self] in
             do {
-                guard let (result, claimed) = try poll.claim(poll.claimable) else { return nil }
+                guard let (result, claimed) = try poll.claim() else { return nil }
                 return .init(response: OCSResponse.success(result.data, status: result.status, version: version), countsByType: claimed)
             } catch {
                 return .init(response: refuse(head, error, version: version), countsByType: [:])

@@ -23,7 +23,7 @@ struct ProviderEndpoints: Sendable {
     private func claimWithoutWaiting(_ context: EndpointContext, route: Route) throws -> EndpointResult {
         _ = try waitSeconds(context.parameters)
         let poll = try claimPoll(context, route: route)
-        return try poll.claim(poll.claimable)?.result ?? poll.emptyResult
+        return try poll.claim()?.result ?? poll.emptyResult
     }
 
     /// `next_batch`'s answer when nothing was claimed.
@@ -35,7 +35,7 @@ struct ProviderEndpoints: Sendable {
         let claimable: ClaimableTypes
         let emptyResult: EndpointResult
         /// Claims once: the answer and the claimed tasks' types, or nil when nothing was ready.
-        let claim: @Sendable (ClaimableTypes) throws -> (result: EndpointResult, claimed: [String: Int])?
+        let claim: @Sendable () throws -> (result: EndpointResult, claimed: [String: Int])?
     }
 
     /// Reads `providerIds[]`, `taskTypeIds[]`, `leaseSeconds` (and `numberOfTasks` for
@@ -52,7 +52,7 @@ struct ProviderEndpoints: Sendable {
             askedLeaseSeconds: try context.parameters.int("leaseSeconds", in: ParameterRanges.leaseSeconds))
         let claimer = services.claimer
         let claimable = try claimer.claimableTypes(request)
-        return ClaimPoll(claimable: claimable, emptyResult: batch ? Self.emptyBatch : .noContent) { claimable in
+        return ClaimPoll(claimable: claimable, emptyResult: batch ? Self.emptyBatch : .noContent) {
             let outcome = try claimer.claim(request, claimable, probeMore: batch)
             guard !outcome.tasks.isEmpty else { return nil }
             return (batch ? Self.batchAnswer(outcome) : Self.singleAnswer(outcome), outcome.countsByType)
