@@ -76,7 +76,7 @@ struct Authenticator: Sendable {
     }
 
     private static func lookupFailure(_ error: any Error) -> OCSError {
-        if let error = error as? AccountError, error.isUnavailable {
+        if let error = error as? StoreError, error.isUnavailable {
             return .unavailable("the database is unavailable; credentials cannot be checked, retry later", cause: "\(error)")
         }
         return .internalError(cause: "\(error)")

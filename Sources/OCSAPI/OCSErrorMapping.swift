@@ -30,15 +30,11 @@ extension ServiceError: OCSErrorConvertible {
     }
 }
 
-/// Store failures: 503 while the database is unreachable (clients retry), 500 otherwise.
-extension TaskStoreError: OCSErrorConvertible {
-    public var ocsError: OCSError {
-        isUnavailable ? .unavailable("the database is unavailable, retry later", cause: "\(self)") : .internalError(cause: "\(self)")
-    }
-}
-
-/// Provider refusals are client errors; database trouble 503 or 500.
-extension ProviderStoreError: OCSErrorConvertible {
+/// Store refusals of provider and custom type changes are client errors; database trouble is
+/// 503 while the database is unreachable (clients retry), anything else 500. Task input files
+/// and account refusals reach OCS clients only through services (`TaskScheduler`) and the
+/// authenticator, which answer them themselves; arriving here, one is a bug.
+extension StoreError: OCSErrorConvertible {
     public var ocsError: OCSError {
         switch self {
         case .unknownTaskType, .coreTaskType, .providerNotForType, .unknownApp: .badRequest("\(self)")
@@ -46,7 +42,8 @@ extension ProviderStoreError: OCSErrorConvertible {
         case .providerNotFound, .taskTypeNotFound: .notFound("\(self)")
         case .database(let cause) where cause.isUnavailable:
             .unavailable("the database is unavailable, retry later", cause: "\(self)")
-        case .database, .corruptRow: .internalError(cause: "\(self)")
+        case .database, .corruptRow, .inputFilesUnavailable, .invalidAccountName, .accountAlreadyExists, .accountNotFound:
+            .internalError(cause: "\(self)")
         }
     }
 }

@@ -11,36 +11,11 @@ public struct UserAccount: Sendable, Equatable {
     }
 }
 
-/// Why an account operation failed.
-public enum AccountError: Error, Sendable, CustomStringConvertible {
-    case invalidName(String)
-    case alreadyExists(String)
-    case notFound(String)
-    case database(PostgresError)
-    case unexpected(String)
-
-    /// True when the database is unreachable: callers answer 503.
-    public var isUnavailable: Bool {
-        if case .database(let error) = self { return error.isUnavailable }
-        return false
-    }
-
-    public var description: String {
-        switch self {
-        case .invalidName(let why): why
-        case .alreadyExists(let name): "'\(name)' already exists"
-        case .notFound(let name): "'\(name)' does not exist"
-        case .database(let error): "database error: \(error)"
-        case .unexpected(let what): "unexpected error: \(what)"
-        }
-    }
-}
-
 /// Users, their app passwords, and ExApps, stored as salted hashes only.
 ///
 /// An app password is a 44-character token: a 12-character public id that finds its row (so a
 /// Bearer token needs no user name) followed by a 32-character secret. The whole token is hashed.
-public struct AccountStore: Sendable {
+public struct AccountStore: Sendable, PooledStore {
     static let passwordIDLength = 12
     static let passwordLength = 44
     static let appSecretLength = 48
@@ -51,42 +26,35 @@ public struct AccountStore: Sendable {
         self.pool = pool
     }
 
-    private func withConnection<T>(_ body: (PostgresConnection) throws -> T) throws(AccountError) -> T {
-        do {
-            return try pool.withConnection(body)
-        } catch let error as AccountError {
-            throw error
-        } catch let error as PostgresError {
-            if error.sqlState == .uniqueViolation { throw .alreadyExists(error.detail ?? "the name") }
-            throw .database(error)
-        } catch {
-            throw .unexpected("\(error)")
-        }
+    /// What a unique violation means where accounts are inserted: a concurrent insert of the
+    /// same name won (or, vanishingly rarely, a generated password id collided).
+    private static func alreadyExists(_ error: PostgresError) -> StoreError {
+        .accountAlreadyExists(error.detail ?? "the name")
     }
 
     /// Letters, digits and `_ . @ -`, 1 to 64 characters: what Nextcloud allows in user and app ids.
-    static func validate(name: String, what: String) throws(AccountError) {
+    static func validate(name: String, what: String) throws(StoreError) {
         let allowed = name.utf8.allSatisfy { byte in
             (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
                 || byte == 0x5F || byte == 0x2E || byte == 0x40 || byte == 0x2D
         }
         guard allowed, (1...64).contains(name.utf8.count) else {
-            throw .invalidName("\(what) must be 1 to 64 letters, digits or _ . @ -")
+            throw .invalidAccountName("\(what) must be 1 to 64 letters, digits or _ . @ -")
         }
     }
 
     // MARK: Users
 
     /// Creates a user and a first app password, which is returned once and never stored in clear.
-    public func addUser(name: String, isAdmin: Bool) throws(AccountError) -> (user: UserAccount, appPassword: String) {
+    public func addUser(name: String, isAdmin: Bool) throws(StoreError) -> (user: UserAccount, appPassword: String) {
         try Self.validate(name: name, what: "a user name")
         let token = SecretHasher.generateToken(length: Self.passwordLength)
         let salt = SecretHasher.generateSalt()
-        try withConnection { connection in
+        try withConnection(onUniqueViolation: Self.alreadyExists) { connection in
             try connection.transaction { connection in
                 let inserted = try connection.query(
                     "INSERT INTO users (name, is_admin) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING", [name, isAdmin])
-                guard inserted.affectedRows == 1 else { throw AccountError.alreadyExists(name) }
+                guard inserted.affectedRows == 1 else { throw StoreError.accountAlreadyExists(name) }
                 _ = try connection.query(
                     "INSERT INTO app_passwords (id, user_name, salt, hash) VALUES ($1, $2, $3, $4)",
                     [String(token.prefix(Self.passwordIDLength)), name, salt, SecretHasher.hash(secret: token, salt: salt)])
@@ -96,22 +64,22 @@ public struct AccountStore: Sendable {
     }
 
     /// Adds another app password to an existing user.
-    public func addAppPassword(userName: String) throws(AccountError) -> String {
+    public func addAppPassword(userName: String) throws(StoreError) -> String {
         let token = SecretHasher.generateToken(length: Self.passwordLength)
         let salt = SecretHasher.generateSalt()
-        try withConnection { connection in
+        try withConnection(onUniqueViolation: Self.alreadyExists) { connection in
             let inserted = try connection.query(
                 """
                 INSERT INTO app_passwords (id, user_name, salt, hash)
                 SELECT $1, name, $3, $4 FROM users WHERE name = $2
                 """,
                 [String(token.prefix(Self.passwordIDLength)), userName, salt, SecretHasher.hash(secret: token, salt: salt)])
-            guard inserted.affectedRows == 1 else { throw AccountError.notFound(userName) }
+            guard inserted.affectedRows == 1 else { throw StoreError.accountNotFound(userName) }
         }
         return token
     }
 
-    public func users() throws(AccountError) -> [UserAccount] {
+    public func users() throws(StoreError) -> [UserAccount] {
         try withConnection { connection in
             try connection.query("SELECT name, is_admin FROM users ORDER BY name").rows.compactMap { row in
                 row.string("name").map { UserAccount(name: $0, isAdmin: row.bool("is_admin") ?? false) }
@@ -119,7 +87,7 @@ public struct AccountStore: Sendable {
         }
     }
 
-    public func user(named name: String) throws(AccountError) -> UserAccount? {
+    public func user(named name: String) throws(StoreError) -> UserAccount? {
         try withConnection { connection in
             try connection.query("SELECT name, is_admin FROM users WHERE name = $1", [name]).rows.first.map { row in
                 UserAccount(name: name, isAdmin: row.bool("is_admin") ?? false)
@@ -127,16 +95,16 @@ public struct AccountStore: Sendable {
         }
     }
 
-    public func removeUser(name: String) throws(AccountError) {
+    public func removeUser(name: String) throws(StoreError) {
         try withConnection { connection in
             guard try connection.query("DELETE FROM users WHERE name = $1", [name]).affectedRows == 1 else {
-                throw AccountError.notFound(name)
+                throw StoreError.accountNotFound(name)
             }
         }
     }
 
     /// The user an app password belongs to, if it is valid (and, when `userName` is given, that user's).
-    public func authenticateUser(userName: String?, appPassword token: String) throws(AccountError) -> UserAccount? {
+    public func authenticateUser(userName: String?, appPassword token: String) throws(StoreError) -> UserAccount? {
         guard token.utf8.count == Self.passwordLength else { return nil }
         return try withConnection { connection in
             let rows = try connection.query(
@@ -159,23 +127,23 @@ public struct AccountStore: Sendable {
     // MARK: ExApps
 
     /// Registers an ExApp and returns its secret, once.
-    public func addApp(appID: String) throws(AccountError) -> String {
+    public func addApp(appID: String) throws(StoreError) -> String {
         try Self.validate(name: appID, what: "an app id")
         let secret = SecretHasher.generateToken(length: Self.appSecretLength)
         let salt = SecretHasher.generateSalt()
-        try withConnection { connection in
+        try withConnection(onUniqueViolation: Self.alreadyExists) { connection in
             let inserted = try connection.query(
                 """
                 INSERT INTO ex_apps (app_id, salt, secret_hash) VALUES ($1, $2, $3)
                 ON CONFLICT (app_id) DO NOTHING
                 """,
                 [appID, salt, SecretHasher.hash(secret: secret, salt: salt)])
-            guard inserted.affectedRows == 1 else { throw AccountError.alreadyExists(appID) }
+            guard inserted.affectedRows == 1 else { throw StoreError.accountAlreadyExists(appID) }
         }
         return secret
     }
 
-    public func apps() throws(AccountError) -> [(appID: String, enabled: Bool)] {
+    public func apps() throws(StoreError) -> [(appID: String, enabled: Bool)] {
         try withConnection { connection in
             try connection.query("SELECT app_id, enabled FROM ex_apps ORDER BY app_id").rows.compactMap { row in
                 row.string("app_id").map { ($0, row.bool("enabled") ?? false) }
@@ -183,16 +151,16 @@ public struct AccountStore: Sendable {
         }
     }
 
-    public func removeApp(appID: String) throws(AccountError) {
+    public func removeApp(appID: String) throws(StoreError) {
         try withConnection { connection in
             guard try connection.query("DELETE FROM ex_apps WHERE app_id = $1", [appID]).affectedRows == 1 else {
-                throw AccountError.notFound(appID)
+                throw StoreError.accountNotFound(appID)
             }
         }
     }
 
     /// Whether `secret` is the secret of the enabled ExApp `appID`.
-    public func authenticateApp(appID: String, secret: String) throws(AccountError) -> Bool {
+    public func authenticateApp(appID: String, secret: String) throws(StoreError) -> Bool {
         try withConnection { connection in
             let rows = try connection.query(
                 "SELECT salt, secret_hash FROM ex_apps WHERE app_id = $1 AND enabled", [appID]

@@ -9,7 +9,7 @@ import Synchronization
 /// waiting for company, and under load each statement and each commit serves many calls.
 final class Coalescer<Key: Hashable & Sendable, Call: Sendable, Outcome: Sendable>: Sendable {
     /// Runs a batch; answers one outcome per call, in order.
-    typealias Batch = @Sendable (Key, [Call]) -> [Result<Outcome, TaskStoreError>]
+    typealias Batch = @Sendable (Key, [Call]) -> [Result<Outcome, StoreError>]
 
     private let maxBatch: Int
     private let runBatch: Batch
@@ -22,7 +22,7 @@ final class Coalescer<Key: Hashable & Sendable, Call: Sendable, Outcome: Sendabl
     }
 
     /// Runs `call` in a batch with the calls of the same key that wait with it.
-    func run(_ call: Call, key: Key) throws(TaskStoreError) -> Outcome {
+    func run(_ call: Call, key: Key) throws(StoreError) -> Outcome {
         let waiter = Waiter(call)
         let leads = queues.withLock { queues in
             queues[key, default: []].append(waiter)
@@ -61,7 +61,7 @@ final class Coalescer<Key: Hashable & Sendable, Call: Sendable, Outcome: Sendabl
     /// by the caller after waking, so the semaphore orders the two.
     private final class Waiter: @unchecked Sendable {
         let call: Call
-        var outcome: Result<Outcome, TaskStoreError>?
+        var outcome: Result<Outcome, StoreError>?
         let wake = DispatchSemaphore(value: 0)
 
         init(_ call: Call) { self.call = call }

@@ -78,7 +78,7 @@ public final class ProviderCatalog: Sendable {
     }
 
     /// The snapshot, re-validated first when older than `maxAge`.
-    public func snapshot() throws(ProviderStoreError) -> ProviderSnapshot {
+    public func snapshot() throws(StoreError) -> ProviderSnapshot {
         let (current, fresh) = cached.withLock { cached in
             (cached.snapshot, ContinuousClock.now - cached.checkedAt < maxAge)
         }
@@ -87,14 +87,14 @@ public final class ProviderCatalog: Sendable {
     }
 
     /// The snapshot as of now: kept when the database's version still matches, else read again.
-    public func current() throws(ProviderStoreError) -> ProviderSnapshot {
+    public func current() throws(StoreError) -> ProviderSnapshot {
         guard let snapshot = cached.withLock({ $0.snapshot }) else { return try reload() }
         return try revalidated(snapshot)
     }
 
     /// `answer` from the snapshot; when it says nil (a miss), from the snapshot as of now, so
     /// that a negative answer is never stale.
-    public func lookup<T>(_ answer: (ProviderSnapshot) -> T?) throws(ProviderStoreError) -> T? {
+    public func lookup<T>(_ answer: (ProviderSnapshot) -> T?) throws(StoreError) -> T? {
         let snapshot = try snapshot()
         if let hit = answer(snapshot) { return hit }
         let now = try revalidated(snapshot)
@@ -104,13 +104,13 @@ public final class ProviderCatalog: Sendable {
     /// Registers (or updates) a provider, with its custom type if it brings one, and forgets the
     /// snapshot so this process sees the change at once (others within `maxAge`, or at once
     /// on a miss).
-    public func register(_ provider: TaskProvider, customType: TaskType? = nil) throws(ProviderStoreError) {
+    public func register(_ provider: TaskProvider, customType: TaskType? = nil) throws(StoreError) {
         try store.register(provider, customType: customType)
         invalidate()
     }
 
     /// Removes a provider of `appID` (nil: the administrator's), and forgets the snapshot.
-    public func unregister(providerID: String, appID: String?) throws(ProviderStoreError) {
+    public func unregister(providerID: String, appID: String?) throws(StoreError) {
         try store.unregister(providerID: providerID, appID: appID)
         invalidate()
     }
@@ -126,7 +126,7 @@ public final class ProviderCatalog: Sendable {
     /// How many times the snapshot was read in full.
     var loads: Int { cached.withLock { $0.loads } }
 
-    private func revalidated(_ snapshot: ProviderSnapshot) throws(ProviderStoreError) -> ProviderSnapshot {
+    private func revalidated(_ snapshot: ProviderSnapshot) throws(StoreError) -> ProviderSnapshot {
         let generation = cached.withLock { $0.generation }
         guard try store.version() == snapshot.version else { return try reload() }
         cached.withLock { cached in
@@ -135,7 +135,7 @@ public final class ProviderCatalog: Sendable {
         return snapshot
     }
 
-    private func reload() throws(ProviderStoreError) -> ProviderSnapshot {
+    private func reload() throws(StoreError) -> ProviderSnapshot {
         let generation = cached.withLock { $0.generation }
         let fresh = try store.snapshot(core: core)
         let newlyUnreadable = cached.withLock { cached in

@@ -9,7 +9,7 @@ enum ProviderColumns {
             .map { prefix + $0 }.joined(separator: ", ")
     }
 
-    static func decode(_ row: PostgresRow) throws(ProviderStoreError) -> TaskProvider {
+    static func decode(_ row: PostgresRow) throws(StoreError) -> TaskProvider {
         guard let id = row.string("id"), let name = row.string("display_name"), let type = row.string("task_type"),
             let runtime = row.int("expected_runtime")
         else { throw .corruptRow("provider row missing a column") }

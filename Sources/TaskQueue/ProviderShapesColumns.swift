@@ -20,7 +20,7 @@ enum ProviderShapesColumns {
         ]
     }
 
-    static func decode(_ row: PostgresRow, of owner: String) throws(ProviderStoreError) -> ProviderShapes {
+    static func decode(_ row: PostgresRow, of owner: String) throws(StoreError) -> ProviderShapes {
         ProviderShapes(
             optionalInputShape: try ShapeColumns.shapes(row, "optional_input_shape", of: owner),
             optionalOutputShape: try ShapeColumns.shapes(row, "optional_output_shape", of: owner),

@@ -4,7 +4,7 @@ import Postgres
 /// Task providers, custom task types and the administrator's preferred provider per type, in
 /// PostgreSQL so that every server process sharing the database agrees. Reads for the request
 /// path go through `ProviderCatalog`, which keeps a short-lived snapshot.
-public struct ProviderStore: Sendable {
+public struct ProviderStore: Sendable, PooledStore {
     let pool: PostgresConnectionPool
     /// Ids of the types defined in code, which need no row and may not be redefined.
     let coreTypeIDs: Set<String>
@@ -14,18 +14,6 @@ public struct ProviderStore: Sendable {
         coreTypeIDs = Set(coreTypes.types.keys)
     }
 
-    func withConnection<T>(_ body: (PostgresConnection) throws -> T) throws(ProviderStoreError) -> T {
-        do {
-            return try pool.withConnection(body)
-        } catch let error as ProviderStoreError {
-            throw error
-        } catch let error as PostgresError {
-            throw .database(error)
-        } catch {
-            throw .corruptRow("unexpected error: \(error)")
-        }
-    }
-
     // MARK: Providers
 
     /// Registers `provider`, or updates it when it exists and belongs to the same owner (its
@@ -33,13 +21,13 @@ public struct ProviderStore: Sendable {
     /// type is created or updated first, owned by the provider's app. Without it, the provider's
     /// type must be a core type or an existing custom type, whose row stays locked until commit
     /// so that it cannot be removed meanwhile.
-    public func register(_ provider: TaskProvider, customType: TaskType? = nil) throws(ProviderStoreError) {
+    public func register(_ provider: TaskProvider, customType: TaskType? = nil) throws(StoreError) {
         try withConnection { connection in
             try connection.transaction { connection in
                 do {
                     try save(provider, customType: customType, on: connection)
                 } catch let error as PostgresError where error.sqlState == .foreignKeyViolation {
-                    throw ProviderStoreError.unknownApp(provider.appID ?? "")
+                    throw StoreError.unknownApp(provider.appID ?? "")
                 }
             }
         }
@@ -47,17 +35,17 @@ public struct ProviderStore: Sendable {
 
     private func save(_ provider: TaskProvider, customType: TaskType?, on connection: PostgresConnection) throws {
         if let customType {
-            guard !coreTypeIDs.contains(customType.id) else { throw ProviderStoreError.coreTaskType(customType.id) }
+            guard !coreTypeIDs.contains(customType.id) else { throw StoreError.coreTaskType(customType.id) }
             try Self.upsertCustomType(customType, appID: provider.appID, on: connection)
         } else if !coreTypeIDs.contains(provider.taskType) {
             let locked = try connection.query("SELECT 1 FROM custom_task_types WHERE id = $1 FOR SHARE", [provider.taskType])
-            guard !locked.rows.isEmpty else { throw ProviderStoreError.unknownTaskType(provider.taskType) }
+            guard !locked.rows.isEmpty else { throw StoreError.unknownTaskType(provider.taskType) }
         }
         let saved = try connection.query(
             Self.upsertProviderSQL,
             [provider.id, provider.appID, provider.displayName, provider.taskType, provider.expectedRuntimeSeconds]
                 + ProviderShapesColumns.encode(provider.shapes).map { $0 as any PostgresBindable })
-        guard saved.affectedRows == 1 else { throw ProviderStoreError.ownedByOther(what: "provider", id: provider.id) }
+        guard saved.affectedRows == 1 else { throw StoreError.ownedByOther(what: "provider", id: provider.id) }
         // A preference for the type the provider no longer processes is void.
         _ = try connection.query(
             "DELETE FROM preferred_providers WHERE provider_id = $1 AND task_type <> $2", [provider.id, provider.taskType])
@@ -66,7 +54,7 @@ public struct ProviderStore: Sendable {
     /// Removes a provider. `appID` restricts it to that app's providers (AppAPI); nil removes
     /// any (administrator). An app's custom type of the same id goes too once no provider is
     /// left for it, as in Nextcloud; tasks of the type stay and wait for a new provider.
-    public func unregister(providerID: String, appID: String?) throws(ProviderStoreError) {
+    public func unregister(providerID: String, appID: String?) throws(StoreError) {
         try withConnection { connection in
             try connection.transaction { connection in
                 // Locks in the order `register` takes them: the custom type's row before the
@@ -77,7 +65,7 @@ public struct ProviderStore: Sendable {
                     guard let type = try connection.query(
                         "SELECT task_type FROM task_providers WHERE id = $1 AND ($2::text IS NULL OR app_id = $2)",
                         [providerID, appID]
-                    ).rows.first?.string("task_type") else { throw ProviderStoreError.providerNotFound(providerID) }
+                    ).rows.first?.string("task_type") else { throw StoreError.providerNotFound(providerID) }
                     _ = try connection.query("SELECT 1 FROM custom_task_types WHERE id = $1 FOR UPDATE", [type])
                     // Only the columns removal needs, so that a row the server cannot decode can go.
                     let deleted = try connection.query(
@@ -92,7 +80,7 @@ public struct ProviderStore: Sendable {
                     }
                     return
                 }
-                throw ProviderStoreError.changedConcurrently(providerID)
+                throw StoreError.changedConcurrently(providerID)
             }
         }
     }
@@ -101,7 +89,7 @@ public struct ProviderStore: Sendable {
     static let unregisterAttempts = 3
 
     /// Every provider the server can read, by task type, then registration order.
-    public func providers() throws(ProviderStoreError) -> [TaskProvider] {
+    public func providers() throws(StoreError) -> [TaskProvider] {
         try withConnection { connection in
             Self.decodeProviders(try connection.query(
                 """
@@ -112,7 +100,7 @@ public struct ProviderStore: Sendable {
     }
 
     /// Makes `providerID` the preferred provider of `taskType`; it must process that type.
-    public func setPreferred(taskType: String, providerID: String) throws(ProviderStoreError) {
+    public func setPreferred(taskType: String, providerID: String) throws(StoreError) {
         try withConnection { connection in
             let chosen = try connection.query(
                 """
@@ -122,7 +110,7 @@ public struct ProviderStore: Sendable {
                 """,
                 [taskType, providerID])
             guard chosen.affectedRows == 1 else {
-                throw ProviderStoreError.providerNotForType(provider: providerID, taskType: taskType)
+                throw StoreError.providerNotForType(provider: providerID, taskType: taskType)
             }
         }
     }
@@ -130,29 +118,29 @@ public struct ProviderStore: Sendable {
     // MARK: Custom task types
 
     /// Creates or updates an administrator's custom task type (no owning app).
-    public func addCustomType(_ type: TaskType) throws(ProviderStoreError) {
+    public func addCustomType(_ type: TaskType) throws(StoreError) {
         guard !coreTypeIDs.contains(type.id) else { throw .coreTaskType(type.id) }
         try withConnection { connection in try Self.upsertCustomType(type, appID: nil, on: connection) }
     }
 
     /// Removes a custom task type; refused while providers for it remain.
-    public func removeCustomType(id: String) throws(ProviderStoreError) {
+    public func removeCustomType(id: String) throws(StoreError) {
         try withConnection { connection in
             try connection.transaction { connection in
                 guard try !connection.query("SELECT 1 FROM custom_task_types WHERE id = $1 FOR UPDATE", [id]).rows.isEmpty else {
-                    throw ProviderStoreError.taskTypeNotFound(id)
+                    throw StoreError.taskTypeNotFound(id)
                 }
                 let providers = try connection.query(
                     "SELECT id FROM task_providers WHERE task_type = $1 ORDER BY id", [id]
                 ).rows.compactMap { $0.string("id") }
-                guard providers.isEmpty else { throw ProviderStoreError.taskTypeInUse(id, providers: providers) }
+                guard providers.isEmpty else { throw StoreError.taskTypeInUse(id, providers: providers) }
                 _ = try connection.query("DELETE FROM custom_task_types WHERE id = $1", [id])
             }
         }
     }
 
     /// Every custom task type the server can read, by id.
-    public func customTypes() throws(ProviderStoreError) -> [TaskType] {
+    public func customTypes() throws(StoreError) -> [TaskType] {
         try withConnection { connection in
             Self.decodeCustomTypes(try connection.query("SELECT \(TaskTypeColumns.all) FROM custom_task_types ORDER BY id").rows)
                 .values
@@ -165,7 +153,7 @@ public struct ProviderStore: Sendable {
     /// the first registered), with the version they are at, read in one repeatable-read
     /// transaction so that all three agree. Rows that cannot be decoded are left out and
     /// listed: a type whose preferred provider is unreadable falls back to the next provider.
-    public func snapshot(core: TaskTypeCatalog) throws(ProviderStoreError) -> ProviderSnapshot {
+    public func snapshot(core: TaskTypeCatalog) throws(StoreError) -> ProviderSnapshot {
         try withConnection { connection in
             try connection.transaction { connection in
                 try connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
@@ -200,13 +188,13 @@ public struct ProviderStore: Sendable {
 
     /// The current version of providers, custom types and preferences: a snapshot at this
     /// version is current.
-    public func version() throws(ProviderStoreError) -> Int64 {
+    public func version() throws(StoreError) -> Int64 {
         try withConnection { connection in try Self.version(on: connection) }
     }
 
     private static func version(on connection: PostgresConnection) throws -> Int64 {
         guard let version = try connection.query("SELECT version FROM provider_catalog_version").rows.first?.int64("version") else {
-            throw ProviderStoreError.corruptRow("provider_catalog_version has no row")
+            throw StoreError.corruptRow("provider_catalog_version has no row")
         }
         return version
     }
@@ -241,7 +229,7 @@ public struct ProviderStore: Sendable {
             WHERE custom_task_types.app_id IS NOT DISTINCT FROM EXCLUDED.app_id
             """,
             [type.id, appID, type.name, type.description] + TaskTypeColumns.encodedShapes(type).map { $0 as any PostgresBindable })
-        guard saved.affectedRows == 1 else { throw ProviderStoreError.ownedByOther(what: "task type", id: type.id) }
+        guard saved.affectedRows == 1 else { throw StoreError.ownedByOther(what: "task type", id: type.id) }
     }
 
     /// Deletes the app's custom type once no provider processes it. The row is locked first,

@@ -25,7 +25,7 @@ enum ShapeColumns {
         JSONValue.object(JSONObject(defaults.keys.sorted().map { key in (key, defaults[key] ?? .null) })).serializedString()
     }
 
-    static func shapes(_ row: PostgresRow, _ column: String, of owner: String) throws(ProviderStoreError) -> [ShapeDescriptor] {
+    static func shapes(_ row: PostgresRow, _ column: String, of owner: String) throws(StoreError) -> [ShapeDescriptor] {
         guard let items = try json(row, column, of: owner).arrayValue else { throw .corruptRow("\(owner): \(column) is not a list") }
         var result: [ShapeDescriptor] = []
         for item in items {
@@ -38,7 +38,7 @@ enum ShapeColumns {
         return result
     }
 
-    static func enumValues(_ row: PostgresRow, _ column: String, of owner: String) throws(ProviderStoreError) -> [String: [ShapeEnumValue]] {
+    static func enumValues(_ row: PostgresRow, _ column: String, of owner: String) throws(StoreError) -> [String: [ShapeEnumValue]] {
         guard let object = try json(row, column, of: owner).objectValue else { throw .corruptRow("\(owner): \(column)") }
         var result: [String: [ShapeEnumValue]] = [:]
         for (key, list) in object {
@@ -50,12 +50,12 @@ enum ShapeColumns {
         return result
     }
 
-    static func defaults(_ row: PostgresRow, _ column: String, of owner: String) throws(ProviderStoreError) -> [String: JSONValue] {
+    static func defaults(_ row: PostgresRow, _ column: String, of owner: String) throws(StoreError) -> [String: JSONValue] {
         guard let object = try json(row, column, of: owner).objectValue else { throw .corruptRow("\(owner): \(column)") }
         return Dictionary(object.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
     }
 
-    private static func json(_ row: PostgresRow, _ column: String, of owner: String) throws(ProviderStoreError) -> JSONValue {
+    private static func json(_ row: PostgresRow, _ column: String, of owner: String) throws(StoreError) -> JSONValue {
         guard let text = row.string(column), let value = try? JSONValue.parse(text) else {
             throw .corruptRow("\(owner): \(column) is not JSON")
         }

@@ -23,11 +23,11 @@ enum TaskColumns {
 
     static let tasks = list(qualifiedBy: "tasks")
 
-    static func decode(_ row: PostgresRow) throws(TaskStoreError) -> TaskRecord {
+    static func decode(_ row: PostgresRow) throws(StoreError) -> TaskRecord {
         guard let id = row.int64("id"), let type = row.string("type"), let statusCode = row.int("status"),
             let appID = row.string("app_id"), let inputText = row.string("input"),
             let lastUpdated = row.int64("last_updated")
-        else { throw TaskStoreError.corruptRow("a task row lacks a required column") }
+        else { throw StoreError.corruptRow("a task row lacks a required column") }
         return TaskRecord(
             id: id,
             type: type,
@@ -36,7 +36,7 @@ enum TaskColumns {
             appID: appID,
             customID: row.string("custom_id") ?? "",
             input: try decodeObject(inputText, taskID: id),
-            output: try row.string("output").map { text throws(TaskStoreError) in try decodeObject(text, taskID: id) },
+            output: try row.string("output").map { text throws(StoreError) in try decodeObject(text, taskID: id) },
             errorMessage: row.string("error_message"),
             userFacingErrorMessage: row.string("user_facing_error_message"),
             progress: row.double("progress"),
@@ -56,9 +56,9 @@ enum TaskColumns {
             runAfter: row.int64("run_after"))
     }
 
-    private static func decodeObject(_ text: String, taskID: Int64) throws(TaskStoreError) -> JSONObject {
+    private static func decodeObject(_ text: String, taskID: Int64) throws(StoreError) -> JSONObject {
         guard let object = (try? JSONValue.parse(text))?.objectValue else {
-            throw TaskStoreError.corruptRow("task \(taskID) holds a value that is not a JSON object")
+            throw StoreError.corruptRow("task \(taskID) holds a value that is not a JSON object")
         }
         return object
     }

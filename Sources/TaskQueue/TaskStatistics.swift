@@ -25,7 +25,7 @@ public struct TaskStatistics: Sendable, Equatable {
 extension TaskStore {
     /// Reads the maintained counters (folded totals plus not-yet-folded deltas) and the oldest
     /// waiting task through its partial index. Cost grows with the number of types, not tasks.
-    public func statistics() throws(TaskStoreError) -> TaskStatistics {
+    public func statistics() throws(StoreError) -> TaskStatistics {
         try withConnection { connection in
             let rows = try connection.query("""
                 SELECT type, status, sum(n)::bigint AS n FROM (
@@ -51,7 +51,7 @@ extension TaskStore {
 
     /// Folds the appended count deltas into the totals. Run periodically by every server; safe
     /// concurrently (each delta row is deleted, and so counted, by exactly one run).
-    public func foldCountDeltas() throws(TaskStoreError) {
+    public func foldCountDeltas() throws(StoreError) {
         try withConnection { connection in
             _ = try connection.query("""
                 WITH moved AS (

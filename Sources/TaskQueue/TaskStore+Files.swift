@@ -45,7 +45,7 @@ public enum TaskFileUploadOutcome: Sendable, Equatable {
 extension TaskStore {
     /// Stores an upload of `owner` that no task uses yet; scheduling a task that names it in a
     /// file slot attaches it. Returns the file id.
-    public func storeUpload(_ file: NewFile, owner: TaskOwner) throws(TaskStoreError) -> Int64 {
+    public func storeUpload(_ file: NewFile, owner: TaskOwner) throws(StoreError) -> Int64 {
         try withConnection { connection in
             let result = try connection.query(
                 """
@@ -55,7 +55,7 @@ extension TaskStore {
                 """,
                 // A user's upload has no owning app (app_id ''): only user_id decides who may use it.
                 [owner.userID, owner.appID ?? "", file.name, file.contentType, file.data.count, file.data])
-            guard let id = result.rows.first?.int64("id") else { throw TaskStoreError.corruptRow("insert returned no file id") }
+            guard let id = result.rows.first?.int64("id") else { throw StoreError.corruptRow("insert returned no file id") }
             return id
         }
     }
@@ -65,7 +65,7 @@ extension TaskStore {
     /// statement as the insert.
     public func storeTaskFile(
         _ file: NewFile, taskID: Int64, appID: String, attempt: Int? = nil
-    ) throws(TaskStoreError) -> TaskFileUploadOutcome {
+    ) throws(StoreError) -> TaskFileUploadOutcome {
         try withConnection { connection in
             let inserted = try connection.query(
                 """
@@ -85,7 +85,7 @@ extension TaskStore {
 
     /// The file `fileID` of task `taskID`, with its bytes, if the file belongs to that task and
     /// the task to `owner` (nil: any owner, for workers).
-    public func taskFile(id fileID: Int64, taskID: Int64, owner: TaskOwner?) throws(TaskStoreError) -> TaskFile? {
+    public func taskFile(id fileID: Int64, taskID: Int64, owner: TaskOwner?) throws(StoreError) -> TaskFile? {
         try withConnection { connection in
             let result = try connection.query(
                 """
@@ -98,13 +98,13 @@ extension TaskStore {
             guard let row = result.rows.first else { return nil }
             guard let id = row.int64("id"), let name = row.string("name"), let contentType = row.string("content_type"),
                 let size = row.int64("size"), let data = row.bytes("data")
-            else { throw TaskStoreError.corruptRow("a file row lacks a required column") }
+            else { throw StoreError.corruptRow("a file row lacks a required column") }
             return TaskFile(id: id, taskID: row.int64("task_id"), name: name, contentType: contentType, size: size, data: data)
         }
     }
 
     /// Which of `fileIDs` were stored for task `taskID` (by its worker, or as its inputs).
-    public func fileIDs(ofTask taskID: Int64, among fileIDs: [Int64]) throws(TaskStoreError) -> Set<Int64> {
+    public func fileIDs(ofTask taskID: Int64, among fileIDs: [Int64]) throws(StoreError) -> Set<Int64> {
         guard !fileIDs.isEmpty else { return [] }
         return try withConnection { connection in
             let rows = try connection.query(
@@ -129,14 +129,14 @@ extension TaskStore {
             [task.id, wanted, task.userID, task.userID == nil ? task.appID : nil])
         let attachedIDs = Set(attached.rows.compactMap { $0.int64("id") })
         guard attachedIDs.count == wanted.count else {
-            throw TaskStoreError.inputFilesUnavailable(wanted.filter { !attachedIDs.contains($0) })
+            throw StoreError.inputFilesUnavailable(wanted.filter { !attachedIDs.contains($0) })
         }
     }
 
     /// Deletes up to `batch` uploads older than `olderThanSeconds` that no task ever used.
     /// Returns how many.
     @discardableResult
-    public func deleteUnattachedFiles(olderThanSeconds: Int, batch: Int = 100) throws(TaskStoreError) -> Int {
+    public func deleteUnattachedFiles(olderThanSeconds: Int, batch: Int = 100) throws(StoreError) -> Int {
         try withConnection { connection in
             try connection.query(
                 """

@@ -4,7 +4,7 @@ extension TaskStore {
     /// Makes delayed tasks whose time has come claimable (clears `run_after`), a batch at a
     /// time. Safe from several servers at once: rows are taken with `SKIP LOCKED`.
     @discardableResult
-    public func releaseDueTasks(batch: Int = 1000) throws(TaskStoreError) -> Int {
+    public func releaseDueTasks(batch: Int = 1000) throws(StoreError) -> Int {
         try withConnection { connection in
             try connection.query(
                 """
@@ -28,7 +28,7 @@ extension TaskStore {
     /// reads the payload from the task. Small batches keep each transaction
     /// short, so cleanup never holds back vacuum or blocks claims for long. Returns how many.
     @discardableResult
-    public func deleteFinishedTasks(olderThanSeconds: Int, batch: Int = 500) throws(TaskStoreError) -> Int {
+    public func deleteFinishedTasks(olderThanSeconds: Int, batch: Int = 500) throws(StoreError) -> Int {
         try withConnection { connection in
             try connection.query(
                 """

@@ -41,7 +41,7 @@ extension TaskStore {
     /// Schedules `task` once per idempotency key. The key row is inserted first, in the same
     /// transaction as the task: a concurrent request with the same key waits on the primary key
     /// until the first commits, then finds its row and answers with the original task.
-    public func schedule(_ task: NewTask, idempotencyKey: IdempotencyKey?) throws(TaskStoreError) -> ScheduleOutcome {
+    public func schedule(_ task: NewTask, idempotencyKey: IdempotencyKey?) throws(StoreError) -> ScheduleOutcome {
         guard let idempotencyKey else { return .created(try schedule(task)) }
         let digest = task.requestDigest
         return try withConnection { connection in
@@ -68,7 +68,7 @@ extension TaskStore {
                     """,
                     [idempotencyKey.scope, idempotencyKey.key])
                 guard let row = existing.rows.first else {
-                    throw TaskStoreError.corruptRow("idempotency key without its task")
+                    throw StoreError.corruptRow("idempotency key without its task")
                 }
                 guard row.string("request_digest") == digest else { return .keyReused }
                 return .replayed(try TaskColumns.decode(row))
@@ -78,7 +78,7 @@ extension TaskStore {
 
     /// Forgets idempotency keys older than `retentionSeconds`, a batch at a time. Returns how many.
     @discardableResult
-    public func expireIdempotencyKeys(retentionSeconds: Int, batch: Int = 1000) throws(TaskStoreError) -> Int {
+    public func expireIdempotencyKeys(retentionSeconds: Int, batch: Int = 1000) throws(StoreError) -> Int {
         try withConnection { connection in
             try connection.query(
                 """

@@ -26,7 +26,7 @@ extension TaskStore {
     /// `FOR UPDATE SKIP LOCKED`, so reapers in several server processes never take the same
     /// task, and a worker reporting at the same moment either wins (its update holds the row
     /// first, and the reaper skips it) or finds the task no longer running and gets 409.
-    public func reapExpiredLeases(maxAttempts: Int, limit: Int = 500) throws(TaskStoreError) -> LeaseSweep {
+    public func reapExpiredLeases(maxAttempts: Int, limit: Int = 500) throws(StoreError) -> LeaseSweep {
         try withConnection { connection in
             let rows = try connection.query(
                 """

@@ -16,7 +16,7 @@ extension TaskStore {
     /// per type, from its head, as the claim reads it. Rows another claimer holds locked but has
     /// not committed yet still count, so the answer can be a harmless `true` that the next claim
     /// finds empty; it is never a wrong `false` for a task that was ready before the call.
-    public func hasReadyTask(types: [String]) throws(TaskStoreError) -> Bool {
+    public func hasReadyTask(types: [String]) throws(StoreError) -> Bool {
         guard !types.isEmpty else { return false }
         return try withConnection { connection in
             try connection.query(Self.hasReadyTaskSQL, [types]).rows.first?.bool("ready") ?? false
@@ -42,7 +42,7 @@ extension TaskStore {
     /// type (so a large backlog costs no more than `cap` index entries per type); types with
     /// none are left out. One statement for all types: the long poll backstop runs it while
     /// requests wait.
-    public func readyCounts(types: [String], cap: Int) throws(TaskStoreError) -> [String: Int] {
+    public func readyCounts(types: [String], cap: Int) throws(StoreError) -> [String: Int] {
         guard !types.isEmpty else { return [:] }
         return try withConnection { connection in
             let rows = try connection.query(Self.readyCountsSQL, [types, cap]).rows
@@ -70,7 +70,7 @@ extension TaskStore {
     /// Scheduled and running tasks of `types` (all types when empty), from the maintained
     /// counters (folded totals plus pending deltas): the cost grows with the number of types,
     /// never with the number of tasks.
-    public func queueCounts(types: [String]) throws(TaskStoreError) -> QueueCounts {
+    public func queueCounts(types: [String]) throws(StoreError) -> QueueCounts {
         try withConnection { connection in
             let rows = try connection.query(
                 """

@@ -31,7 +31,7 @@ extension TaskStore {
     /// count the previous one left, so no two calls can both take the last slot.
     public func consumeScheduleQuota(
         subject: String, count: Int, limit: ScheduleRateLimit
-    ) throws(TaskStoreError) -> RateLimitDecision {
+    ) throws(StoreError) -> RateLimitDecision {
         try withConnection { connection in
             let counted = try connection.query(
                 """
@@ -60,7 +60,7 @@ extension TaskStore {
 
     /// Gives back `count` tasks taken by `consumeScheduleQuota` that were not scheduled after
     /// all. Never below zero, also if the window was restarted in between.
-    public func returnScheduleQuota(subject: String, count: Int) throws(TaskStoreError) {
+    public func returnScheduleQuota(subject: String, count: Int) throws(StoreError) {
         try withConnection { connection in
             _ = try connection.query(
                 "UPDATE schedule_rate_limits SET scheduled = greatest(scheduled - $2::integer, 0) WHERE subject = $1",
@@ -71,7 +71,7 @@ extension TaskStore {
     /// Deletes counters whose window ended more than `periodSeconds` ago: they would be
     /// restarted on next use anyway. Returns how many.
     @discardableResult
-    public func expireRateLimitWindows(periodSeconds: Int) throws(TaskStoreError) -> Int {
+    public func expireRateLimitWindows(periodSeconds: Int) throws(StoreError) -> Int {
         try withConnection { connection in
             try connection.query(
                 "DELETE FROM schedule_rate_limits WHERE window_start < now() - make_interval(secs => $1::integer)",

@@ -16,7 +16,7 @@ extension TaskStore {
     /// Each claim is leased for `leaseSecondsByType[type]`, or else `leaseSeconds`.
     public func claim(
         types: [String], limit: Int = 1, claimant: String, leaseSeconds: Int, leaseSecondsByType: [String: Int] = [:]
-    ) throws(TaskStoreError) -> [TaskRecord] {
+    ) throws(StoreError) -> [TaskRecord] {
         var seen = Set<String>()
         let wanted = types.filter { seen.insert($0).inserted }
         guard !wanted.isEmpty, limit > 0 else { return [] }
@@ -85,7 +85,7 @@ extension TaskStore {
     ///
     /// `attempt` fences stale workers: when given, the report applies only if it names the
     /// current claim. Without it (Nextcloud clients) any report for the running task applies.
-    public func reportProgress(id: Int64, progress: Double, attempt: Int? = nil) throws(TaskStoreError) -> ReportOutcome {
+    public func reportProgress(id: Int64, progress: Double, attempt: Int? = nil) throws(StoreError) -> ReportOutcome {
         try withConnection { connection in
             let updated = try connection.query(
                 """
@@ -106,7 +106,7 @@ extension TaskStore {
     /// `attempt` fences stale workers as in `reportProgress`. A retryable failure follows `retryPolicy`.
     public func reportResult(
         id: Int64, result: TaskResult, attempt: Int? = nil, retryPolicy: RetryPolicy = RetryPolicy()
-    ) throws(TaskStoreError) -> ReportOutcome {
+    ) throws(StoreError) -> ReportOutcome {
         try withConnection { connection in
             try Self.recordResult(
                 TaskReport(taskID: id, result: result, attempt: attempt), policy: retryPolicy, on: connection)
@@ -123,7 +123,7 @@ extension TaskStore {
     /// retry policy) and reports that matched nothing then go one by one, as `reportResult`.
     public func reportResults(
         _ reports: [TaskReport], retryPolicy: RetryPolicy = RetryPolicy()
-    ) throws(TaskStoreError) -> [ReportOutcome] {
+    ) throws(StoreError) -> [ReportOutcome] {
         guard !reports.isEmpty else { return [] }
         var seen = Set<Int64>()
         var finishing: [Int] = []

@@ -4,7 +4,7 @@ import Postgres
 
 /// Tasks in PostgreSQL: scheduling, reading, listing, cancelling and deleting. The worker side
 /// (claims and reports) is in `TaskStore+Worker.swift`. Every statement uses bound parameters.
-public struct TaskStore: Sendable {
+public struct TaskStore: Sendable, PooledStore {
     let pool: PostgresConnectionPool
     /// Shared by the copies of this store, so every request of the process sees the same claims.
     let claimedTypes = ClaimedTaskTypes()
@@ -13,21 +13,8 @@ public struct TaskStore: Sendable {
         self.pool = pool
     }
 
-    /// Runs `body` on a pooled connection, turning database failures into `TaskStoreError`.
-    func withConnection<T>(_ body: (PostgresConnection) throws -> T) throws(TaskStoreError) -> T {
-        do {
-            return try pool.withConnection(body)
-        } catch let error as TaskStoreError {
-            throw error
-        } catch let error as PostgresError {
-            throw .database(error)
-        } catch {
-            throw .corruptRow("unexpected error: \(error)")
-        }
-    }
-
     /// Inserts a task in the scheduled state and returns it.
-    public func schedule(_ task: NewTask) throws(TaskStoreError) -> TaskRecord {
+    public func schedule(_ task: NewTask) throws(StoreError) -> TaskRecord {
         try withConnection { connection in
             // Attaching input files is a second statement: both commit together or not at all.
             guard !task.inputFileIDs.isEmpty else { return try Self.insert(task, on: connection) }
@@ -55,7 +42,7 @@ public struct TaskStore: Sendable {
     }
 
     /// The task with this id, if it exists and belongs to `userID` (nil: any owner, for workers).
-    public func task(id: Int64, userID: String?) throws(TaskStoreError) -> TaskRecord? {
+    public func task(id: Int64, userID: String?) throws(StoreError) -> TaskRecord? {
         if let userID { return try task(id: id, owner: .user(userID)) }
         return try withConnection { connection in try Self.task(id: id, on: connection) }
     }
@@ -68,7 +55,7 @@ public struct TaskStore: Sendable {
     /// The types of the tasks with these ids (absent ids are left out): a task's type never
     /// changes, so workers' outputs can be checked against it before their report is recorded.
     /// Types of tasks claimed through this store are answered from memory.
-    public func taskTypes(ids: [Int64]) throws(TaskStoreError) -> [Int64: String] {
+    public func taskTypes(ids: [Int64]) throws(StoreError) -> [Int64: String] {
         var (types, unknown) = claimedTypes.lookUp(ids)
         guard !unknown.isEmpty else { return types }
         try withConnection { connection in
@@ -80,7 +67,7 @@ public struct TaskStore: Sendable {
     }
 
     /// The task with this id if it belongs to `owner`: a user's, or an app's task without a user.
-    public func task(id: Int64, owner: TaskOwner) throws(TaskStoreError) -> TaskRecord? {
+    public func task(id: Int64, owner: TaskOwner) throws(StoreError) -> TaskRecord? {
         try withConnection { connection in
             let result = try connection.query(
                 "SELECT \(TaskColumns.tasks) FROM tasks WHERE id = $1 AND \(TaskOwner.condition(user: "$2", app: "$3"))",
@@ -90,7 +77,7 @@ public struct TaskStore: Sendable {
     }
 
     /// A user's tasks, oldest first, optionally of one type and/or one custom id.
-    public func tasks(userID: String, type: String?, customID: String?) throws(TaskStoreError) -> [TaskRecord] {
+    public func tasks(userID: String, type: String?, customID: String?) throws(StoreError) -> [TaskRecord] {
         try withConnection { connection in
             try connection.query(
                 """
@@ -104,7 +91,7 @@ public struct TaskStore: Sendable {
     }
 
     /// A user's tasks scheduled by one app, oldest first, optionally with one custom id.
-    public func tasks(userID: String, appID: String, customID: String?) throws(TaskStoreError) -> [TaskRecord] {
+    public func tasks(userID: String, appID: String, customID: String?) throws(StoreError) -> [TaskRecord] {
         try withConnection { connection in
             try connection.query(
                 """
@@ -119,13 +106,13 @@ public struct TaskStore: Sendable {
 
     /// Deletes a user's task whatever its state. Returns whether a task was deleted.
     @discardableResult
-    public func delete(id: Int64, userID: String) throws(TaskStoreError) -> Bool {
+    public func delete(id: Int64, userID: String) throws(StoreError) -> Bool {
         try delete(id: id, owner: .user(userID))
     }
 
     /// Deletes one of `owner`'s tasks whatever its state. Returns whether a task was deleted.
     @discardableResult
-    public func delete(id: Int64, owner: TaskOwner) throws(TaskStoreError) -> Bool {
+    public func delete(id: Int64, owner: TaskOwner) throws(StoreError) -> Bool {
         try withConnection { connection in
             try connection.query(
                 "DELETE FROM tasks WHERE id = $1 AND \(TaskOwner.condition(user: "$2", app: "$3"))",
@@ -135,12 +122,12 @@ public struct TaskStore: Sendable {
     }
 
     /// Cancels a user's task if it is scheduled or running.
-    public func cancel(id: Int64, userID: String) throws(TaskStoreError) -> CancelOutcome {
+    public func cancel(id: Int64, userID: String) throws(StoreError) -> CancelOutcome {
         try cancel(id: id, owner: .user(userID))
     }
 
     /// Cancels one of `owner`'s tasks if it is scheduled or running.
-    public func cancel(id: Int64, owner: TaskOwner) throws(TaskStoreError) -> CancelOutcome {
+    public func cancel(id: Int64, owner: TaskOwner) throws(StoreError) -> CancelOutcome {
         let owned = TaskOwner.condition(user: "$2", app: "$3")
         return try withConnection { connection in
             let updated = try connection.query(
@@ -164,7 +151,7 @@ public struct TaskStore: Sendable {
 extension TaskStore {
     /// Inserts many tasks with ONE statement (each column sent as an array and unnested), so a
     /// batch costs one round trip and one commit. Returns the tasks in the order given.
-    public func schedule(batch tasks: [NewTask]) throws(TaskStoreError) -> [TaskRecord] {
+    public func schedule(batch tasks: [NewTask]) throws(StoreError) -> [TaskRecord] {
         guard !tasks.isEmpty else { return [] }
         return try withConnection { connection in
             guard tasks.contains(where: { !$0.inputFileIDs.isEmpty }) else { return try Self.insert(batch: tasks, on: connection) }

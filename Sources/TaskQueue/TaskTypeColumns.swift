@@ -17,7 +17,7 @@ enum TaskTypeColumns {
         return [ShapeColumns.encode(type.inputShape), ShapeColumns.encode(type.outputShape)] + ProviderShapesColumns.encode(rest)
     }
 
-    static func decode(_ row: PostgresRow) throws(ProviderStoreError) -> TaskType {
+    static func decode(_ row: PostgresRow) throws(StoreError) -> TaskType {
         guard let id = row.string("id"), let name = row.string("name"), let description = row.string("description") else {
             throw .corruptRow("custom task type without id, name or description")
         }

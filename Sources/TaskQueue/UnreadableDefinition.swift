@@ -26,7 +26,7 @@ struct DecodedRows<Value> {
 
     init<Rows: Sequence>(
         _ rows: Rows, kind: UnreadableDefinition.Kind, id: (Rows.Element) -> String?,
-        decode: (Rows.Element) throws(ProviderStoreError) -> Value
+        decode: (Rows.Element) throws(StoreError) -> Value
     ) {
         for row in rows {
             do {

@@ -18,7 +18,7 @@ public struct WebhookDeliveryStore: Sendable {
     /// Claims up to `limit` due deliveries with their finished task, each for `leaseSeconds`
     /// (the request timeout plus a margin): counting the attempt now means a sender that dies
     /// mid-call still used it, and the row is due again once the lease passes.
-    public func claimDue(limit: Int, leaseSeconds: Double) throws(TaskStoreError) -> [WebhookDelivery] {
+    public func claimDue(limit: Int, leaseSeconds: Double) throws(StoreError) -> [WebhookDelivery] {
         try tasks.withConnection { connection in
             try connection.query(
                 """
@@ -43,10 +43,10 @@ public struct WebhookDeliveryStore: Sendable {
                 ORDER BY claimed.row_id
                 """,
                 [limit, leaseSeconds]
-            ).rows.map { row throws(TaskStoreError) in
+            ).rows.map { row throws(StoreError) in
                 guard let rowID = row.int64("row_id"), let deliveryID = row.string("delivery_id"),
                     let uri = row.string("uri"), let method = row.string("method"), let attempt = row.int("attempts")
-                else { throw TaskStoreError.corruptRow("a webhook delivery row lacks a required column") }
+                else { throw StoreError.corruptRow("a webhook delivery row lacks a required column") }
                 return WebhookDelivery(
                     rowID: rowID, deliveryID: deliveryID, uri: uri, method: method, attempt: attempt,
                     task: try TaskColumns.decode(row))
@@ -55,7 +55,7 @@ public struct WebhookDeliveryStore: Sendable {
     }
 
     /// Records a 2xx answer. Not fenced by attempt: whichever call succeeded, the receiver has it.
-    public func markDelivered(_ delivery: WebhookDelivery, httpStatus: Int) throws(TaskStoreError) {
+    public func markDelivered(_ delivery: WebhookDelivery, httpStatus: Int) throws(StoreError) {
         try tasks.withConnection { connection in
             _ = try connection.query(
                 """
@@ -70,7 +70,7 @@ public struct WebhookDeliveryStore: Sendable {
     /// Schedules the next attempt after a failed call, unless the row was claimed again meanwhile.
     public func scheduleRetry(
         _ delivery: WebhookDelivery, afterSeconds delay: Double, httpStatus: Int?, error: String
-    ) throws(TaskStoreError) {
+    ) throws(StoreError) {
         try tasks.withConnection { connection in
             _ = try connection.query(
                 """
@@ -83,7 +83,7 @@ public struct WebhookDeliveryStore: Sendable {
     }
 
     /// Gives a delivery up (retry limit reached, or target refused), keeping why.
-    public func markFailed(_ delivery: WebhookDelivery, httpStatus: Int?, error: String) throws(TaskStoreError) {
+    public func markFailed(_ delivery: WebhookDelivery, httpStatus: Int?, error: String) throws(StoreError) {
         try tasks.withConnection { connection in
             _ = try connection.query(
                 """
@@ -95,7 +95,7 @@ public struct WebhookDeliveryStore: Sendable {
     }
 
     /// How many deliveries are owed and how many were given up, each counted on its partial index.
-    public func counts() throws(TaskStoreError) -> WebhookDeliveryCounts {
+    public func counts() throws(StoreError) -> WebhookDeliveryCounts {
         try tasks.withConnection { connection in
             let row = try connection.query(
                 """

@@ -20,7 +20,7 @@ public final class WorkerCallBatcher: Sendable {
     /// - Parameter maxBatch: The most calls one statement or transaction serves.
     public init(store: TaskStore, retryPolicy: RetryPolicy, maxBatch: Int = 100) {
         claims = Coalescer(maxBatch: maxBatch) { key, calls in
-            do throws(TaskStoreError) {
+            do throws(StoreError) {
                 let claimed = try store.claim(
                     types: key.types, limit: calls.count, claimant: key.claimant, leaseSeconds: key.leaseSeconds,
                     leaseSecondsByType: key.leaseSecondsByType)
@@ -39,13 +39,13 @@ public final class WorkerCallBatcher: Sendable {
     /// limit of 1: the task claimed for this caller, or nil when none was ready.
     public func claimOne(
         types: [String], claimant: String, leaseSeconds: Int, leaseSecondsByType: [String: Int] = [:]
-    ) throws(TaskStoreError) -> TaskRecord? {
+    ) throws(StoreError) -> TaskRecord? {
         let key = ClaimKey(types: types, claimant: claimant, leaseSeconds: leaseSeconds, leaseSecondsByType: leaseSecondsByType)
         return try claims.run((), key: key)
     }
 
     /// As ``TaskStore/reportResult(id:result:attempt:retryPolicy:)``.
-    public func reportResult(_ report: TaskReport) throws(TaskStoreError) -> ReportOutcome {
+    public func reportResult(_ report: TaskReport) throws(StoreError) -> ReportOutcome {
         try results.run(report, key: 0)
     }
 
@@ -54,9 +54,9 @@ public final class WorkerCallBatcher: Sendable {
     /// its own, so one report the database refuses does not fail the others.
     static func record(
         _ reports: [TaskReport], store: TaskStore, retryPolicy: RetryPolicy
-    ) -> [Result<ReportOutcome, TaskStoreError>] {
-        func alone(_ report: TaskReport) -> Result<ReportOutcome, TaskStoreError> {
-            do throws(TaskStoreError) {
+    ) -> [Result<ReportOutcome, StoreError>] {
+        func alone(_ report: TaskReport) -> Result<ReportOutcome, StoreError> {
+            do throws(StoreError) {
                 return .success(
                     try store.reportResult(id: report.taskID, result: report.result, attempt: report.attempt, retryPolicy: retryPolicy))
             } catch {
@@ -64,7 +64,7 @@ public final class WorkerCallBatcher: Sendable {
             }
         }
         guard reports.count > 1 else { return reports.map(alone) }
-        do throws(TaskStoreError) {
+        do throws(StoreError) {
             return try store.reportResults(reports, retryPolicy: retryPolicy).map { .success($0) }
         } catch where error.isUnavailable {
             return Array(repeating: .failure(error), count: reports.count)

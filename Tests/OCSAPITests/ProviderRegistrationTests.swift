@@ -240,7 +240,7 @@ struct ProviderRegistrationTests {
         #expect(try worker.next(providers: ["core:text2text"]).status == 204, "no longer preferred")
 
         // A preference needs a provider of that type.
-        #expect(throws: ProviderStoreError.self) {
+        #expect(throws: StoreError.self) {
             try server.server.catalog.store.setPreferred(taskType: "core:text2text", providerID: "core:audio2text")
         }
     }

@@ -20,9 +20,9 @@ struct AccountStoreTests {
 
         let second = try store.accounts.addAppPassword(userName: "alice")
         #expect(try store.accounts.authenticateUser(userName: "alice", appPassword: second) == alice)
-        #expect(throws: AccountError.self) { try store.accounts.addUser(name: "alice", isAdmin: false) }
-        #expect(throws: AccountError.self) { try store.accounts.addUser(name: "bad name!", isAdmin: false) }
-        #expect(throws: AccountError.self) { try store.accounts.addAppPassword(userName: "nobody") }
+        #expect(throws: StoreError.self) { try store.accounts.addUser(name: "alice", isAdmin: false) }
+        #expect(throws: StoreError.self) { try store.accounts.addUser(name: "bad name!", isAdmin: false) }
+        #expect(throws: StoreError.self) { try store.accounts.addAppPassword(userName: "nobody") }
 
         try store.accounts.removeUser(name: "alice")
         #expect(try store.accounts.authenticateUser(userName: nil, appPassword: password) == nil)
@@ -36,7 +36,7 @@ struct AccountStoreTests {
         #expect(try store.accounts.authenticateApp(appID: "worker", secret: secret))
         #expect(try !store.accounts.authenticateApp(appID: "worker", secret: secret + "x"))
         #expect(try !store.accounts.authenticateApp(appID: "other", secret: secret))
-        #expect(throws: AccountError.self) { try store.accounts.addApp(appID: "worker") }
+        #expect(throws: StoreError.self) { try store.accounts.addApp(appID: "worker") }
         let stored = try store.query("SELECT app_id, encode(salt, 'hex') AS salt, encode(secret_hash, 'hex') AS hash FROM ex_apps")
         #expect(stored.rowCount == 1)
         #expect(stored[0].string("hash")?.contains(secret) == false)

@@ -18,10 +18,10 @@ struct FilesAndRateLimitStoreTests {
         defer { fixture.close() }
         let upload = try fixture.tasks.storeUpload(NewFile(name: "a.wav", contentType: "audio/wav", data: Self.bytes), owner: .user("alice"))
 
-        #expect(throws: TaskStoreError.self) { try fixture.tasks.schedule(audioTask(upload, user: "bob")) }
-        #expect(throws: TaskStoreError.self) { try fixture.tasks.schedule(audioTask(upload, user: nil)) }
+        #expect(throws: StoreError.self) { try fixture.tasks.schedule(audioTask(upload, user: "bob")) }
+        #expect(throws: StoreError.self) { try fixture.tasks.schedule(audioTask(upload, user: nil)) }
         let task = try fixture.tasks.schedule(audioTask(upload))
-        #expect(throws: TaskStoreError.self) { try fixture.tasks.schedule(audioTask(upload)) }
+        #expect(throws: StoreError.self) { try fixture.tasks.schedule(audioTask(upload)) }
         #expect(try fixture.query("SELECT count(*)::bigint AS n FROM tasks").rows.first?.int64("n") == 1)
 
         let file = try #require(try fixture.tasks.taskFile(id: upload, taskID: task.id, owner: .user("alice")))

@@ -62,7 +62,7 @@ struct ProviderStoreTests {
 
         try store.setPreferred(taskType: "core:text2text", providerID: "second")
         #expect(try store.snapshot(core: .core).preferred["core:text2text"]?.id == "second")
-        #expect(throws: ProviderStoreError.self) { try store.setPreferred(taskType: "core:audio2text", providerID: "second") }
+        #expect(throws: StoreError.self) { try store.setPreferred(taskType: "core:audio2text", providerID: "second") }
 
         // The preferred provider moves to another type: its old preference is void.
         try store.register(Self.provider("second", "core:audio2text", runtime: 7))
@@ -86,16 +86,16 @@ struct ProviderStoreTests {
         try store.register(Self.provider("p", "test:shaped", app: "app1"), customType: Self.shaped)
         var renamed = Self.shaped
         renamed.name = "Taken"
-        #expect(throws: ProviderStoreError.self) {
+        #expect(throws: StoreError.self) {
             try store.register(Self.provider("q", "test:shaped", app: "app2"), customType: renamed)
         }
-        #expect(throws: ProviderStoreError.self) { try store.register(Self.provider("p", "core:text2text", app: "app2")) }
-        #expect(throws: ProviderStoreError.self) { try store.unregister(providerID: "p", appID: "app2") }
-        #expect(throws: ProviderStoreError.self) { try store.register(Self.provider("r", "test:none", app: "app2")) }
+        #expect(throws: StoreError.self) { try store.register(Self.provider("p", "core:text2text", app: "app2")) }
+        #expect(throws: StoreError.self) { try store.unregister(providerID: "p", appID: "app2") }
+        #expect(throws: StoreError.self) { try store.register(Self.provider("r", "test:none", app: "app2")) }
         var core = Self.shaped
         core.id = "core:text2text"
-        #expect(throws: ProviderStoreError.self) { try store.addCustomType(core) }
-        #expect(throws: ProviderStoreError.self) { try store.register(Self.provider("r", "core:text2text", app: "app2"), customType: core) }
+        #expect(throws: StoreError.self) { try store.addCustomType(core) }
+        #expect(throws: StoreError.self) { try store.register(Self.provider("r", "core:text2text", app: "app2"), customType: core) }
         #expect(try store.providers() == [Self.provider("p", "test:shaped", app: "app1")])
         #expect(try store.customTypes().map(\.name) == ["Shaped"])
 
@@ -103,7 +103,7 @@ struct ProviderStoreTests {
         try store.register(Self.provider("q", "test:shaped", app: "app2"))
         try store.unregister(providerID: "p", appID: "app1")
         #expect(try store.customTypes().map(\.id) == ["test:shaped"])
-        #expect(throws: ProviderStoreError.self) { try store.removeCustomType(id: "test:shaped") }
+        #expect(throws: StoreError.self) { try store.removeCustomType(id: "test:shaped") }
         try store.unregister(providerID: "q", appID: nil)
         try store.removeCustomType(id: "test:shaped")
         #expect(try store.customTypes().isEmpty)
@@ -125,16 +125,16 @@ struct ProviderStoreTests {
                         do {
                             try store.removeCustomType(id: "test:shaped")
                             removed.add(1, ordering: .relaxed)
-                        } catch ProviderStoreError.taskTypeInUse {
+                        } catch StoreError.taskTypeInUse {
                             // Providers exist: remove them, then the type goes on a later round.
                             for provider in try store.providers() { _ = try? store.unregister(providerID: provider.id, appID: nil) }
-                        } catch ProviderStoreError.taskTypeNotFound {}
+                        } catch StoreError.taskTypeNotFound {}
                         try store.addCustomType(Self.shaped)
                     } else {
                         try store.register(Self.provider("p\(index)-\(round)", "test:shaped"))
                         registered.add(1, ordering: .relaxed)
                     }
-                } catch ProviderStoreError.unknownTaskType {
+                } catch StoreError.unknownTaskType {
                     // The type was gone at that moment: refused, nothing stored.
                 } catch {
                     unexpected.withLock { $0.append("\(error)") }
@@ -167,7 +167,7 @@ struct ProviderStoreTests {
                         served.add(1, ordering: .relaxed)
                         if round % 2 == 0 { try store.unregister(providerID: "server-\(index)", appID: "server") }
                     }
-                } catch ProviderStoreError.unknownTaskType {
+                } catch StoreError.unknownTaskType {
                     // The owner's type was gone at that moment: refused, nothing stored.
                 } catch {
                     unexpected.withLock { $0.append("\(error)") }

@@ -15,7 +15,7 @@ struct WorkerCallBatcherTests {
 
         init(holdFirstBatchUntil: Int) { self.holdFirstBatchUntil = holdFirstBatchUntil }
 
-        func run(key: Int, calls: [Int]) -> [Result<Int, TaskStoreError>] {
+        func run(key: Int, calls: [Int]) -> [Result<Int, StoreError>] {
             let isFirst = batches.withLock { batches in
                 batches.append((key, calls))
                 return batches.count == 1
@@ -125,7 +125,7 @@ struct WorkerCallBatcherTests {
         let stored = try #require(try store.tasks.task(id: good.id, userID: nil))
         #expect(try outcomes[0].get() == .accepted(stored))
         #expect(stored.output == ["output": "kept"])
-        #expect(throws: TaskStoreError.self) { try outcomes[1].get() }
+        #expect(throws: StoreError.self) { try outcomes[1].get() }
         #expect(try store.tasks.task(id: other.id, userID: nil)?.status == .running)
     }
 }

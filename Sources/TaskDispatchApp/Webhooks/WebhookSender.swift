@@ -128,7 +128,7 @@ final class WebhookSender: Sendable {
         var metadata: Logger.Metadata = [
             "task.id": "\(delivery.task.id)", "delivery": "\(delivery.deliveryID)", "attempt": "\(delivery.attempt)",
         ]
-        do throws(TaskStoreError) {
+        do throws(StoreError) {
             if delivery.attempt > settings.retryPolicy.maxAttempts {
                 // The sender of the last allowed call died during it.
                 return try giveUp(delivery, status: nil, error: "retry limit reached", &metadata)
@@ -169,7 +169,7 @@ final class WebhookSender: Sendable {
     /// A failed call: retried after the backoff, or given up after the last allowed attempt.
     private func failed(
         _ delivery: WebhookDelivery, status: Int?, error: String, _ metadata: inout Logger.Metadata
-    ) throws(TaskStoreError) -> Double? {
+    ) throws(StoreError) -> Double? {
         let policy = settings.retryPolicy
         guard delivery.attempt < policy.maxAttempts else {
             return try giveUp(delivery, status: status, error: error, &metadata)
@@ -184,7 +184,7 @@ final class WebhookSender: Sendable {
 
     private func giveUp(
         _ delivery: WebhookDelivery, status: Int?, error: String, _ metadata: inout Logger.Metadata
-    ) throws(TaskStoreError) -> Double? {
+    ) throws(StoreError) -> Double? {
         try store.markFailed(delivery, httpStatus: status, error: String(error.prefix(Self.maxErrorLength)))
         metadata["error"] = "\(error)"
         logger.warning("webhook given up", metadata: metadata)

@@ -152,7 +152,7 @@ public struct TaskScheduler: Sendable {
     private func withInputFileCheck<T>(_ body: () throws -> T) throws -> T {
         do {
             return try body()
-        } catch TaskStoreError.inputFilesUnavailable(let ids) {
+        } catch StoreError.inputFilesUnavailable(let ids) {
             throw ServiceError.invalid(
                 "input file ids \(ids.map(String.init).joined(separator: ", ")) do not name uploads of the task's owner "
                     + "that no task uses yet (upload with POST /files; each upload serves one task)")

@@ -1,11 +1,23 @@
 import Postgres
 
-/// Why a provider or custom task type change was refused or failed.
-public enum ProviderStoreError: Error, Sendable, CustomStringConvertible {
+/// Why a store could not do what was asked: the database failed, a row was not what the schema
+/// promises, or the store refused the change. Every store (tasks, providers, accounts, webhook
+/// deliveries) throws this one type, so callers map it to an answer in one place.
+public enum StoreError: Error, Sendable, CustomStringConvertible {
+    // MARK: Failures of any store
+
     /// The database failed or is unreachable.
     case database(PostgresError)
     /// A row did not have the shape the schema promises.
     case corruptRow(String)
+
+    // MARK: Tasks
+
+    /// Input file ids that are not uploads of the task's owner waiting to be scheduled.
+    case inputFilesUnavailable([Int64])
+
+    // MARK: Providers and custom task types
+
     /// The task type is neither a core type nor a registered custom type.
     case unknownTaskType(String)
     /// The owning ExApp does not exist.
@@ -23,10 +35,20 @@ public enum ProviderStoreError: Error, Sendable, CustomStringConvertible {
     /// A custom type still has providers; they must go first.
     case taskTypeInUse(String, providers: [String])
 
+    // MARK: Accounts (users and ExApps)
+
+    /// A user name or app id outside what Nextcloud allows; the value says why.
+    case invalidAccountName(String)
+    /// A user or ExApp of that name exists already.
+    case accountAlreadyExists(String)
+    /// No user or ExApp of that name.
+    case accountNotFound(String)
+
     public var description: String {
         switch self {
         case .database(let error): "database error: \(error)"
         case .corruptRow(let what): "corrupt row: \(what)"
+        case .inputFilesUnavailable(let ids): "input files not available: \(ids)"
         case .unknownTaskType(let id): "unknown task type '\(id)'"
         case .unknownApp(let id): "no ExApp '\(id)'"
         case .coreTaskType(let id): "'\(id)' is a core task type; a custom task type needs another id"
@@ -37,6 +59,9 @@ public enum ProviderStoreError: Error, Sendable, CustomStringConvertible {
         case .changedConcurrently(let id): "provider '\(id)' changed while being removed; try again"
         case .taskTypeInUse(let id, let providers):
             "custom task type '\(id)' still has providers (\(providers.joined(separator: ", "))); remove them first"
+        case .invalidAccountName(let why): why
+        case .accountAlreadyExists(let name): "'\(name)' already exists"
+        case .accountNotFound(let name): "'\(name)' does not exist"
         }
     }
 
