@@ -88,7 +88,7 @@ log=$work/server.log
 # webhookUri at 127.0.0.1 on a closed port; nothing else is ever called. Long polls are
 # capped at 1 s so that a generated `wait` costs little.
 "$binary" serve --host 127.0.0.1 --port 0 --data-dir "$work/pg" \
-    --max-wait-seconds 1 --webhook-allow-private-targets --webhook-timeout 2 \
+    --max-wait-seconds 1 --webhook-allow-private-targets --webhook-timeout-seconds 2 \
     --webhook-max-attempts 2 --webhook-retry-base-seconds 1 --webhook-retry-max-seconds 2 \
     --schedule-rate-limit 1000 >"$log" 2>&1 &
 server_pid=$!

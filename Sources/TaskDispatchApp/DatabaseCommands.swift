@@ -32,7 +32,7 @@ struct CleanupCommand: ParsableCommand {
     var olderThan: Int?
 
     func run() throws {
-        try withMigratedPool(database, extraFlags: olderThan.map { ["retention": String($0)] } ?? [:]) { pool, configuration in
+        try withMigratedPool(database, extraFlags: olderThan.map { ["retention-seconds": String($0)] } ?? [:]) { pool, configuration in
             let tasks = TaskStore(pool: pool)
             var deleted = 0
             while case let batch = try tasks.deleteFinishedTasks(olderThanSeconds: configuration.retentionSeconds), batch > 0 {

@@ -21,14 +21,9 @@ public struct TaskDispatchCommand: ParsableCommand {
 
 /// Options every command that touches the database shares.
 struct DatabaseOptions: ParsableArguments {
-    @Option(help: "PostgreSQL connection string or URL (env DATABASE_URL). Without it, an embedded cluster is used.")
-    var databaseURL: String?
-
-    @Option(help: "Folder of the embedded cluster (env TASKDISPATCH_DATA_DIR).")
-    var dataDir: String?
-
-    @Option(help: "trace, debug, info, notice, warning, error or critical (env TASKDISPATCH_LOG_LEVEL).")
-    var logLevel: String?
+    @Option(help: ServerSettings.argumentHelp("database-url")) var databaseURL: String?
+    @Option(help: ServerSettings.argumentHelp("data-dir")) var dataDir: String?
+    @Option(help: ServerSettings.argumentHelp("log-level")) var logLevel: String?
 
     var flags: [String: String] {
         var flags: [String: String] = [:]
@@ -57,8 +52,10 @@ func withDatabase<T>(
 /// Runs `body` with a one-connection pool over the configured, migrated database: what the
 /// administration commands need.
 func withMigratedPool(_ options: DatabaseOptions, extraFlags: [String: String] = [:], _ body: (PostgresConnectionPool, ServerConfiguration) throws -> Void) throws {
-    let configuration = try ServerConfiguration.resolve(flags: options.flags.merging(extraFlags) { _, extra in extra })
+    let (configuration, deprecations) = try ServerConfiguration.resolveWithWarnings(
+        flags: options.flags.merging(extraFlags) { _, extra in extra })
     try withDatabase(configuration) { database, logger in
+        for deprecation in deprecations { logger.warning("\(deprecation)") }
         let pool = PostgresConnectionPool(
             configuration: PostgresPoolConfiguration(
                 connectionString: database.connectionString, maxConnections: 1,
