@@ -6,7 +6,8 @@ import PackageDescription
 // 2. thin safe wrappers (JSON, MicroHTTP, Postgres) and BackgroundThreads
 // 3. the task domain (TaskQueue)
 // 4. the OCS API (OCSAPI)
-// 5. the application: configuration, embedded database, command line (TaskDispatchApp, taskdispatch)
+// 5. the application: configuration, embedded database, command line (TaskDispatchApp, taskdispatch),
+//    and the benchmark (TaskDispatchBench)
 //
 // Linux only: the server runs on libmicrohttpd's epoll mode and imports Glibc directly.
 let package = Package(
@@ -64,7 +65,16 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .executableTarget(name: "taskdispatch", dependencies: ["TaskDispatchApp"]),
+        // The benchmark (`taskdispatch bench`), apart so that nothing is public only for it.
+        .target(name: "TaskDispatchBench", dependencies: [
+            "TaskDispatchApp", "OCSAPI", "TaskQueue", "Postgres", "EmbeddedPostgres", "MicroHTTP", "JSON", "LoopbackHTTPClient",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "taskdispatch", dependencies: [
+            "TaskDispatchApp", "TaskDispatchBench",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
 
         // A small blocking HTTP/1.1 client over POSIX sockets (and GnuTLS), for tests and the
         // benchmark, and for webhooks: it can send what curl and URLSession refuse to (bodies on
@@ -83,7 +93,7 @@ let package = Package(
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "EmbeddedPostgres", "TaskDispatchTesting"]),
         .testTarget(name: "TaskQueueTests", dependencies: ["TaskQueue", "TaskDispatchTesting", "JSON", "Postgres"]),
         .testTarget(name: "OCSAPITests", dependencies: [
-            "OCSAPI", "TaskDispatchApp", "TaskQueue", "JSON", "Postgres", "LoopbackHTTPClient", "TaskDispatchTesting",
+            "OCSAPI", "TaskDispatchApp", "TaskDispatchBench", "TaskQueue", "JSON", "Postgres", "LoopbackHTTPClient", "TaskDispatchTesting",
             "MicroHTTP", "BackgroundThreads", .product(name: "Crypto", package: "swift-crypto"),
         ]),
     ],

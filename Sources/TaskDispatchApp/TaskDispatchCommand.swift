@@ -4,19 +4,17 @@ import Logging
 import Postgres
 import TaskQueue
 
-/// `taskdispatch`: the server and its administration.
-public struct TaskDispatchCommand: ParsableCommand {
-    public static let configuration = CommandConfiguration(
-        commandName: "taskdispatch",
-        abstract: "Dispatches tasks from apps to workers over Nextcloud's TaskProcessing OCS API.",
-        version: TaskDispatchVersion.current,
-        subcommands: [
-            ServeCommand.self, MigrateCommand.self, CleanupCommand.self, UserCommand.self, AppCommand.self, ProviderCommand.self,
-            TypeCommand.self, BenchCommand.self,
-        ],
-        defaultSubcommand: ServeCommand.self)
-
-    public init() {}
+/// The `taskdispatch` commands this target defines: the server and its administration. The
+/// executable assembles them (with the benchmark's) under one root command.
+public enum TaskDispatchCommands {
+    public static let abstract = "Dispatches tasks from apps to workers over Nextcloud's TaskProcessing OCS API."
+    public static let version = TaskDispatchVersion.current
+    /// `serve`, the command run when none is named.
+    public static let serve: any ParsableCommand.Type = ServeCommand.self
+    public static let all: [any ParsableCommand.Type] = [
+        ServeCommand.self, MigrateCommand.self, CleanupCommand.self, UserCommand.self, AppCommand.self, ProviderCommand.self,
+        TypeCommand.self,
+    ]
 }
 
 /// Options every command that touches the database shares.

@@ -32,7 +32,7 @@ extension TaskStore {
     }
 
     /// The claim statement; parameters: types, limit, claimant, lease seconds, per-type lease
-    /// types and seconds. Public for the benchmark, which runs it directly as its ceiling.
+    /// types and seconds. `package`: the benchmark runs it directly as its ceiling.
     ///
     /// Each type's scan locks up to `limit` rows so that concurrent claimers skip them, but only
     /// the best `limit` of all types are claimed: a claim of several types holds rows it does not
@@ -41,7 +41,7 @@ extension TaskStore {
     /// over rows on the ready channel, in the format of the `tasks_notify_ready` trigger; the
     /// notice is delivered at commit, when the rows are free again. A claim of one type passes
     /// over nothing and sends nothing.
-    public static let claimSQL = """
+    package static let claimSQL = """
         WITH locked AS MATERIALIZED (
             SELECT candidate.id, candidate.priority, wanted.type, coalesce(per_type.seconds, $4::integer) AS lease
             FROM unnest($1::text[]) AS wanted (type)
@@ -233,8 +233,8 @@ extension TaskStore {
     }
 
     /// Finishes a running task; parameters: id, status, output, error message, user-facing
-    /// error message, attempt (nil: any). Public for the benchmark, which runs it directly.
-    public static let finishSQL = """
+    /// error message, attempt (nil: any). `package`: the benchmark runs it directly.
+    package static let finishSQL = """
         UPDATE tasks
         SET status = $2::smallint, output = $3, error_message = $4, user_facing_error_message = $5,
             progress = CASE WHEN $2::smallint = \(TaskStatus.successful.rawValue) THEN 1 ELSE progress END,

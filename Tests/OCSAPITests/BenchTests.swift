@@ -1,5 +1,6 @@
 import Postgres
 import TaskDispatchApp
+import TaskDispatchBench
 import TaskDispatchTesting
 import Testing
 

@@ -1,5 +1,6 @@
 import Foundation
 import MicroHTTP
+import TaskDispatchApp
 
 /// A self-signed certificate for 127.0.0.1, made with openssl in a temporary folder for the
 /// benchmark's HTTPS row; its load generator trusts exactly this certificate.

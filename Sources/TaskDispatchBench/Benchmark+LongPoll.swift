@@ -2,6 +2,7 @@ import Foundation
 import JSON
 import Postgres
 import Synchronization
+import TaskDispatchApp
 
 extension Benchmark {
     /// The `next` body of a parked worker: wait as long as the server allows.

@@ -1,4 +1,5 @@
 import Foundation
+import TaskDispatchApp
 
 /// The sizes of one benchmark run.
 public struct BenchSettings: Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import TaskDispatchApp
 
 /// The results of a benchmark run, rendered as a Markdown table.
 public struct BenchReport: Sendable {

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TaskDispatchApp
 
 /// What the worker threads of one measured phase did, together.
 struct WorkerOutcome {

@@ -2,10 +2,11 @@ import ArgumentParser
 import EmbeddedPostgres
 import Foundation
 import Logging
+import TaskDispatchApp
 
 /// `taskdispatch bench`: the benchmark of issue 5, against its own in-process server.
-struct BenchCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct BenchCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure claim, result and schedule throughput against an in-process server; prints a Markdown table.",
         discussion: """
@@ -35,7 +36,7 @@ struct BenchCommand: ParsableCommand {
         return Set(numbers.compactMap { $0 })
     }
 
-    func validate() throws {
+    public func validate() throws {
         guard workers > 0, tasks > 0, backlog > 0 else { throw ValidationError("--workers, --tasks and --backlog must be positive") }
         guard finishedRows >= 0 else { throw ValidationError("--finished-rows must not be negative") }
         guard parkedWorkers > 0, wakeRounds > 0, idleWorkers > 0, idleSeconds > 0, largeFleetWorkers > 0 else {
@@ -46,7 +47,9 @@ struct BenchCommand: ParsableCommand {
         guard selectedRows != nil else { throw ValidationError("--rows takes row numbers from 1 to 8, separated by commas") }
     }
 
-    func run() throws {
+    public init() {}
+
+    public func run() throws {
         var settings = quick ? BenchSettings.quick : BenchSettings()
         settings.rows = selectedRows ?? settings.rows
         if !quick {

@@ -1,7 +1,8 @@
 import Foundation
-import LoopbackHTTPClient
 import JSON
+import LoopbackHTTPClient
 import Postgres
+import TaskDispatchApp
 import TaskQueue
 
 extension Benchmark {

@@ -1,6 +1,7 @@
 import Foundation
 import JSON
 import LoopbackHTTPClient
+import TaskDispatchApp
 
 /// One worker thread's connection to the server, as the ExApp or as the user.
 final class BenchClient {

@@ -3,6 +3,7 @@ import Logging
 import LoopbackHTTPClient
 import MicroHTTP
 import Postgres
+import TaskDispatchApp
 import TaskQueue
 
 /// The benchmark of issue 5: an in-process server on a free loopback port over the given

@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import TaskDispatchApp
 
 /// Counters read before and after a measured phase: write transactions, this process's CPU,
 /// and the CPU of the database's processes (from /proc, when the database runs on this machine).

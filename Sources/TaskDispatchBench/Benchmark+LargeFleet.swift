@@ -1,6 +1,7 @@
 import Foundation
 import JSON
 import Synchronization
+import TaskDispatchApp
 
 extension Benchmark {
     /// 8. A large fleet: `settings.largeFleetWorkers` workers long-poll one server that runs in
