@@ -79,6 +79,16 @@ public struct PostgresQuery: Sendable, Equatable, ExpressibleByStringInterpolati
             parts.append(.sql(sql))
         }
 
+        /// Binds each of `values` as the next parameter and writes their placeholders separated
+        /// by commas (`$4, $5, $6`), for a list whose length the code fixes, such as a
+        /// table's columns: the text still depends on the call site alone.
+        public mutating func appendInterpolation(bindList values: [any PostgresBindable]) {
+            for (index, value) in values.enumerated() {
+                if index > 0 { parts.append(.sql(", ")) }
+                appendInterpolation(bind: value)
+            }
+        }
+
         /// Writes another query into the statement, its placeholders numbered after the
         /// parameters bound so far and its parameters appended to them.
         public mutating func appendInterpolation(fragment: PostgresQuery) {

@@ -23,14 +23,17 @@ extension Benchmark {
                 let connection = shared.value[index]
                 while true {
                     let claimed = try tally.timed {
-                        try connection.query(TaskStore.claimSQL, [[Self.type], 1, Self.app, 300, [String](), [Int]()])
+                        try connection.query(
+                            TaskStore.claimQuery(
+                                types: [Self.type], limit: 1, claimant: Self.app, leaseSeconds: 300, leaseTypes: [], leases: []))
                     }
                     guard let row = claimed.rows.first, let id = row.int64("id") else { return }
                     let attempt = row.int64("attempt").map(Int.init)
                     let finished = try tally.timed {
                         try connection.query(
-                            TaskStore.finishSQL,
-                            [id, TaskStatus.successful.rawValue, output, String?.none, String?.none, attempt])
+                            TaskStore.finishQuery(
+                                id: id, status: .successful, output: output, errorMessage: nil, userFacingErrorMessage: nil,
+                                attempt: attempt))
                     }
                     guard finished.rows.count == 1 else { throw BenchFailure("task \(id) was not finished") }
                     tally.processed += 1

@@ -53,11 +53,11 @@ public struct AccountStore: Sendable, PooledStore {
         try withConnection(onUniqueViolation: Self.alreadyExists) { connection in
             try connection.transaction { connection in
                 let inserted = try connection.query(
-                    "INSERT INTO users (name, is_admin) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING", [name, isAdmin])
+                    "INSERT INTO users (name, is_admin) VALUES (\(bind: name), \(bind: isAdmin)) ON CONFLICT (name) DO NOTHING")
                 guard inserted.affectedRows == 1 else { throw StoreError.accountAlreadyExists(name) }
+                let (id, hash) = (String(token.prefix(Self.passwordIDLength)), SecretHasher.hash(secret: token, salt: salt))
                 _ = try connection.query(
-                    "INSERT INTO app_passwords (id, user_name, salt, hash) VALUES ($1, $2, $3, $4)",
-                    [String(token.prefix(Self.passwordIDLength)), name, salt, SecretHasher.hash(secret: token, salt: salt)])
+                    "INSERT INTO app_passwords (id, user_name, salt, hash) VALUES (\(bind: id), \(bind: name), \(bind: salt), \(bind: hash))")
             }
         }
         return (UserAccount(name: name, isAdmin: isAdmin), token)
@@ -71,9 +71,10 @@ public struct AccountStore: Sendable, PooledStore {
             let inserted = try connection.query(
                 """
                 INSERT INTO app_passwords (id, user_name, salt, hash)
-                SELECT $1, name, $3, $4 FROM users WHERE name = $2
-                """,
-                [String(token.prefix(Self.passwordIDLength)), userName, salt, SecretHasher.hash(secret: token, salt: salt)])
+                SELECT \(bind: String(token.prefix(Self.passwordIDLength))), name, \(bind: salt),
+                       \(bind: SecretHasher.hash(secret: token, salt: salt))
+                FROM users WHERE name = \(bind: userName)
+                """)
             guard inserted.affectedRows == 1 else { throw StoreError.accountNotFound(userName) }
         }
         return token
@@ -89,7 +90,7 @@ public struct AccountStore: Sendable, PooledStore {
 
     public func user(named name: String) throws(StoreError) -> UserAccount? {
         try withConnection { connection in
-            try connection.query("SELECT name, is_admin FROM users WHERE name = $1", [name]).rows.first.map { row in
+            try connection.query("SELECT name, is_admin FROM users WHERE name = \(bind: name)").rows.first.map { row in
                 UserAccount(name: name, isAdmin: row.bool("is_admin") ?? false)
             }
         }
@@ -97,7 +98,7 @@ public struct AccountStore: Sendable, PooledStore {
 
     public func removeUser(name: String) throws(StoreError) {
         try withConnection { connection in
-            guard try connection.query("DELETE FROM users WHERE name = $1", [name]).affectedRows == 1 else {
+            guard try connection.query("DELETE FROM users WHERE name = \(bind: name)").affectedRows == 1 else {
                 throw StoreError.accountNotFound(name)
             }
         }
@@ -111,9 +112,8 @@ public struct AccountStore: Sendable, PooledStore {
                 """
                 SELECT p.salt, p.hash, u.name, u.is_admin
                 FROM app_passwords p JOIN users u ON u.name = p.user_name
-                WHERE p.id = $1
-                """,
-                [String(token.prefix(Self.passwordIDLength))]
+                WHERE p.id = \(bind: String(token.prefix(Self.passwordIDLength)))
+                """
             ).rows
             guard let row = rows.first, let salt = row.bytes("salt"), let hash = row.bytes("hash"),
                 let name = row.string("name"),
@@ -134,10 +134,10 @@ public struct AccountStore: Sendable, PooledStore {
         try withConnection(onUniqueViolation: Self.alreadyExists) { connection in
             let inserted = try connection.query(
                 """
-                INSERT INTO ex_apps (app_id, salt, secret_hash) VALUES ($1, $2, $3)
+                INSERT INTO ex_apps (app_id, salt, secret_hash)
+                VALUES (\(bind: appID), \(bind: salt), \(bind: SecretHasher.hash(secret: secret, salt: salt)))
                 ON CONFLICT (app_id) DO NOTHING
-                """,
-                [appID, salt, SecretHasher.hash(secret: secret, salt: salt)])
+                """)
             guard inserted.affectedRows == 1 else { throw StoreError.accountAlreadyExists(appID) }
         }
         return secret
@@ -153,7 +153,7 @@ public struct AccountStore: Sendable, PooledStore {
 
     public func removeApp(appID: String) throws(StoreError) {
         try withConnection { connection in
-            guard try connection.query("DELETE FROM ex_apps WHERE app_id = $1", [appID]).affectedRows == 1 else {
+            guard try connection.query("DELETE FROM ex_apps WHERE app_id = \(bind: appID)").affectedRows == 1 else {
                 throw StoreError.accountNotFound(appID)
             }
         }
@@ -163,7 +163,7 @@ public struct AccountStore: Sendable, PooledStore {
     public func authenticateApp(appID: String, secret: String) throws(StoreError) -> Bool {
         try withConnection { connection in
             let rows = try connection.query(
-                "SELECT salt, secret_hash FROM ex_apps WHERE app_id = $1 AND enabled", [appID]
+                "SELECT salt, secret_hash FROM ex_apps WHERE app_id = \(bind: appID) AND enabled"
             ).rows
             guard let row = rows.first, let salt = row.bytes("salt"), let hash = row.bytes("secret_hash") else {
                 return false

@@ -38,17 +38,14 @@ public struct ProviderStore: Sendable, PooledStore {
             guard !coreTypeIDs.contains(customType.id) else { throw StoreError.coreTaskType(customType.id) }
             try Self.upsertCustomType(customType, appID: provider.appID, on: connection)
         } else if !coreTypeIDs.contains(provider.taskType) {
-            let locked = try connection.query("SELECT 1 FROM custom_task_types WHERE id = $1 FOR SHARE", [provider.taskType])
+            let locked = try connection.query("SELECT 1 FROM custom_task_types WHERE id = \(bind: provider.taskType) FOR SHARE")
             guard !locked.rows.isEmpty else { throw StoreError.unknownTaskType(provider.taskType) }
         }
-        let saved = try connection.query(
-            Self.upsertProviderSQL,
-            [provider.id, provider.appID, provider.displayName, provider.taskType, provider.expectedRuntimeSeconds]
-                + ProviderShapesColumns.encode(provider.shapes).map { $0 as any PostgresBindable })
+        let saved = try connection.query(Self.upsertProviderQuery(provider))
         guard saved.affectedRows == 1 else { throw StoreError.ownedByOther(what: "provider", id: provider.id) }
         // A preference for the type the provider no longer processes is void.
         _ = try connection.query(
-            "DELETE FROM preferred_providers WHERE provider_id = $1 AND task_type <> $2", [provider.id, provider.taskType])
+            "DELETE FROM preferred_providers WHERE provider_id = \(bind: provider.id) AND task_type <> \(bind: provider.taskType)")
     }
 
     /// Removes a provider. `appID` restricts it to that app's providers (AppAPI); nil removes
@@ -63,17 +60,16 @@ public struct ProviderStore: Sendable, PooledStore {
                 // re-checks it: should the provider move to another type meanwhile, read again.
                 for _ in 0..<Self.unregisterAttempts {
                     guard let type = try connection.query(
-                        "SELECT task_type FROM task_providers WHERE id = $1 AND ($2::text IS NULL OR app_id = $2)",
-                        [providerID, appID]
+                        "SELECT task_type FROM task_providers WHERE id = \(bind: providerID) AND (\(bind: appID)::text IS NULL OR app_id = \(bind: appID))"
                     ).rows.first?.string("task_type") else { throw StoreError.providerNotFound(providerID) }
-                    _ = try connection.query("SELECT 1 FROM custom_task_types WHERE id = $1 FOR UPDATE", [type])
+                    _ = try connection.query("SELECT 1 FROM custom_task_types WHERE id = \(bind: type) FOR UPDATE")
                     // Only the columns removal needs, so that a row the server cannot decode can go.
                     let deleted = try connection.query(
                         """
-                        DELETE FROM task_providers WHERE id = $1 AND ($2::text IS NULL OR app_id = $2) AND task_type = $3
+                        DELETE FROM task_providers WHERE id = \(bind: providerID) AND (\(bind: appID)::text IS NULL
+                            OR app_id = \(bind: appID)) AND task_type = \(bind: type)
                         RETURNING app_id
-                        """,
-                        [providerID, appID, type])
+                        """)
                     guard let row = deleted.rows.first else { continue }
                     if let owner = row.string("app_id") {
                         try Self.removeUnusedCustomType(type, ownedBy: owner, on: connection)
@@ -105,10 +101,9 @@ public struct ProviderStore: Sendable, PooledStore {
             let chosen = try connection.query(
                 """
                 INSERT INTO preferred_providers (task_type, provider_id)
-                SELECT task_type, id FROM task_providers WHERE id = $2 AND task_type = $1
+                SELECT task_type, id FROM task_providers WHERE id = \(bind: providerID) AND task_type = \(bind: taskType)
                 ON CONFLICT (task_type) DO UPDATE SET provider_id = EXCLUDED.provider_id, chosen_at = now()
-                """,
-                [taskType, providerID])
+                """)
             guard chosen.affectedRows == 1 else {
                 throw StoreError.providerNotForType(provider: providerID, taskType: taskType)
             }
@@ -127,14 +122,14 @@ public struct ProviderStore: Sendable, PooledStore {
     public func removeCustomType(id: String) throws(StoreError) {
         try withConnection { connection in
             try connection.transaction { connection in
-                guard try !connection.query("SELECT 1 FROM custom_task_types WHERE id = $1 FOR UPDATE", [id]).rows.isEmpty else {
+                guard try !connection.query("SELECT 1 FROM custom_task_types WHERE id = \(bind: id) FOR UPDATE").rows.isEmpty else {
                     throw StoreError.taskTypeNotFound(id)
                 }
                 let providers = try connection.query(
-                    "SELECT id FROM task_providers WHERE task_type = $1 ORDER BY id", [id]
+                    "SELECT id FROM task_providers WHERE task_type = \(bind: id) ORDER BY id"
                 ).rows.compactMap { $0.string("id") }
                 guard providers.isEmpty else { throw StoreError.taskTypeInUse(id, providers: providers) }
-                _ = try connection.query("DELETE FROM custom_task_types WHERE id = $1", [id])
+                _ = try connection.query("DELETE FROM custom_task_types WHERE id = \(bind: id)")
             }
         }
     }
@@ -201,34 +196,34 @@ public struct ProviderStore: Sendable, PooledStore {
 
     // MARK: Statements
 
-    /// Inserts a provider or updates its owner's; parameters: id, app id, display name, task
-    /// type, expected runtime, then the shape columns in `ProviderShapesColumns.names` order.
-    private static let upsertProviderSQL: String = {
+    /// Inserts a provider or updates its owner's, with the shape columns in
+    /// `ProviderShapesColumns.names` order.
+    private static func upsertProviderQuery(_ provider: TaskProvider) -> PostgresQuery {
         let columns = ProviderShapesColumns.names
-        let placeholders = columns.indices.map { "$\($0 + 6)" }.joined(separator: ", ")
         let updates = columns.map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")
+        let shapes = ProviderShapesColumns.encode(provider.shapes).map { $0 as any PostgresBindable }
         return """
-            INSERT INTO task_providers (id, app_id, display_name, task_type, expected_runtime, \(columns.joined(separator: ", ")))
-            VALUES ($1, $2, $3, $4, $5, \(placeholders))
+            INSERT INTO task_providers (id, app_id, display_name, task_type, expected_runtime, \(unescaped: columns.joined(separator: ", ")))
+            VALUES (\(bind: provider.id), \(bind: provider.appID), \(bind: provider.displayName), \(bind: provider.taskType),
+                    \(bind: provider.expectedRuntimeSeconds), \(bindList: shapes))
             ON CONFLICT (id) DO UPDATE
             SET display_name = EXCLUDED.display_name, task_type = EXCLUDED.task_type,
-                expected_runtime = EXCLUDED.expected_runtime, \(updates)
+                expected_runtime = EXCLUDED.expected_runtime, \(unescaped: updates)
             WHERE task_providers.app_id IS NOT DISTINCT FROM EXCLUDED.app_id
             """
-    }()
+    }
 
     private static func upsertCustomType(_ type: TaskType, appID: String?, on connection: PostgresConnection) throws {
         let columns = TaskTypeColumns.shapeColumns
-        let placeholders = columns.indices.map { "$\($0 + 5)" }.joined(separator: ", ")
         let updates = columns.map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")
+        let shapes = TaskTypeColumns.encodedShapes(type).map { $0 as any PostgresBindable }
         let saved = try connection.query(
             """
-            INSERT INTO custom_task_types (id, app_id, name, description, \(columns.joined(separator: ", ")))
-            VALUES ($1, $2, $3, $4, \(placeholders))
-            ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, description = EXCLUDED.description, \(updates)
+            INSERT INTO custom_task_types (id, app_id, name, description, \(unescaped: columns.joined(separator: ", ")))
+            VALUES (\(bind: type.id), \(bind: appID), \(bind: type.name), \(bind: type.description), \(bindList: shapes))
+            ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, description = EXCLUDED.description, \(unescaped: updates)
             WHERE custom_task_types.app_id IS NOT DISTINCT FROM EXCLUDED.app_id
-            """,
-            [type.id, appID, type.name, type.description] + TaskTypeColumns.encodedShapes(type).map { $0 as any PostgresBindable })
+            """)
         guard saved.affectedRows == 1 else { throw StoreError.ownedByOther(what: "task type", id: type.id) }
     }
 
@@ -236,11 +231,11 @@ public struct ProviderStore: Sendable, PooledStore {
     /// so a registration for the type (which locks it too) is either seen or waits.
     private static func removeUnusedCustomType(_ id: String, ownedBy appID: String, on connection: PostgresConnection) throws {
         let locked = try connection.query(
-            "SELECT 1 FROM custom_task_types WHERE id = $1 AND app_id = $2 FOR UPDATE", [id, appID])
+            "SELECT 1 FROM custom_task_types WHERE id = \(bind: id) AND app_id = \(bind: appID) FOR UPDATE")
         guard !locked.rows.isEmpty,
-            try connection.query("SELECT 1 FROM task_providers WHERE task_type = $1 LIMIT 1", [id]).rows.isEmpty
+            try connection.query("SELECT 1 FROM task_providers WHERE task_type = \(bind: id) LIMIT 1").rows.isEmpty
         else { return }
-        _ = try connection.query("DELETE FROM custom_task_types WHERE id = $1", [id])
+        _ = try connection.query("DELETE FROM custom_task_types WHERE id = \(bind: id)")
     }
 
 }

@@ -1,3 +1,5 @@
+import Postgres
+
 /// Whose tasks a caller sees on the task routes. Ownership is explicit so that tasks with no
 /// user (scheduled by an ExApp acting for nobody) belong to that app alone, and never to a
 /// user or another app.
@@ -19,12 +21,18 @@ public enum TaskOwner: Sendable, Equatable {
         return nil
     }
 
-    /// The SQL condition selecting the owner's rows, given the placeholders bound to `userID`
-    /// and `appID` (exactly one of which is non-null).
-    /// `table` qualifies the columns where a join makes them ambiguous.
-    static func condition(user: String, app: String, table: String? = nil) -> String {
+    /// The SQL condition selecting the rows of the owner with this user id or app id (exactly
+    /// one of which is non-null). `table` qualifies the columns where a join makes them ambiguous.
+    static func condition(userID: String?, appID: String?, table: String? = nil) -> PostgresQuery {
         let prefix = table.map { "\($0)." } ?? ""
-        return "CASE WHEN \(user)::text IS NOT NULL THEN \(prefix)user_id = \(user) "
-            + "ELSE \(prefix)user_id IS NULL AND \(prefix)app_id = \(app)::text END"
+        return """
+            CASE WHEN \(bind: userID)::text IS NOT NULL THEN \(unescaped: prefix)user_id = \(bind: userID) \
+            ELSE \(unescaped: prefix)user_id IS NULL AND \(unescaped: prefix)app_id = \(bind: appID)::text END
+            """
+    }
+
+    /// The SQL condition selecting this owner's rows.
+    func condition(table: String? = nil) -> PostgresQuery {
+        Self.condition(userID: userID, appID: appID, table: table)
     }
 }

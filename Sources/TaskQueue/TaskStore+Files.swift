@@ -48,13 +48,13 @@ extension TaskStore {
     public func storeUpload(_ file: NewFile, owner: TaskOwner) throws(StoreError) -> Int64 {
         try withConnection { connection in
             let result = try connection.query(
+                // A user's upload has no owning app (app_id ''): only user_id decides who may use it.
                 """
                 INSERT INTO task_files (user_id, app_id, name, content_type, size, data)
-                VALUES ($1, $2, $3, $4, $5, $6)
+                VALUES (\(bind: owner.userID), \(bind: owner.appID ?? ""), \(bind: file.name), \(bind: file.contentType),
+                        \(bind: file.data.count), \(bind: file.data))
                 RETURNING id
-                """,
-                // A user's upload has no owning app (app_id ''): only user_id decides who may use it.
-                [owner.userID, owner.appID ?? "", file.name, file.contentType, file.data.count, file.data])
+                """)
             guard let id = result.rows.first?.int64("id") else { throw StoreError.corruptRow("insert returned no file id") }
             return id
         }
@@ -70,14 +70,14 @@ extension TaskStore {
             let inserted = try connection.query(
                 """
                 INSERT INTO task_files (task_id, user_id, app_id, name, content_type, size, data)
-                SELECT id, NULL, $2, $3, $4, $5, $6 FROM tasks
-                WHERE id = $1 AND status = \(TaskStatus.running.rawValue) AND claimed_by = $2
-                  AND ($7::integer IS NULL OR attempt = $7)
+                SELECT id, NULL, \(bind: appID), \(bind: file.name), \(bind: file.contentType), \(bind: file.data.count),
+                    \(bind: file.data) FROM tasks
+                WHERE id = \(bind: taskID) AND status = \(TaskStatus.running) AND claimed_by = \(bind: appID)
+                  AND (\(bind: attempt)::integer IS NULL OR attempt = \(bind: attempt))
                 RETURNING id
-                """,
-                [taskID, appID, file.name, file.contentType, file.data.count, file.data, attempt])
+                """)
             if let id = inserted.rows.first?.int64("id") { return .stored(fileID: id) }
-            let task = try connection.query("SELECT status FROM tasks WHERE id = $1", [taskID])
+            let task = try connection.query("SELECT status FROM tasks WHERE id = \(bind: taskID)")
             guard let code = task.rows.first?.int("status") else { return .taskNotFound }
             return .notClaimedByApp(status: TaskStatus(rawValue: code) ?? .unknown)
         }
@@ -91,10 +91,12 @@ extension TaskStore {
                 """
                 SELECT f.id, f.task_id, f.name, f.content_type, f.size, f.data
                 FROM task_files f JOIN tasks ON tasks.id = f.task_id
-                WHERE f.id = $1 AND f.task_id = $2
-                  AND ($3::boolean OR \(TaskOwner.condition(user: "$4", app: "$5", table: "tasks")))
+                WHERE f.id = \(bind: fileID) AND f.task_id = \(bind: taskID)
+                  AND (\(bind: owner == nil)::boolean
+                       OR \(fragment: TaskOwner.condition(userID: owner?.userID, appID: owner?.appID, table: "tasks")))
                 """,
-                [fileID, taskID, owner == nil, owner?.userID, owner?.appID])
+                // The bytes come as they are, not as hex text twice their size.
+                resultFormat: .binary)
             guard let row = result.rows.first else { return nil }
             guard let id = row.int64("id"), let name = row.string("name"), let contentType = row.string("content_type"),
                 let size = row.int64("size"), let data = row.bytes("data")
@@ -108,7 +110,7 @@ extension TaskStore {
         guard !fileIDs.isEmpty else { return [] }
         return try withConnection { connection in
             let rows = try connection.query(
-                "SELECT id FROM task_files WHERE task_id = $1 AND id = ANY($2::bigint[])", [taskID, fileIDs]
+                "SELECT id FROM task_files WHERE task_id = \(bind: taskID) AND id = ANY(\(bind: fileIDs)::bigint[])"
             ).rows
             return Set(rows.compactMap { $0.int64("id") })
         }
@@ -122,11 +124,11 @@ extension TaskStore {
         guard !wanted.isEmpty else { return }
         let attached = try connection.query(
             """
-            UPDATE task_files SET task_id = $1
-            WHERE id = ANY($2::bigint[]) AND task_id IS NULL AND \(TaskOwner.condition(user: "$3", app: "$4"))
+            UPDATE task_files SET task_id = \(bind: task.id)
+            WHERE id = ANY(\(bind: wanted)::bigint[]) AND task_id IS NULL
+              AND \(fragment: TaskOwner.condition(userID: task.userID, appID: task.userID == nil ? task.appID : nil))
             RETURNING id
-            """,
-            [task.id, wanted, task.userID, task.userID == nil ? task.appID : nil])
+            """)
         let attachedIDs = Set(attached.rows.compactMap { $0.int64("id") })
         guard attachedIDs.count == wanted.count else {
             throw StoreError.inputFilesUnavailable(wanted.filter { !attachedIDs.contains($0) })
@@ -143,13 +145,12 @@ extension TaskStore {
                 DELETE FROM task_files
                 WHERE id IN (
                     SELECT id FROM task_files
-                    WHERE task_id IS NULL AND created_at < now() - make_interval(secs => $1::integer)
+                    WHERE task_id IS NULL AND created_at < now() - make_interval(secs => \(bind: olderThanSeconds)::integer)
                     ORDER BY created_at
-                    LIMIT $2
+                    LIMIT \(bind: batch)
                     FOR UPDATE SKIP LOCKED
                 )
-                """,
-                [olderThanSeconds, batch]
+                """
             ).affectedRows
         }
     }

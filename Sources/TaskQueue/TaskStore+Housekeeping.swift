@@ -11,13 +11,12 @@ extension TaskStore {
                 UPDATE tasks SET run_after = NULL, last_updated = now()
                 WHERE id IN (
                     SELECT id FROM tasks
-                    WHERE status = \(TaskStatus.scheduled.rawValue) AND run_after <= now()
+                    WHERE status = \(TaskStatus.scheduled) AND run_after <= now()
                     ORDER BY run_after
-                    LIMIT $1
+                    LIMIT \(bind: batch)
                     FOR UPDATE SKIP LOCKED
                 )
-                """,
-                [batch]
+                """
             ).affectedRows
         }
     }
@@ -35,17 +34,16 @@ extension TaskStore {
                 DELETE FROM tasks
                 WHERE id IN (
                     SELECT id FROM tasks
-                    WHERE status >= \(TaskStatus.successful.rawValue) AND allow_cleanup
-                      AND last_updated < now() - make_interval(secs => $1::integer)
+                    WHERE status >= \(TaskStatus.successful) AND allow_cleanup
+                      AND last_updated < now() - make_interval(secs => \(bind: olderThanSeconds)::integer)
                       AND NOT EXISTS (
                           SELECT 1 FROM webhook_deliveries
                           WHERE webhook_deliveries.task_id = tasks.id AND webhook_deliveries.status = 'pending')
                     ORDER BY last_updated
-                    LIMIT $2
+                    LIMIT \(bind: batch)
                     FOR UPDATE SKIP LOCKED
                 )
-                """,
-                [olderThanSeconds, batch]
+                """
             ).affectedRows
         }
     }

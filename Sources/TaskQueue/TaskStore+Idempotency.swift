@@ -49,24 +49,21 @@ extension TaskStore {
                 let claimed = try connection.query(
                     """
                     INSERT INTO idempotency_keys (scope, key, request_digest, task_id)
-                    VALUES ($1, $2, $3, 0)
+                    VALUES (\(bind: idempotencyKey.scope), \(bind: idempotencyKey.key), \(bind: digest), 0)
                     ON CONFLICT (scope, key) DO NOTHING
-                    """,
-                    [idempotencyKey.scope, idempotencyKey.key, digest])
+                    """)
                 if claimed.affectedRows == 1 {
                     let created = try Self.insert(task, on: connection)
                     _ = try connection.query(
-                        "UPDATE idempotency_keys SET task_id = $3 WHERE scope = $1 AND key = $2",
-                        [idempotencyKey.scope, idempotencyKey.key, created.id])
+                        "UPDATE idempotency_keys SET task_id = \(bind: created.id) WHERE scope = \(bind: idempotencyKey.scope) AND key = \(bind: idempotencyKey.key)")
                     return .created(created)
                 }
                 let existing = try connection.query(
                     """
-                    SELECT k.request_digest, \(TaskColumns.tasks)
+                    SELECT k.request_digest, \(unescaped: TaskColumns.tasks)
                     FROM idempotency_keys k JOIN tasks ON tasks.id = k.task_id
-                    WHERE k.scope = $1 AND k.key = $2
-                    """,
-                    [idempotencyKey.scope, idempotencyKey.key])
+                    WHERE k.scope = \(bind: idempotencyKey.scope) AND k.key = \(bind: idempotencyKey.key)
+                    """)
                 guard let row = existing.rows.first else {
                     throw StoreError.corruptRow("idempotency key without its task")
                 }
@@ -84,12 +81,11 @@ extension TaskStore {
                 """
                 DELETE FROM idempotency_keys WHERE (scope, key) IN (
                     SELECT scope, key FROM idempotency_keys
-                    WHERE created_at < now() - make_interval(secs => $1::integer)
-                    LIMIT $2
+                    WHERE created_at < now() - make_interval(secs => \(bind: retentionSeconds)::integer)
+                    LIMIT \(bind: batch)
                     FOR UPDATE SKIP LOCKED
                 )
-                """,
-                [retentionSeconds, batch]
+                """
             ).affectedRows
         }
     }

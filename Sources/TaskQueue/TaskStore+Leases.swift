@@ -32,25 +32,24 @@ extension TaskStore {
                 """
                 WITH expired AS MATERIALIZED (
                     SELECT id FROM tasks
-                    WHERE status = \(TaskStatus.running.rawValue) AND lease_expires_at < now()
+                    WHERE status = \(TaskStatus.running) AND lease_expires_at < now()
                     ORDER BY lease_expires_at
-                    LIMIT $2
+                    LIMIT \(bind: limit)
                     FOR UPDATE SKIP LOCKED
                 )
                 UPDATE tasks
-                SET status = CASE WHEN tasks.attempt >= $1 THEN \(TaskStatus.failed.rawValue)
-                                  ELSE \(TaskStatus.scheduled.rawValue) END,
-                    ended_at = CASE WHEN tasks.attempt >= $1 THEN now() END,
-                    error_message = CASE WHEN tasks.attempt >= $1 THEN $3 ELSE tasks.error_message END,
-                    user_facing_error_message = CASE WHEN tasks.attempt >= $1
+                SET status = CASE WHEN tasks.attempt >= \(bind: maxAttempts) THEN \(TaskStatus.failed)
+                                  ELSE \(TaskStatus.scheduled) END,
+                    ended_at = CASE WHEN tasks.attempt >= \(bind: maxAttempts) THEN now() END,
+                    error_message = CASE WHEN tasks.attempt >= \(bind: maxAttempts) THEN \(bind: Self.leaseExhaustedMessage(maxAttempts: maxAttempts)) ELSE tasks.error_message END,
+                    user_facing_error_message = CASE WHEN tasks.attempt >= \(bind: maxAttempts)
                         THEN 'The task could not be completed.' ELSE tasks.user_facing_error_message END,
-                    progress = CASE WHEN tasks.attempt >= $1 THEN tasks.progress END,
+                    progress = CASE WHEN tasks.attempt >= \(bind: maxAttempts) THEN tasks.progress END,
                     lease_expires_at = NULL, claimed_by = NULL, last_updated = now()
                 FROM expired
-                WHERE tasks.id = expired.id AND tasks.status = \(TaskStatus.running.rawValue)
-                RETURNING tasks.id, tasks.status = \(TaskStatus.failed.rawValue) AS exhausted
-                """,
-                [maxAttempts, limit, Self.leaseExhaustedMessage(maxAttempts: maxAttempts)])
+                WHERE tasks.id = expired.id AND tasks.status = \(TaskStatus.running)
+                RETURNING tasks.id, tasks.status = \(TaskStatus.failed) AS exhausted
+                """)
             var sweep = LeaseSweep()
             for row in rows.rows {
                 guard let id = row.int64("id") else { continue }

@@ -19,24 +19,26 @@ extension TaskStore {
     public func hasReadyTask(types: [String]) throws(StoreError) -> Bool {
         guard !types.isEmpty else { return false }
         return try withConnection { connection in
-            try connection.query(Self.hasReadyTaskSQL, [types]).rows.first?.bool("ready") ?? false
+            try connection.query(Self.hasReadyTaskQuery(types: types)).rows.first?.bool("ready") ?? false
         }
     }
 
     /// The `ORDER BY` of the claim index keeps the planner on it: with a bare `EXISTS` it may
     /// prefer reading the table from its start, where the finished rows of a draining queue
     /// lie, page after page of them on every probe.
-    static let hasReadyTaskSQL = """
+    static func hasReadyTaskQuery(types: [String]) -> PostgresQuery {
+        """
         SELECT EXISTS (
-            SELECT 1 FROM unnest($1::text[]) AS wanted (type)
+            SELECT 1 FROM unnest(\(bind: types)::text[]) AS wanted (type)
             CROSS JOIN LATERAL (
                 SELECT 1 FROM tasks
-                WHERE status = \(TaskStatus.scheduled.rawValue) AND run_after IS NULL AND type = wanted.type
+                WHERE status = \(TaskStatus.scheduled) AND run_after IS NULL AND type = wanted.type
                 ORDER BY priority DESC, id
                 LIMIT 1
             ) AS ready
         ) AS ready
         """
+    }
 
     /// How many tasks of each of `types` are ready to be claimed, counting at most `cap` per
     /// type (so a large backlog costs no more than `cap` index entries per type); types with
@@ -45,7 +47,7 @@ extension TaskStore {
     public func readyCounts(types: [String], cap: Int) throws(StoreError) -> [String: Int] {
         guard !types.isEmpty else { return [:] }
         return try withConnection { connection in
-            let rows = try connection.query(Self.readyCountsSQL, [types, cap]).rows
+            let rows = try connection.query(Self.readyCountsQuery(types: types, cap: cap)).rows
             var counts: [String: Int] = [:]
             for row in rows {
                 if let type = row.string("type"), let n = row.int("n"), n > 0 { counts[type] = n }
@@ -54,18 +56,20 @@ extension TaskStore {
         }
     }
 
-    /// Ordered as the claim index, for the reason given at ``hasReadyTaskSQL``.
-    static let readyCountsSQL = """
+    /// Ordered as the claim index, for the reason given at ``hasReadyTaskQuery(types:)``.
+    static func readyCountsQuery(types: [String], cap: Int) -> PostgresQuery {
+        """
         SELECT wanted.type, (
             SELECT count(*) FROM (
                 SELECT 1 FROM tasks
-                WHERE status = \(TaskStatus.scheduled.rawValue) AND run_after IS NULL AND type = wanted.type
+                WHERE status = \(TaskStatus.scheduled) AND run_after IS NULL AND type = wanted.type
                 ORDER BY priority DESC, id
-                LIMIT $2
+                LIMIT \(bind: cap)
             ) AS capped
         ) AS n
-        FROM unnest($1::text[]) AS wanted (type)
+        FROM unnest(\(bind: types)::text[]) AS wanted (type)
         """
+    }
 
     /// Scheduled and running tasks of `types` (all types when empty), from the maintained
     /// counters (folded totals plus pending deltas): the cost grows with the number of types,
@@ -79,11 +83,10 @@ extension TaskStore {
                     UNION ALL
                     SELECT type, status, delta FROM task_count_deltas
                 ) AS all_counts
-                WHERE status IN (\(TaskStatus.scheduled.rawValue), \(TaskStatus.running.rawValue))
-                  AND (cardinality($1::text[]) = 0 OR type = ANY($1::text[]))
+                WHERE status IN (\(TaskStatus.scheduled), \(TaskStatus.running))
+                  AND (cardinality(\(bind: types)::text[]) = 0 OR type = ANY(\(bind: types)::text[]))
                 GROUP BY status
-                """,
-                [types]
+                """
             ).rows
             var counts = QueueCounts(scheduled: 0, running: 0)
             for row in rows {

@@ -36,23 +36,23 @@ extension TaskStore {
             let counted = try connection.query(
                 """
                 INSERT INTO schedule_rate_limits AS r (subject, window_start, scheduled)
-                SELECT $1::text, now(), $2::integer WHERE $2::integer <= $3::integer
+                SELECT \(bind: subject)::text, now(),
+                    \(bind: count)::integer WHERE \(bind: count)::integer <= \(bind: limit.limit)::integer
                 ON CONFLICT (subject) DO UPDATE SET
-                    window_start = CASE WHEN r.window_start <= now() - make_interval(secs => $4::integer)
+                    window_start = CASE WHEN r.window_start <= now() - make_interval(secs => \(bind: limit.periodSeconds)::integer)
                                         THEN now() ELSE r.window_start END,
-                    scheduled = CASE WHEN r.window_start <= now() - make_interval(secs => $4::integer)
-                                     THEN $2::integer ELSE r.scheduled + $2::integer END
-                WHERE r.window_start <= now() - make_interval(secs => $4::integer) OR r.scheduled + $2::integer <= $3::integer
+                    scheduled = CASE WHEN r.window_start <= now() - make_interval(secs => \(bind: limit.periodSeconds)::integer)
+                                     THEN \(bind: count)::integer ELSE r.scheduled + \(bind: count)::integer END
+                WHERE r.window_start <= now() - make_interval(secs => \(bind: limit.periodSeconds)::integer)
+                    OR r.scheduled + \(bind: count)::integer <= \(bind: limit.limit)::integer
                 RETURNING scheduled
-                """,
-                [subject, count, limit.limit, limit.periodSeconds])
+                """)
             if !counted.rows.isEmpty { return .allowed }
             let window = try connection.query(
                 """
-                SELECT ceil(extract(epoch FROM window_start + make_interval(secs => $2::integer) - now()))::integer AS remaining
-                FROM schedule_rate_limits WHERE subject = $1
-                """,
-                [subject, limit.periodSeconds])
+                SELECT ceil(extract(epoch FROM window_start + make_interval(secs => \(bind: limit.periodSeconds)::integer) - now()))::integer AS remaining
+                FROM schedule_rate_limits WHERE subject = \(bind: subject)
+                """)
             let remaining = window.rows.first?.int("remaining") ?? limit.periodSeconds
             return .limited(retryAfterSeconds: min(max(remaining, 1), limit.periodSeconds))
         }
@@ -63,8 +63,7 @@ extension TaskStore {
     public func returnScheduleQuota(subject: String, count: Int) throws(StoreError) {
         try withConnection { connection in
             _ = try connection.query(
-                "UPDATE schedule_rate_limits SET scheduled = greatest(scheduled - $2::integer, 0) WHERE subject = $1",
-                [subject, count])
+                "UPDATE schedule_rate_limits SET scheduled = greatest(scheduled - \(bind: count)::integer, 0) WHERE subject = \(bind: subject)")
         }
     }
 
@@ -74,8 +73,7 @@ extension TaskStore {
     public func expireRateLimitWindows(periodSeconds: Int) throws(StoreError) -> Int {
         try withConnection { connection in
             try connection.query(
-                "DELETE FROM schedule_rate_limits WHERE window_start < now() - make_interval(secs => $1::integer)",
-                [periodSeconds * 2]
+                "DELETE FROM schedule_rate_limits WHERE window_start < now() - make_interval(secs => \(bind: periodSeconds * 2)::integer)"
             ).affectedRows
         }
     }

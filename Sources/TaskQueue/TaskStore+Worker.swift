@@ -23,7 +23,11 @@ extension TaskStore {
         let leaseTypes = wanted.filter { leaseSecondsByType[$0] != nil }
         let leases = leaseTypes.compactMap { leaseSecondsByType[$0] }
         let claimed = try withConnection { connection in
-            try connection.query(Self.claimSQL, [wanted, limit, claimant, leaseSeconds, leaseTypes, leases]).rows
+            try connection.query(
+                Self.claimQuery(
+                    types: wanted, limit: limit, claimant: claimant, leaseSeconds: leaseSeconds, leaseTypes: leaseTypes,
+                    leases: leases)
+            ).rows
                 .map(TaskColumns.decode)
                 .sorted { (-$0.priority, $0.id) < (-$1.priority, $1.id) }
         }
@@ -31,8 +35,7 @@ extension TaskStore {
         return claimed
     }
 
-    /// The claim statement; parameters: types, limit, claimant, lease seconds, per-type lease
-    /// types and seconds. `package`: the benchmark runs it directly as its ceiling.
+    /// The claim statement. `package`: the benchmark runs it directly as its ceiling.
     ///
     /// Each type's scan locks up to `limit` rows so that concurrent claimers skip them, but only
     /// the best `limit` of all types are claimed: a claim of several types holds rows it does not
@@ -41,24 +44,28 @@ extension TaskStore {
     /// over rows on the ready channel, in the format of the `tasks_notify_ready` trigger; the
     /// notice is delivered at commit, when the rows are free again. A claim of one type passes
     /// over nothing and sends nothing.
-    package static let claimSQL = """
+    package static func claimQuery(
+        types: [String], limit: Int, claimant: String, leaseSeconds: Int, leaseTypes: [String], leases: [Int]
+    ) -> PostgresQuery {
+        """
         WITH locked AS MATERIALIZED (
-            SELECT candidate.id, candidate.priority, wanted.type, coalesce(per_type.seconds, $4::integer) AS lease
-            FROM unnest($1::text[]) AS wanted (type)
-            LEFT JOIN unnest($5::text[], $6::integer[]) AS per_type (type, seconds) ON per_type.type = wanted.type
+            SELECT candidate.id, candidate.priority, wanted.type,
+                coalesce(per_type.seconds, \(bind: leaseSeconds)::integer) AS lease
+            FROM unnest(\(bind: types)::text[]) AS wanted (type)
+            LEFT JOIN unnest(\(bind: leaseTypes)::text[], \(bind: leases)::integer[]) AS per_type (type, seconds) ON per_type.type = wanted.type
             CROSS JOIN LATERAL (
                 SELECT id, priority FROM tasks
-                WHERE status = \(TaskStatus.scheduled.rawValue) AND run_after IS NULL AND type = wanted.type
+                WHERE status = \(TaskStatus.scheduled) AND run_after IS NULL AND type = wanted.type
                 ORDER BY priority DESC, id
-                LIMIT $2
+                LIMIT \(bind: limit)
                 FOR UPDATE SKIP LOCKED
             ) AS candidate
         ),
         candidates AS MATERIALIZED (
-            SELECT id, lease FROM locked ORDER BY priority DESC, id LIMIT $2
+            SELECT id, lease FROM locked ORDER BY priority DESC, id LIMIT \(bind: limit)
         ),
         passed_over AS (
-            SELECT pg_notify('\(ReadyTaskNotice.channel)', CASE WHEN octet_length(payload) > 7000 THEN '*' ELSE payload END)
+            SELECT pg_notify('\(unescaped: ReadyTaskNotice.channel)', CASE WHEN octet_length(payload) > 7000 THEN '*' ELSE payload END)
             FROM (
                 SELECT string_agg(n || ' ' || type, E'\\n') AS payload FROM (
                     SELECT type, count(*) AS n FROM locked
@@ -69,15 +76,16 @@ extension TaskStore {
             WHERE payload IS NOT NULL
         )
         UPDATE tasks
-        SET status = \(TaskStatus.running.rawValue), started_at = now(), last_updated = now(),
-            attempt = tasks.attempt + 1, claimed_by = $3,
+        SET status = \(TaskStatus.running), started_at = now(), last_updated = now(),
+            attempt = tasks.attempt + 1, claimed_by = \(bind: claimant),
             lease_seconds = candidates.lease, lease_expires_at = now() + make_interval(secs => candidates.lease)
         FROM candidates
         -- Referencing passed_over makes it run (once); it yields at most one row.
-        WHERE tasks.id = candidates.id AND tasks.status = \(TaskStatus.scheduled.rawValue)
+        WHERE tasks.id = candidates.id AND tasks.status = \(TaskStatus.scheduled)
             AND (SELECT count(*) FROM passed_over) >= 0
-        RETURNING \(TaskColumns.tasks)
+        RETURNING \(unescaped: TaskColumns.tasks)
         """
+    }
 
     /// Records progress (0...1) of a running task and extends its lease by the length granted at
     /// the claim: progress reports are the worker's heartbeat. Progress on a cancelled task
@@ -90,12 +98,12 @@ extension TaskStore {
             let updated = try connection.query(
                 """
                 UPDATE tasks
-                SET progress = $2, last_updated = now(),
+                SET progress = \(bind: progress), last_updated = now(),
                     lease_expires_at = now() + make_interval(secs => coalesce(lease_seconds, 0))
-                WHERE id = $1 AND status = \(TaskStatus.running.rawValue) AND ($3::integer IS NULL OR attempt = $3)
-                RETURNING \(TaskColumns.tasks)
-                """,
-                [id, progress, attempt])
+                WHERE id = \(bind: id) AND status = \(TaskStatus.running) AND (\(bind: attempt)::integer IS NULL
+                    OR attempt = \(bind: attempt))
+                RETURNING \(unescaped: TaskColumns.tasks)
+                """)
             if let row = updated.rows.first { return .accepted(try TaskColumns.decode(row)) }
             return try Self.outcomeWithoutUpdate(for: .progress, id: id, on: connection)
         }
@@ -176,8 +184,9 @@ extension TaskStore {
             }
         }
         let updated = try connection.query(
-            finishManySQL,
-            [reports.map(\.taskID), statuses, outputs, errors, userFacing, reports.map(\.attempt)])
+            finishManyQuery(
+                ids: reports.map(\.taskID), statuses: statuses, outputs: outputs, errorMessages: errors,
+                userFacingErrorMessages: userFacing, attempts: reports.map(\.attempt)))
         var finished: [Int64: TaskRecord] = [:]
         for row in updated.rows {
             let task = try TaskColumns.decode(row)
@@ -186,28 +195,36 @@ extension TaskStore {
         return finished
     }
 
-    /// `finishSQL` for many tasks; parameters: ids, statuses, outputs, error messages, user-facing
-    /// error messages, attempts (null: any), element by element; ids must be distinct.
-    static let finishManySQL = """
+    /// `finishQuery` for many tasks, given element by element (an attempt nil: any claim); ids
+    /// must be distinct.
+    static func finishManyQuery(
+        ids: [Int64], statuses: [Int], outputs: [String?], errorMessages: [String?], userFacingErrorMessages: [String?],
+        attempts: [Int?]
+    ) -> PostgresQuery {
+        """
         WITH report AS (
-            SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::text[], $4::text[], $5::text[], $6::integer[])
+            SELECT * FROM unnest(
+                \(bind: ids)::bigint[], \(bind: statuses)::smallint[], \(bind: outputs)::text[],
+                    \(bind: errorMessages)::text[],
+                \(bind: userFacingErrorMessages)::text[], \(bind: attempts)::integer[])
                 AS report (id, status, output, error_message, user_facing_error_message, attempt)
         ), locked AS MATERIALIZED (
             SELECT tasks.id FROM tasks JOIN report ON report.id = tasks.id
-            WHERE tasks.status = \(TaskStatus.running.rawValue) AND (report.attempt IS NULL OR tasks.attempt = report.attempt)
+            WHERE tasks.status = \(TaskStatus.running) AND (report.attempt IS NULL OR tasks.attempt = report.attempt)
             ORDER BY tasks.id
             FOR UPDATE OF tasks
         )
         UPDATE tasks
         SET status = report.status, output = report.output, error_message = report.error_message,
             user_facing_error_message = report.user_facing_error_message,
-            progress = CASE WHEN report.status = \(TaskStatus.successful.rawValue) THEN 1 ELSE tasks.progress END,
+            progress = CASE WHEN report.status = \(TaskStatus.successful) THEN 1 ELSE tasks.progress END,
             ended_at = now(), last_updated = now(), lease_expires_at = NULL
         FROM report JOIN locked ON locked.id = report.id
-        WHERE tasks.id = report.id AND tasks.status = \(TaskStatus.running.rawValue)
+        WHERE tasks.id = report.id AND tasks.status = \(TaskStatus.running)
             AND (report.attempt IS NULL OR tasks.attempt = report.attempt)
-        RETURNING \(TaskColumns.tasks)
+        RETURNING \(unescaped: TaskColumns.tasks)
         """
+    }
 
     static func recordResult(
         _ report: TaskReport, policy: RetryPolicy, on connection: PostgresConnection
@@ -226,22 +243,28 @@ extension TaskStore {
             return try retry(report, errorMessage: message, userFacingErrorMessage: userFacing, policy: policy, on: connection)
         }
         let updated = try connection.query(
-            finishSQL,
-            [report.taskID, status.rawValue, output, errorMessage, userFacingErrorMessage, report.attempt])
+            finishQuery(
+                id: report.taskID, status: status, output: output, errorMessage: errorMessage,
+                userFacingErrorMessage: userFacingErrorMessage, attempt: report.attempt))
         if let row = updated.rows.first { return .accepted(try TaskColumns.decode(row)) }
         return try outcomeWithoutUpdate(for: .result, id: report.taskID, on: connection)
     }
 
-    /// Finishes a running task; parameters: id, status, output, error message, user-facing
-    /// error message, attempt (nil: any). `package`: the benchmark runs it directly.
-    package static let finishSQL = """
-        UPDATE tasks
-        SET status = $2::smallint, output = $3, error_message = $4, user_facing_error_message = $5,
-            progress = CASE WHEN $2::smallint = \(TaskStatus.successful.rawValue) THEN 1 ELSE progress END,
-            ended_at = now(), last_updated = now(), lease_expires_at = NULL
-        WHERE id = $1 AND status = \(TaskStatus.running.rawValue) AND ($6::integer IS NULL OR attempt = $6)
-        RETURNING \(TaskColumns.tasks)
+    /// Finishes a running task (`attempt` nil: whichever claim). `package`: the benchmark runs it directly.
+    package static func finishQuery(
+        id: Int64, status: TaskStatus, output: String?, errorMessage: String?, userFacingErrorMessage: String?, attempt: Int?
+    ) -> PostgresQuery {
         """
+        UPDATE tasks
+        SET status = \(bind: status.rawValue)::smallint, output = \(bind: output), error_message = \(bind: errorMessage),
+            user_facing_error_message = \(bind: userFacingErrorMessage),
+            progress = CASE WHEN \(bind: status.rawValue)::smallint = \(TaskStatus.successful) THEN 1 ELSE progress END,
+            ended_at = now(), last_updated = now(), lease_expires_at = NULL
+        WHERE id = \(bind: id) AND status = \(TaskStatus.running) AND (\(bind: attempt)::integer IS NULL
+            OR attempt = \(bind: attempt))
+        RETURNING \(unescaped: TaskColumns.tasks)
+        """
+    }
 
     /// Puts a running task back in the queue after a backoff of `base * 2^(attempt-1)` seconds,
     /// capped, times a random factor in [0.5, 1] so that tasks failing together do not return
@@ -253,20 +276,19 @@ extension TaskStore {
         let updated = try connection.query(
             """
             UPDATE tasks
-            SET status = CASE WHEN attempt >= $4 THEN \(TaskStatus.failed.rawValue)
-                              ELSE \(TaskStatus.scheduled.rawValue) END,
-                run_after = CASE WHEN attempt >= $4 THEN NULL
-                    ELSE now() + make_interval(secs => least($6::float8, $5::float8 * power(2, attempt - 1))
+            SET status = CASE WHEN attempt >= \(bind: policy.maxAttempts) THEN \(TaskStatus.failed)
+                              ELSE \(TaskStatus.scheduled) END,
+                run_after = CASE WHEN attempt >= \(bind: policy.maxAttempts) THEN NULL
+                    ELSE now() + make_interval(secs => least(\(bind: policy.maxDelaySeconds)::float8, \(bind: policy.baseDelaySeconds)::float8 * power(2, attempt - 1))
                                                       * (0.5 + random() / 2)) END,
-                ended_at = CASE WHEN attempt >= $4 THEN now() END,
-                progress = CASE WHEN attempt >= $4 THEN progress END,
-                error_message = $2, user_facing_error_message = $3,
+                ended_at = CASE WHEN attempt >= \(bind: policy.maxAttempts) THEN now() END,
+                progress = CASE WHEN attempt >= \(bind: policy.maxAttempts) THEN progress END,
+                error_message = \(bind: errorMessage), user_facing_error_message = \(bind: userFacingErrorMessage),
                 lease_expires_at = NULL, claimed_by = NULL, last_updated = now()
-            WHERE id = $1 AND status = \(TaskStatus.running.rawValue) AND ($7::integer IS NULL OR attempt = $7)
-            RETURNING \(TaskColumns.tasks)
-            """,
-            [report.taskID, errorMessage, userFacingErrorMessage, policy.maxAttempts, policy.baseDelaySeconds,
-             policy.maxDelaySeconds, report.attempt])
+            WHERE id = \(bind: report.taskID) AND status = \(TaskStatus.running)
+                AND (\(bind: report.attempt)::integer IS NULL OR attempt = \(bind: report.attempt))
+            RETURNING \(unescaped: TaskColumns.tasks)
+            """)
         if let row = updated.rows.first { return .accepted(try TaskColumns.decode(row)) }
         return try outcomeWithoutUpdate(for: .result, id: report.taskID, on: connection)
     }

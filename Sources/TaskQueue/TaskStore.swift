@@ -23,19 +23,17 @@ public struct TaskStore: Sendable, PooledStore {
     }
 
     static func insert(_ task: NewTask, on connection: PostgresConnection) throws -> TaskRecord {
+        let input = JSONValue.object(task.input).serializedString()
         let result = try connection.query(
             """
             INSERT INTO tasks (type, user_id, app_id, custom_id, input, webhook_uri, webhook_method,
                                include_watermark, completion_expected_at, priority, run_after)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now() + make_interval(secs => $9), $10,
-                    CASE WHEN to_timestamp($11::bigint) > now() THEN to_timestamp($11::bigint) END)
-            RETURNING \(TaskColumns.tasks)
-            """,
-            [
-                task.type, task.userID, task.appID, task.customID, JSONValue.object(task.input).serializedString(),
-                task.webhookURI, task.webhookMethod, task.includeWatermark, task.expectedRuntimeSeconds,
-                task.priority, task.runAfter,
-            ])
+            VALUES (\(bind: task.type), \(bind: task.userID), \(bind: task.appID), \(bind: task.customID), \(bind: input),
+                    \(bind: task.webhookURI), \(bind: task.webhookMethod), \(bind: task.includeWatermark),
+                    now() + make_interval(secs => \(bind: task.expectedRuntimeSeconds)), \(bind: task.priority),
+                    CASE WHEN to_timestamp(\(bind: task.runAfter)::bigint) > now() THEN to_timestamp(\(bind: task.runAfter)::bigint) END)
+            RETURNING \(unescaped: TaskColumns.tasks)
+            """)
         let record = try TaskColumns.decode(result[0])
         try attachInputFiles(task.inputFileIDs, to: record, on: connection)
         return record
@@ -49,7 +47,7 @@ public struct TaskStore: Sendable, PooledStore {
 
     /// The task with this id, whoever owns it.
     static func task(id: Int64, on connection: PostgresConnection) throws -> TaskRecord? {
-        try connection.query("SELECT \(TaskColumns.tasks) FROM tasks WHERE id = $1", [id]).rows.first.map(TaskColumns.decode)
+        try connection.query("SELECT \(unescaped: TaskColumns.tasks) FROM tasks WHERE id = \(bind: id)").rows.first.map(TaskColumns.decode)
     }
 
     /// The types of the tasks with these ids (absent ids are left out): a task's type never
@@ -59,7 +57,7 @@ public struct TaskStore: Sendable, PooledStore {
         var (types, unknown) = claimedTypes.lookUp(ids)
         guard !unknown.isEmpty else { return types }
         try withConnection { connection in
-            for row in try connection.query("SELECT id, type FROM tasks WHERE id = ANY($1::bigint[])", [unknown]).rows {
+            for row in try connection.query("SELECT id, type FROM tasks WHERE id = ANY(\(bind: unknown)::bigint[])").rows {
                 if let id = row.int64("id"), let type = row.string("type") { types[id] = type }
             }
         }
@@ -70,8 +68,7 @@ public struct TaskStore: Sendable, PooledStore {
     public func task(id: Int64, owner: TaskOwner) throws(StoreError) -> TaskRecord? {
         try withConnection { connection in
             let result = try connection.query(
-                "SELECT \(TaskColumns.tasks) FROM tasks WHERE id = $1 AND \(TaskOwner.condition(user: "$2", app: "$3"))",
-                [id, owner.userID, owner.appID])
+                "SELECT \(unescaped: TaskColumns.tasks) FROM tasks WHERE id = \(bind: id) AND \(fragment: owner.condition())")
             return try result.rows.first.map(TaskColumns.decode)
         }
     }
@@ -81,11 +78,11 @@ public struct TaskStore: Sendable, PooledStore {
         try withConnection { connection in
             try connection.query(
                 """
-                SELECT \(TaskColumns.tasks) FROM tasks
-                WHERE user_id = $1 AND ($2::text IS NULL OR type = $2) AND ($3::text IS NULL OR custom_id = $3)
+                SELECT \(unescaped: TaskColumns.tasks) FROM tasks
+                WHERE user_id = \(bind: userID) AND (\(bind: type)::text IS NULL OR type = \(bind: type))
+                    AND (\(bind: customID)::text IS NULL OR custom_id = \(bind: customID))
                 ORDER BY id
-                """,
-                [userID, type, customID]
+                """
             ).rows.map(TaskColumns.decode)
         }
     }
@@ -95,11 +92,11 @@ public struct TaskStore: Sendable, PooledStore {
         try withConnection { connection in
             try connection.query(
                 """
-                SELECT \(TaskColumns.tasks) FROM tasks
-                WHERE user_id = $1 AND app_id = $2 AND ($3::text IS NULL OR custom_id = $3)
+                SELECT \(unescaped: TaskColumns.tasks) FROM tasks
+                WHERE user_id = \(bind: userID) AND app_id = \(bind: appID) AND (\(bind: customID)::text IS NULL
+                    OR custom_id = \(bind: customID))
                 ORDER BY id
-                """,
-                [userID, appID, customID]
+                """
             ).rows.map(TaskColumns.decode)
         }
     }
@@ -114,10 +111,7 @@ public struct TaskStore: Sendable, PooledStore {
     @discardableResult
     public func delete(id: Int64, owner: TaskOwner) throws(StoreError) -> Bool {
         try withConnection { connection in
-            try connection.query(
-                "DELETE FROM tasks WHERE id = $1 AND \(TaskOwner.condition(user: "$2", app: "$3"))",
-                [id, owner.userID, owner.appID]
-            ).affectedRows > 0
+            try connection.query("DELETE FROM tasks WHERE id = \(bind: id) AND \(fragment: owner.condition())").affectedRows > 0
         }
     }
 
@@ -128,20 +122,18 @@ public struct TaskStore: Sendable, PooledStore {
 
     /// Cancels one of `owner`'s tasks if it is scheduled or running.
     public func cancel(id: Int64, owner: TaskOwner) throws(StoreError) -> CancelOutcome {
-        let owned = TaskOwner.condition(user: "$2", app: "$3")
-        return try withConnection { connection in
+        try withConnection { connection in
             let updated = try connection.query(
                 """
-                UPDATE tasks SET status = \(TaskStatus.cancelled.rawValue), ended_at = now(), last_updated = now(),
+                UPDATE tasks SET status = \(TaskStatus.cancelled), ended_at = now(), last_updated = now(),
                                  lease_expires_at = NULL
-                WHERE id = $1 AND \(owned)
-                  AND status IN (\(TaskStatus.scheduled.rawValue), \(TaskStatus.running.rawValue))
-                RETURNING \(TaskColumns.tasks)
-                """,
-                [id, owner.userID, owner.appID])
+                WHERE id = \(bind: id) AND \(fragment: owner.condition())
+                  AND status IN (\(TaskStatus.scheduled), \(TaskStatus.running))
+                RETURNING \(unescaped: TaskColumns.tasks)
+                """)
             if let row = updated.rows.first { return .cancelled(try TaskColumns.decode(row)) }
             let current = try connection.query(
-                "SELECT \(TaskColumns.tasks) FROM tasks WHERE id = $1 AND \(owned)", [id, owner.userID, owner.appID])
+                "SELECT \(unescaped: TaskColumns.tasks) FROM tasks WHERE id = \(bind: id) AND \(fragment: owner.condition())")
             guard let row = current.rows.first else { return .notFound }
             return .unchanged(try TaskColumns.decode(row))
         }
@@ -167,19 +159,16 @@ extension TaskStore {
             SELECT type, user_id, app_id, custom_id, input, webhook_uri, webhook_method, include_watermark,
                    now() + make_interval(secs => expected_runtime),
                    priority, CASE WHEN to_timestamp(run_after) > now() THEN to_timestamp(run_after) END
-            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                        $8::boolean[], $9::integer[], $10::integer[], $11::bigint[])
+            FROM unnest(\(bind: tasks.map(\.type))::text[], \(bind: tasks.map(\.userID))::text[], \(bind: tasks.map(\.appID))::text[],
+                        \(bind: tasks.map(\.customID))::text[], \(bind: tasks.map { JSONValue.object($0.input).serializedString() })::text[],
+                        \(bind: tasks.map(\.webhookURI))::text[], \(bind: tasks.map(\.webhookMethod))::text[],
+                        \(bind: tasks.map(\.includeWatermark))::boolean[], \(bind: tasks.map(\.expectedRuntimeSeconds))::integer[],
+                        \(bind: tasks.map(\.priority))::integer[], \(bind: tasks.map(\.runAfter))::bigint[])
                  WITH ORDINALITY AS batch (type, user_id, app_id, custom_id, input, webhook_uri, webhook_method,
                                            include_watermark, expected_runtime, priority, run_after, position)
             ORDER BY position
-            RETURNING \(TaskColumns.tasks)
-            """,
-            [
-                tasks.map(\.type), tasks.map(\.userID), tasks.map(\.appID), tasks.map(\.customID),
-                tasks.map { JSONValue.object($0.input).serializedString() }, tasks.map(\.webhookURI),
-                tasks.map(\.webhookMethod), tasks.map(\.includeWatermark), tasks.map(\.expectedRuntimeSeconds),
-                tasks.map(\.priority), tasks.map(\.runAfter),
-            ]
+            RETURNING \(unescaped: TaskColumns.tasks)
+            """
         ).rows.map(TaskColumns.decode)
         // Identity values follow insertion order, which follows `position`.
         let records = rows.sorted { $0.id < $1.id }

@@ -26,23 +26,22 @@ public struct WebhookDeliveryStore: Sendable {
                     SELECT id FROM webhook_deliveries
                     WHERE status = 'pending' AND next_attempt_at <= now()
                     ORDER BY next_attempt_at
-                    LIMIT $1
+                    LIMIT \(bind: limit)
                     FOR UPDATE SKIP LOCKED
                 ), claimed AS (
                     UPDATE webhook_deliveries AS delivery
                     SET attempts = delivery.attempts + 1,
-                        next_attempt_at = now() + make_interval(secs => $2::float8)
+                        next_attempt_at = now() + make_interval(secs => \(bind: leaseSeconds)::float8)
                     FROM due
                     WHERE delivery.id = due.id
                     RETURNING delivery.id AS row_id, delivery.delivery_id::text AS delivery_id, delivery.task_id,
                               delivery.uri, delivery.method, delivery.attempts
                 )
                 SELECT claimed.row_id, claimed.delivery_id, claimed.uri, claimed.method, claimed.attempts,
-                       \(TaskColumns.list(qualifiedBy: "tasks"))
+                       \(unescaped: TaskColumns.list(qualifiedBy: "tasks"))
                 FROM claimed JOIN tasks ON tasks.id = claimed.task_id
                 ORDER BY claimed.row_id
-                """,
-                [limit, leaseSeconds]
+                """
             ).rows.map { row throws(StoreError) in
                 guard let rowID = row.int64("row_id"), let deliveryID = row.string("delivery_id"),
                     let uri = row.string("uri"), let method = row.string("method"), let attempt = row.int("attempts")
@@ -60,10 +59,9 @@ public struct WebhookDeliveryStore: Sendable {
             _ = try connection.query(
                 """
                 UPDATE webhook_deliveries
-                SET status = 'delivered', delivered_at = now(), last_status = $2, last_error = NULL
-                WHERE id = $1 AND status = 'pending'
-                """,
-                [delivery.rowID, httpStatus])
+                SET status = 'delivered', delivered_at = now(), last_status = \(bind: httpStatus), last_error = NULL
+                WHERE id = \(bind: delivery.rowID) AND status = 'pending'
+                """)
         }
     }
 
@@ -75,10 +73,10 @@ public struct WebhookDeliveryStore: Sendable {
             _ = try connection.query(
                 """
                 UPDATE webhook_deliveries
-                SET next_attempt_at = now() + make_interval(secs => $3::float8), last_status = $4, last_error = $5
-                WHERE id = $1 AND attempts = $2 AND status = 'pending'
-                """,
-                [delivery.rowID, delivery.attempt, delay, httpStatus, error])
+                SET next_attempt_at = now() + make_interval(secs => \(bind: delay)::float8),
+                    last_status = \(bind: httpStatus), last_error = \(bind: error)
+                WHERE id = \(bind: delivery.rowID) AND attempts = \(bind: delivery.attempt) AND status = 'pending'
+                """)
         }
     }
 
@@ -87,10 +85,10 @@ public struct WebhookDeliveryStore: Sendable {
         try tasks.withConnection { connection in
             _ = try connection.query(
                 """
-                UPDATE webhook_deliveries SET status = 'failed', last_status = $3, last_error = $4
-                WHERE id = $1 AND attempts = $2 AND status = 'pending'
-                """,
-                [delivery.rowID, delivery.attempt, httpStatus, error])
+                UPDATE webhook_deliveries SET status = 'failed', last_status = \(bind: httpStatus),
+                    last_error = \(bind: error)
+                WHERE id = \(bind: delivery.rowID) AND attempts = \(bind: delivery.attempt) AND status = 'pending'
+                """)
         }
     }
 

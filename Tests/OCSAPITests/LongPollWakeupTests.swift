@@ -63,7 +63,8 @@ struct LongPollWakeupTests {
         var poll: LongPoll?
         // The statement the server claims with, for {A, B}, limit 1, held open in a transaction.
         let claimed = try database.transaction { connection -> [Int64] in
-            let rows = try connection.query(TaskStore.claimSQL, [[a, b], 1, "other-worker", 300, [String](), [Int]()]).rows
+            let claim = TaskStore.claimQuery(types: [a, b], limit: 1, claimant: "other-worker", leaseSeconds: 300, leaseTypes: [], leases: [])
+            let rows = try connection.query(claim).rows
             poll = LongPoll(server, wait: 6, types: [b])
             try #require(EndpointSupport.waitUntil(seconds: 15) { server.server.waitingLongPolls == 1 })
             return rows.compactMap { $0.int64("id") }

@@ -94,9 +94,9 @@ struct ClaimTests {
         return store
     }
 
-    private static func plan(_ store: StoreFixture, _ sql: String, _ parameters: [any PostgresBindable]) throws -> String {
+    private static func plan(_ store: StoreFixture, _ query: PostgresQuery) throws -> String {
         let plan = try store.pool.withConnection { connection in
-            try connection.transaction { connection in try connection.query("EXPLAIN " + sql, parameters) }
+            try connection.transaction { connection in try connection.query("EXPLAIN \(fragment: query)") }
         }
         return plan.rows.compactMap { $0.string(at: 0) }.joined(separator: "\n")
     }
@@ -107,9 +107,10 @@ struct ClaimTests {
         defer { store.close() }
         let types = ["core:text2text"]
         let text = switch statement {
-        case "claim": try Self.plan(store, TaskStore.claimSQL, [types, 1, "w", 60, [String](), [Int]()])
-        case "hasReady": try Self.plan(store, TaskStore.hasReadyTaskSQL, [types])
-        default: try Self.plan(store, TaskStore.readyCountsSQL, [types, 100])
+        case "claim":
+            try Self.plan(store, TaskStore.claimQuery(types: types, limit: 1, claimant: "w", leaseSeconds: 60, leaseTypes: [], leases: []))
+        case "hasReady": try Self.plan(store, TaskStore.hasReadyTaskQuery(types: types))
+        default: try Self.plan(store, TaskStore.readyCountsQuery(types: types, cap: 100))
         }
         #expect(text.contains("tasks_claim_idx"), "\(text)")
         #expect(!text.contains("Seq Scan on tasks"), "\(text)")
