@@ -88,8 +88,8 @@ let package = Package(
         ]),
 
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
-        .testTarget(name: "BackgroundThreadsTests", dependencies: ["BackgroundThreads"]),
-        .testTarget(name: "MicroHTTPTests", dependencies: ["MicroHTTP", "LoopbackHTTPClient", "BackgroundThreads"]),
+        .testTarget(name: "BackgroundThreadsTests", dependencies: ["BackgroundThreads", "TaskDispatchTesting"]),
+        .testTarget(name: "MicroHTTPTests", dependencies: ["MicroHTTP", "LoopbackHTTPClient", "BackgroundThreads", "TaskDispatchTesting"]),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "EmbeddedPostgres", "TaskDispatchTesting"]),
         .testTarget(name: "TaskQueueTests", dependencies: ["TaskQueue", "TaskDispatchTesting", "JSON", "Postgres"]),
         .testTarget(name: "OCSAPITests", dependencies: [

@@ -40,19 +40,20 @@ extension TaskStore {
     /// Each type's scan locks up to `limit` rows so that concurrent claimers skip them, but only
     /// the best `limit` of all types are claimed: a claim of several types holds rows it does not
     /// take until it commits, and a concurrent claim of those types finds nothing meanwhile
-    /// (and a long poll would take the type for empty). So the statement announces those passed
-    /// over rows on the ready channel, in the format of the `tasks_notify_ready` trigger; the
-    /// notice is delivered at commit, when the rows are free again. A claim of one type passes
-    /// over nothing and sends nothing.
+    /// (and a long poll would take the type for empty). So a claim of several types announces
+    /// those passed over rows on the ready channel, in the format of the `tasks_notify_ready`
+    /// trigger; the notice is delivered at commit, when the rows are free again. A claim of one
+    /// type takes every row it locks, and runs the plain statement (measured: the announcing one
+    /// costs the database about a sixth more per claim).
     package static func claimQuery(
         types: [String], limit: Int, claimant: String, leaseSeconds: Int, leaseTypes: [String], leases: [Int]
     ) -> PostgresQuery {
-        """
-        WITH locked AS MATERIALIZED (
+        let locked: PostgresQuery = """
             SELECT candidate.id, candidate.priority, wanted.type,
-                coalesce(per_type.seconds, \(bind: leaseSeconds)::integer) AS lease
+                   coalesce(per_type.seconds, \(bind: leaseSeconds)::integer) AS lease
             FROM unnest(\(bind: types)::text[]) AS wanted (type)
-            LEFT JOIN unnest(\(bind: leaseTypes)::text[], \(bind: leases)::integer[]) AS per_type (type, seconds) ON per_type.type = wanted.type
+            LEFT JOIN unnest(\(bind: leaseTypes)::text[], \(bind: leases)::integer[]) AS per_type (type, seconds)
+                ON per_type.type = wanted.type
             CROSS JOIN LATERAL (
                 SELECT id, priority FROM tasks
                 WHERE status = \(TaskStatus.scheduled) AND run_after IS NULL AND type = wanted.type
@@ -60,31 +61,49 @@ extension TaskStore {
                 LIMIT \(bind: limit)
                 FOR UPDATE SKIP LOCKED
             ) AS candidate
-        ),
-        candidates AS MATERIALIZED (
-            SELECT id, lease FROM locked ORDER BY priority DESC, id LIMIT \(bind: limit)
-        ),
-        passed_over AS (
-            SELECT pg_notify('\(unescaped: ReadyTaskNotice.channel)', CASE WHEN octet_length(payload) > 7000 THEN '*' ELSE payload END)
-            FROM (
-                SELECT string_agg(n || ' ' || type, E'\\n') AS payload FROM (
-                    SELECT type, count(*) AS n FROM locked
-                    WHERE id NOT IN (SELECT id FROM candidates)
-                    GROUP BY type
-                ) AS by_type
-            ) AS notice
-            WHERE payload IS NOT NULL
-        )
-        UPDATE tasks
-        SET status = \(TaskStatus.running), started_at = now(), last_updated = now(),
-            attempt = tasks.attempt + 1, claimed_by = \(bind: claimant),
-            lease_seconds = candidates.lease, lease_expires_at = now() + make_interval(secs => candidates.lease)
-        FROM candidates
-        -- Referencing passed_over makes it run (once); it yields at most one row.
-        WHERE tasks.id = candidates.id AND tasks.status = \(TaskStatus.scheduled)
-            AND (SELECT count(*) FROM passed_over) >= 0
-        RETURNING \(unescaped: TaskColumns.tasks)
-        """
+            """
+        let update: PostgresQuery = """
+            UPDATE tasks
+            SET status = \(TaskStatus.running), started_at = now(), last_updated = now(),
+                attempt = tasks.attempt + 1, claimed_by = \(bind: claimant),
+                lease_seconds = candidates.lease, lease_expires_at = now() + make_interval(secs => candidates.lease)
+            FROM candidates
+            WHERE tasks.id = candidates.id AND tasks.status = \(TaskStatus.scheduled)
+            """
+        guard types.count > 1 else {
+            return """
+                WITH candidates AS MATERIALIZED (
+                    \(fragment: locked)
+                    ORDER BY candidate.priority DESC, candidate.id
+                    LIMIT \(bind: limit)
+                )
+                \(fragment: update)
+                RETURNING \(unescaped: TaskColumns.tasks)
+                """
+        }
+        return """
+            WITH locked AS MATERIALIZED (
+                \(fragment: locked)
+            ),
+            candidates AS MATERIALIZED (
+                SELECT id, lease FROM locked ORDER BY priority DESC, id LIMIT \(bind: limit)
+            ),
+            passed_over AS (
+                SELECT pg_notify('\(unescaped: ReadyTaskNotice.channel)', CASE WHEN octet_length(payload) > 7000 THEN '*' ELSE payload END)
+                FROM (
+                    SELECT string_agg(n || ' ' || type, E'\\n') AS payload FROM (
+                        SELECT type, count(*) AS n FROM locked
+                        WHERE id NOT IN (SELECT id FROM candidates)
+                        GROUP BY type
+                    ) AS by_type
+                ) AS notice
+                WHERE payload IS NOT NULL
+            )
+            \(fragment: update)
+                -- Referencing passed_over makes it run (once); it yields at most one row.
+                AND (SELECT count(*) FROM passed_over) >= 0
+            RETURNING \(unescaped: TaskColumns.tasks)
+            """
     }
 
     /// Records progress (0...1) of a running task and extends its lease by the length granted at

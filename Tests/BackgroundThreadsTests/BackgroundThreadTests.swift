@@ -2,6 +2,7 @@ import BackgroundThreads
 import Dispatch
 import Foundation
 import Synchronization
+import TaskDispatchTesting
 import Testing
 
 @Suite("Background thread")

@@ -1,7 +1,8 @@
 import BackgroundThreads
 import Logging
-import Testing
 @testable import MicroHTTP
+import TaskDispatchTesting
+import Testing
 
 @Suite("Deadline sweeper lifecycle")
 struct DeadlineSweeperTests {

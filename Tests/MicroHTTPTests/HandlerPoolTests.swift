@@ -1,9 +1,10 @@
+import BackgroundThreads
 import Dispatch
 import Glibc
-import BackgroundThreads
-import Synchronization
-import Testing
 @testable import MicroHTTP
+import Synchronization
+import TaskDispatchTesting
+import Testing
 
 @Suite("Handler pool")
 struct HandlerPoolTests {

@@ -3,10 +3,10 @@ import Foundation
 import Glibc
 
 /// What the tests observe of threads from outside.
-enum ThreadProbe {
+public enum ThreadProbe {
     /// Runs `body` on a thread of its own and says whether it returned within `seconds`; a
     /// body that hangs fails the test instead of hanging it.
-    static func returns(within seconds: Double, _ body: @escaping @Sendable () -> Void) -> Bool {
+    public static func returns(within seconds: Double, _ body: @escaping @Sendable () -> Void) -> Bool {
         let returned = DispatchSemaphore(value: 0)
         Thread {
             body()
@@ -16,7 +16,7 @@ enum ThreadProbe {
     }
 
     /// Live threads of this process named `name` (as Linux keeps it: the first 15 bytes).
-    static func threadCount(named name: String) -> Int {
+    public static func threadCount(named name: String) -> Int {
         let shown = String(decoding: name.utf8.prefix(15), as: UTF8.self)
         let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
         return tasks.filter { task in
@@ -27,7 +27,7 @@ enum ThreadProbe {
 
     /// Live threads named `name` once they number `expected`, or after 5 s. A thread signals
     /// its stop before the system has finished ending it, so the count may lag briefly.
-    static func threadCount(named name: String, becoming expected: Int) -> Int {
+    public static func threadCount(named name: String, becoming expected: Int) -> Int {
         var count = threadCount(named: name)
         var tries = 0
         while count != expected, tries < 500 {
@@ -39,7 +39,7 @@ enum ThreadProbe {
     }
 
     /// A name no other test uses, short enough to be shown whole.
-    static func uniqueName(_ prefix: String) -> String {
+    public static func uniqueName(_ prefix: String) -> String {
         "\(prefix)-\(UInt32.random(in: 0...UInt32.max) % 100_000)"
     }
 }
