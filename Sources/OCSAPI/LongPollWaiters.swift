@@ -70,6 +70,9 @@ public final class LongPollWaiters: Sendable {
     /// Requests waiting (parked, or woken and claiming).
     public var waitingCount: Int { state.withLock { $0.machine.waitingCount } }
 
+    /// Whether the ready-task listener is connected (notices reach the waiters at once).
+    public var isListening: Bool { state.withLock { $0.machine.listening } }
+
     /// The task types parked requests wait for, for the backstop check.
     public var waitedTypes: [String] { state.withLock { $0.machine.waitedTypes } }
 

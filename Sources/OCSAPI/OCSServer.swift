@@ -4,7 +4,8 @@ import MicroHTTP
 import TaskQueue
 
 /// The OCS TaskProcessing API as an HTTP handler: routing, authentication, parameters,
-/// dispatch to the endpoints, the envelope, and one log line per refused request.
+/// dispatch to the endpoints, the envelope, and one log line per refused request; and the
+/// health probes `/healthz` and `/readyz`.
 public final class OCSServer: HTTPHandler {
     private let taskEndpoints: TaskEndpoints
     private let providerEndpoints: ProviderEndpoints
@@ -18,14 +19,16 @@ public final class OCSServer: HTTPHandler {
     /// Where `next` / `next_batch` requests with `wait` park; without it `wait` is accepted
     /// and checked but nobody waits.
     private let longPolls: LongPollWaiters?
+    private let healthProbes: HealthProbes
 
     /// Creates the handler; `longPolls` enables waiting on `next` / `next_batch`.
     public init(
         tasks: TaskStore, accounts: AccountStore, catalog: ProviderCatalog,
         configuration: OCSServerConfiguration, taskFinished: TaskFinishedListener = .none, longPolls: LongPollWaiters? = nil,
-        logger: Logger
+        readiness: ServiceReadiness? = nil, logger: Logger
     ) {
         self.longPolls = longPolls
+        healthProbes = HealthProbes(readiness: readiness)
         let services = TaskServices(store: tasks, catalog: catalog, rules: configuration.rules, taskFinished: taskFinished)
         taskEndpoints = TaskEndpoints(store: tasks, catalog: catalog, services: services, configuration: configuration)
         providerEndpoints = ProviderEndpoints(services: services, configuration: configuration)
@@ -55,6 +58,7 @@ public final class OCSServer: HTTPHandler {
 
     /// The one path every request takes: route, checks, dispatch.
     private func answer(_ request: HTTPRequest, mayWait: Bool) -> HTTPHandlerResult {
+        if let probe = healthProbes.answer(request.head) { return .response(probe) }
         var version: OCSVersion = request.head.path.hasPrefix("/ocs/v1.php/") ? .v1 : .v2
         do {
             switch Router.match(method: request.head.method, path: request.head.path) {

@@ -61,7 +61,8 @@ public final class TaskDispatchServer: Sendable {
                 webhookAllowPrivateTargets: configuration.webhookAllowPrivateTargets,
                 maxWaitSeconds: configuration.maxWaitSeconds, batchWorkerCalls: configuration.batchWorkerCalls),
             taskFinished: TaskFinishedListener { _ in sender.nudge() },
-            longPolls: longPolls, logger: logger)
+            longPolls: longPolls,
+            readiness: ServiceReadiness(store: tasks, isListening: { [longPolls] in longPolls.isListening }), logger: logger)
         http = HTTPServer(
             configuration: HTTPServerConfiguration(
                 host: configuration.host, port: configuration.port, handlerThreads: configuration.httpThreads,

@@ -65,7 +65,8 @@ public struct ReadinessStateMachine<Waiter: Sendable>: Sendable {
     private var typeGenerations: [String: UInt64] = [:]
     /// Types a claim found nothing of, with the generation pair it saw.
     private var knownEmpty: [String: Token] = [:]
-    private var listening = false
+    /// Whether the listener is connected, so that every notice reaches this machine.
+    public private(set) var listening = false
     public private(set) var isClosed = false
 
     struct Token: Equatable, Sendable {
