@@ -27,7 +27,15 @@ struct ServeCommand: ParsableCommand {
                 configuration: configuration, connectionString: database.connectionString, logger: logger)
             try server.start()
             if database.isEmbedded { try FirstRun.greet(accounts: server.accounts, dataDirectory: configuration.dataDirectory) }
-            print("TaskDispatch \(TaskDispatchVersion.current) listening on \(configuration.tls == nil ? "http" : "https")://\(configuration.host):\(server.port)")
+            let url = "\(configuration.tls == nil ? "http" : "https")://\(configuration.host):\(server.port)"
+            switch configuration.logFormat {
+            case .text: print("TaskDispatch \(TaskDispatchVersion.current) listening on \(url)")
+            // Whatever the log level: the announcement says where the server is, in the logs' format.
+            case .json:
+                print(JSONLogHandler.line(
+                    level: .notice, label: "taskdispatch", message: "listening on \(url)",
+                    metadata: ["url": "\(url)", "version": "\(TaskDispatchVersion.current)"]), terminator: "")
+            }
             fflush(nil)  // stdout may be a pipe: show the address now
             let signal = signals.wait()
             logger.info("stopping", metadata: ["signal": "\(signal)"])

@@ -128,6 +128,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var webhookCAFile: String?
     /// Log level: trace, debug, info, notice, warning, error, critical. Default info.
     public var logLevel: Logger.Level = .info
+    /// How log lines are written: for people, or one JSON object per line for log shippers.
+    public var logFormat: LogFormat = .text
 
     public init() {}
 

@@ -22,12 +22,14 @@ struct DatabaseOptions: ParsableArguments {
     @Option(help: ServerSettings.argumentHelp("database-url")) var databaseURL: String?
     @Option(help: ServerSettings.argumentHelp("data-dir")) var dataDir: String?
     @Option(help: ServerSettings.argumentHelp("log-level")) var logLevel: String?
+    @Option(help: ServerSettings.argumentHelp("log-format")) var logFormat: String?
 
     var flags: [String: String] {
         var flags: [String: String] = [:]
         flags["database-url"] = databaseURL
         flags["data-dir"] = dataDir
         flags["log-level"] = logLevel
+        flags["log-format"] = logFormat
         return flags
     }
 }
@@ -37,9 +39,16 @@ func withDatabase<T>(
     _ configuration: ServerConfiguration, _ body: (DatabaseLocation, Logger) throws -> T
 ) throws -> T {
     LoggingSystem.bootstrap { label in
-        var handler = StreamLogHandler.standardError(label: label)
-        handler.logLevel = configuration.logLevel
-        return handler
+        switch configuration.logFormat {
+        case .text:
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = configuration.logLevel
+            return handler
+        case .json:
+            var handler = JSONLogHandler(label: label)
+            handler.logLevel = configuration.logLevel
+            return handler
+        }
     }
     let logger = Logger(label: "taskdispatch")
     let database = try DatabaseLocation.open(configuration, logger: logger)

@@ -156,6 +156,14 @@ enum ServerSettings {
             }
             resolution.configuration.logLevel = level
         },
+        ServerSetting(
+            flag: "log-format", environment: "TASKDISPATCH_LOG_FORMAT",
+            help: "`text` for people, `json` for log shippers (one object per line: time, level, message, request id, ...)",
+            defaultText: "text", valueName: "text|json"
+        ) { text, resolution throws(ServerSetting.Refusal) in
+            guard let format = LogFormat(rawValue: text.lowercased()) else { throw ServerSetting.Refusal(reason: "expected text or json") }
+            resolution.configuration.logFormat = format
+        },
     ]
 
     /// What resolving the settings builds: the configuration, the TLS files (loaded together
