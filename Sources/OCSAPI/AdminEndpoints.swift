@@ -5,12 +5,13 @@ import TaskQueue
 struct AdminEndpoints: Sendable {
     let store: TaskStore
     let catalog: ProviderCatalog
+    let administration: TaskAdministration
     let configuration: OCSServerConfiguration
     let longPolls: LongPollWaiters?
 
     /// Task counts by status and by type, the age of the oldest waiting task, webhook
-    /// deliveries owed and given up, provider and custom type rows skipped as unreadable, and
-    /// the version. Reads maintained counters, never counts the task table.
+    /// deliveries owed and given up, provider and custom type rows skipped as unreadable, the
+    /// warnings an operator should act on, and the version. Reads maintained counters, never counts the task table.
     func status(_ context: EndpointContext) throws -> EndpointResult {
         try context.requireAdmin()
         let statistics = try store.statistics()
@@ -34,6 +35,9 @@ struct AdminEndpoints: Sendable {
             "webhooks": ["pending": .int(webhooks.pending), "failed": .int(webhooks.failed)],
             "unreadableDefinitions": .array(snapshot.unreadable.map { row in
                 ["kind": .string(row.kind.rawValue), "id": .string(row.id), "reason": .string(row.reason)]
+            }),
+            "warnings": .array(try administration.warnings().map { warning in
+                ["code": .string(warning.code), "message": .string(warning.message), "type": TaskJSON.optional(warning.type)]
             }),
         ])
     }

@@ -24,6 +24,8 @@ public final class LongPollWaiters: Sendable {
         let claim: @Sendable () -> Claimed?
         /// The answer when the wait ends with nothing claimed.
         let emptyResponse: HTTPResponse
+        /// The ExApp waiting.
+        let appID: String?
     }
 
     /// What a claim took: the response to send and how many tasks of each type it holds.
@@ -70,6 +72,15 @@ public final class LongPollWaiters: Sendable {
     /// Requests waiting (parked, or woken and claiming).
     public var waitingCount: Int { state.withLock { $0.machine.waitingCount } }
 
+    /// Waiting requests per ExApp.
+    public var waitingByApp: [String: Int] {
+        state.withLock { state in
+            state.machine.waiters.reduce(into: [:]) { counts, waiter in
+                if let appID = waiter.appID { counts[appID, default: 0] += 1 }
+            }
+        }
+    }
+
     /// Whether the ready-task listener is connected (notices reach the waiters at once).
     public var isListening: Bool { state.withLock { $0.machine.listening } }
 
@@ -80,7 +91,8 @@ public final class LongPollWaiters: Sendable {
     /// wait), then parks for up to `waitSeconds`. `claim` runs on the calling thread first, on
     /// a claim thread after a wakeup.
     func poll(
-        types: [String], waitSeconds: Int, emptyResponse: HTTPResponse, claim: @escaping @Sendable () -> Claimed?
+        types: [String], waitSeconds: Int, emptyResponse: HTTPResponse, appID: String? = nil,
+        claim: @escaping @Sendable () -> Claimed?
     ) -> HTTPHandlerResult {
         let typeSet = Set(types)
         let (knownEmpty, seen) = state.withLock { ($0.machine.isKnownEmpty(types: types), $0.machine.generations(of: typeSet)) }
@@ -91,7 +103,7 @@ public final class LongPollWaiters: Sendable {
         }
         guard waitSeconds > 0, !types.isEmpty else { return .response(emptyResponse) }
         let pending = PendingResponse()
-        let waiter = Waiter(pending: pending, claim: claim, emptyResponse: emptyResponse)
+        let waiter = Waiter(pending: pending, claim: claim, emptyResponse: emptyResponse, appID: appID)
         let (id, next) = state.withLock {
             $0.machine.park(waiter, types: typeSet, deadline: .now + .seconds(waitSeconds), seen: seen, now: .now)
         }

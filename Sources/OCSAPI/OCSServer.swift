@@ -10,6 +10,7 @@ public final class OCSServer: HTTPHandler {
     private let taskEndpoints: TaskEndpoints
     private let providerEndpoints: ProviderEndpoints
     private let adminEndpoints: AdminEndpoints
+    private let adminTaskEndpoints: AdminTaskEndpoints
     private let fileEndpoints: FileEndpoints
     private let csrfCheck: Bool
     private let appAPIEndpoints: AppAPIEndpoints
@@ -20,6 +21,8 @@ public final class OCSServer: HTTPHandler {
     /// and checked but nobody waits.
     private let longPolls: LongPollWaiters?
     private let healthProbes: HealthProbes
+    /// Where ExApps' requests are noted for the workers view.
+    private let workerActivity: WorkerActivity
 
     /// Creates the handler; `longPolls` enables waiting on `next` / `next_batch`.
     public init(
@@ -28,11 +31,15 @@ public final class OCSServer: HTTPHandler {
         readiness: ServiceReadiness? = nil, logger: Logger
     ) {
         self.longPolls = longPolls
+        workerActivity = tasks.workerActivity
         healthProbes = HealthProbes(readiness: readiness)
         let services = TaskServices(store: tasks, catalog: catalog, rules: configuration.rules, taskFinished: taskFinished)
         taskEndpoints = TaskEndpoints(store: tasks, catalog: catalog, services: services, configuration: configuration)
         providerEndpoints = ProviderEndpoints(services: services, configuration: configuration)
-        adminEndpoints = AdminEndpoints(store: tasks, catalog: catalog, configuration: configuration, longPolls: longPolls)
+        let administration = TaskAdministration(store: tasks, catalog: catalog, taskFinished: taskFinished)
+        adminEndpoints = AdminEndpoints(
+            store: tasks, catalog: catalog, administration: administration, configuration: configuration, longPolls: longPolls)
+        adminTaskEndpoints = AdminTaskEndpoints(administration: administration)
         fileEndpoints = FileEndpoints(files: services.files, configuration: configuration)
         csrfCheck = configuration.csrfCheck
         appAPIEndpoints = AppAPIEndpoints(catalog: catalog, configuration: configuration)
@@ -99,7 +106,9 @@ public final class OCSServer: HTTPHandler {
         let waitSeconds = try providerEndpoints.waitSeconds(context.parameters)
         let poll = try providerEndpoints.claimPoll(context, route: route)
         let empty = OCSResponse.success(poll.emptyResult.data, status: poll.emptyResult.status, version: version)
-        return longPolls.poll(types: poll.claimable.types, waitSeconds: waitSeconds, emptyResponse: empty) { [self] in
+        return longPolls.poll(
+            types: poll.claimable.types, waitSeconds: waitSeconds, emptyResponse: empty, appID: context.principal.exAppID
+        ) { [self] in
             do {
                 guard let (result, claimed) = try poll.claim() else { return nil }
                 return .init(response: OCSResponse.success(result.data, status: result.status, version: version), countsByType: claimed)
@@ -162,8 +171,12 @@ public final class OCSServer: HTTPHandler {
         case .taskTypes: return try taskEndpoints.taskTypes(context)
         case .nextTask: return try providerEndpoints.next(context)
         case .reportProgress(let id): return try providerEndpoints.progress(context, taskID: id)
-        case .reportResult(let id): return try providerEndpoints.result(context, taskID: id)
-        case .reportResults: return try providerEndpoints.results(context)
+        case .reportResult(let id):
+            defer { context.principal.exAppID.map(workerActivity.reported) }
+            return try providerEndpoints.result(context, taskID: id)
+        case .reportResults:
+            defer { context.principal.exAppID.map(workerActivity.reported) }
+            return try providerEndpoints.results(context)
         case .adminStatus: return try adminEndpoints.status(context)
         case .nextBatch: return try providerEndpoints.nextBatch(context)
         case .queueStats: return try providerEndpoints.queueStats(context)
@@ -184,6 +197,18 @@ public final class OCSServer: HTTPHandler {
         case .capabilities: return appAPIEndpoints.capabilities()
         case .registerProvider: return try appAPIEndpoints.register(context)
         case .unregisterProvider: return try appAPIEndpoints.unregister(context)
+        case .adminTasks: return try adminTaskEndpoints.list(context)
+        case .adminTask(let id): return try adminTaskEndpoints.get(context, id: id)
+        case .adminRetryTask(let id): return try adminTaskEndpoints.retry(context, id: id)
+        case .adminCancelTask(let id): return try adminTaskEndpoints.cancel(context, id: id)
+        case .adminRetryTasks: return try adminTaskEndpoints.bulk(context, .retry)
+        case .adminCancelTasks: return try adminTaskEndpoints.bulk(context, .cancel)
+        case .adminTypes: return try adminTaskEndpoints.types(context)
+        case .adminPauseType(let type): return try adminTaskEndpoints.setPaused(context, type: type, true)
+        case .adminResumeType(let type): return try adminTaskEndpoints.setPaused(context, type: type, false)
+        case .adminTypeLimits(let type): return try adminTaskEndpoints.setLimits(context, type: type)
+        case .adminStats: return try adminTaskEndpoints.statistics(context)
+        case .adminWorkers: return try adminTaskEndpoints.workers(context)
         }
     }
 
@@ -194,6 +219,7 @@ public final class OCSServer: HTTPHandler {
                 "authentication required: HTTP Basic with a user name and app password, "
                     + "Authorization: Bearer <app password>, or AppAPI headers")
         }
+        if let appID = principal.exAppID { workerActivity.requested(by: appID) }
         // An upload's body is multipart, read by the file endpoint; its parameters are the query's.
         let parameterSource = route.takesUpload ? HTTPRequest(head: request.head) : request
         return EndpointContext(

@@ -98,6 +98,16 @@ public struct RequestParameters: Sendable {
 
     // MARK: Typed access. Each throws a 400 naming the parameter and what it must be.
 
+    /// Refuses (400, naming them) parameters outside `known`. `format` is always allowed: OCS
+    /// clients add `format=json`.
+    public func refuseUnknown(_ known: Set<String>) throws(OCSError) {
+        let unknown = values.keys.filter { !known.contains($0) && $0 != "format" }.sorted()
+        guard unknown.isEmpty else {
+            throw .badRequest("unknown parameter\(unknown.count == 1 ? "" : "s") \(unknown.map { "'\($0)'" }.joined(separator: ", ")); "
+                + "known here: \(known.sorted().joined(separator: ", "))")
+        }
+    }
+
     /// The raw value; JSON `null` counts as absent.
     public subscript(name: String) -> JSONValue? {
         guard let value = values[name], !value.isNull else { return nil }

@@ -29,6 +29,19 @@ public enum Route: Sendable, Equatable {
     case providerUploadFile(taskID: Int64)
     case getTaskFile(taskID: Int64, fileID: Int64)
     case providerGetTaskFile(taskID: Int64, fileID: Int64)
+    // Operators (`admin/...`).
+    case adminTasks
+    case adminTask(id: Int64)
+    case adminRetryTask(id: Int64)
+    case adminCancelTask(id: Int64)
+    case adminRetryTasks
+    case adminCancelTasks
+    case adminTypes
+    case adminPauseType(type: String)
+    case adminResumeType(type: String)
+    case adminTypeLimits(type: String)
+    case adminStats
+    case adminWorkers
 
     /// Whether the route takes a file upload (a larger body limit, a multipart body).
     public var takesUpload: Bool {
@@ -76,7 +89,7 @@ public enum Router {
     /// Builds a route from the captured segments; nil when an id is not a positive integer.
     private typealias Builder = @Sendable ([Substring]) -> Route?
 
-    /// One path shape: its segments (":id" a numeric id, ":app" any text), then method → route.
+    /// One path shape: its segments (":id" a numeric id, ":app" or ":type" any text), then method → route.
     private struct Entry: Sendable {
         let pattern: [String]
         let methods: [(String, Builder)]
@@ -100,6 +113,19 @@ public enum Router {
             (["tasks_provider", ":id", "result"], [("POST", { id($0).map { .reportResult(taskID: $0) } })]),
             (["tasks_provider", "results"], [("POST", { _ in .reportResults })]),
             (["admin", "status"], [("GET", { _ in .adminStatus })]),
+            (["admin", "tasks"], [("GET", { _ in .adminTasks })]),
+            // Before `admin/tasks/:id`, which would take "retry" for an id.
+            (["admin", "tasks", "retry"], [("POST", { _ in .adminRetryTasks })]),
+            (["admin", "tasks", "cancel"], [("POST", { _ in .adminCancelTasks })]),
+            (["admin", "tasks", ":id"], [("GET", { id($0).map { .adminTask(id: $0) } })]),
+            (["admin", "tasks", ":id", "retry"], [("POST", { id($0).map { .adminRetryTask(id: $0) } })]),
+            (["admin", "tasks", ":id", "cancel"], [("POST", { id($0).map { .adminCancelTask(id: $0) } })]),
+            (["admin", "types"], [("GET", { _ in .adminTypes })]),
+            (["admin", "types", ":type", "pause"], [("POST", { .adminPauseType(type: String($0[0])) })]),
+            (["admin", "types", ":type", "resume"], [("POST", { .adminResumeType(type: String($0[0])) })]),
+            (["admin", "types", ":type", "limits"], [("PUT", { .adminTypeLimits(type: String($0[0])) })]),
+            (["admin", "stats"], [("GET", { _ in .adminStats })]),
+            (["admin", "workers"], [("GET", { _ in .adminWorkers })]),
             (["tasks_provider", "next_batch"], [("GET", { _ in .nextBatch })]),
             (["queue_stats"], [("GET", { _ in .queueStats })]),
             (["tasks_consumer", "schedule"], [("POST", { _ in .consumerSchedule })]),

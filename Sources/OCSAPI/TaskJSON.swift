@@ -74,6 +74,6 @@ enum TaskJSON {
         .object(JSONObject(values.keys.sorted().map { key in (key, values[key] ?? .null) }))
     }
 
-    private static func optional(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
-    private static func optional(_ value: Int64?) -> JSONValue { value.map(JSONValue.int) ?? .null }
+    static func optional(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
+    static func optional(_ value: Int64?) -> JSONValue { value.map(JSONValue.int) ?? .null }
 }

@@ -6,8 +6,8 @@ import TaskQueue
 /// blocking database calls): returns tasks with expired leases to the queue (or fails them after
 /// the maximum attempts), releases delayed tasks whose time has come, deletes finished tasks past
 /// their retention (a few small batches per pass), deletes uploads no task used in time, drops
-/// finished rate limit windows, forgets old idempotency keys, and folds the status count
-/// deltas. Every server process runs one; both
+/// finished rate limit windows, forgets old idempotency keys, writes what the ExApps did (the
+/// workers view), and folds the status count deltas. Every server process runs one; both
 /// jobs are safe to run concurrently, so with several servers reaping goes on while any is up.
 final class MaintenanceLoop: Sendable {
     private let tasks: TaskStore
@@ -19,6 +19,8 @@ final class MaintenanceLoop: Sendable {
     private let rateLimitPeriodSeconds: Int
     /// Called when the reaper failed tasks (their webhooks are owed now).
     private let tasksFailed: @Sendable () -> Void
+    /// This process's waiting long polls per ExApp, written with the workers' activity.
+    private let longPollsWaiting: @Sendable () -> [String: Int]
     /// Cleanup batches per pass: bounded, so a large backlog of old tasks is worked off over
     /// several passes instead of in one long stretch.
     static let cleanupBatchesPerPass = 10
@@ -33,7 +35,8 @@ final class MaintenanceLoop: Sendable {
     init(
         tasks: TaskStore, intervalSeconds: Double, maxAttempts: Int, idempotencyRetentionSeconds: Int,
         retentionSeconds: Int, unusedFileRetentionSeconds: Int, rateLimitPeriodSeconds: Int,
-        tasksFailed: @escaping @Sendable () -> Void = {}, logger: Logger
+        tasksFailed: @escaping @Sendable () -> Void = {}, longPollsWaiting: @escaping @Sendable () -> [String: Int] = { [:] },
+        logger: Logger
     ) {
         self.tasks = tasks
         self.interval = .seconds(intervalSeconds)
@@ -43,6 +46,7 @@ final class MaintenanceLoop: Sendable {
         self.unusedFileRetentionSeconds = unusedFileRetentionSeconds
         self.rateLimitPeriodSeconds = rateLimitPeriodSeconds
         self.tasksFailed = tasksFailed
+        self.longPollsWaiting = longPollsWaiting
         self.logger = logger
     }
 
@@ -70,6 +74,7 @@ final class MaintenanceLoop: Sendable {
                     if !sweep.failed.isEmpty { tasksFailed() }
                 }
                 try tasks.releaseDueTasks()
+                try tasks.flushWorkerActivity(tasks.workerActivity, longPollsWaiting: longPollsWaiting())
                 if pass % Self.housekeepingEveryPasses == 1 {
                     if retentionSeconds > 0 {
                         for _ in 0..<Self.cleanupBatchesPerPass {
@@ -81,6 +86,7 @@ final class MaintenanceLoop: Sendable {
                     }
                     try tasks.expireRateLimitWindows(periodSeconds: rateLimitPeriodSeconds)
                     try tasks.expireIdempotencyKeys(retentionSeconds: idempotencyRetentionSeconds)
+                    try tasks.deleteStaleWorkerActivity()
                 }
                 try tasks.foldCountDeltas()
             } catch {

@@ -78,7 +78,7 @@ public final class TaskDispatchServer: Sendable {
             retentionSeconds: configuration.retentionSeconds,
             unusedFileRetentionSeconds: configuration.unusedFileRetentionSeconds,
             rateLimitPeriodSeconds: configuration.scheduleRatePeriodSeconds, tasksFailed: { sender.nudge() },
-            logger: logger)
+            longPollsWaiting: { [longPolls] in longPolls.waitingByApp }, logger: logger)
     }
 
     /// Migrates the schema (safe with several servers starting at once), then starts serving.

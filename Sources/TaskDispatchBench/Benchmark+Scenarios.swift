@@ -25,7 +25,8 @@ extension Benchmark {
                     let claimed = try tally.timed {
                         try connection.query(
                             TaskStore.claimQuery(
-                                types: [Self.type], limit: 1, claimant: Self.app, leaseSeconds: 300, leaseTypes: [], leases: []))
+                                .init(types: [Self.type], providers: [nil], limit: 1, claimant: Self.app, leaseSeconds: 300),
+                                holdsLimitLocks: false))
                     }
                     guard let row = claimed.rows.first, let id = row.int64("id") else { return }
                     let attempt = row.int64("attempt").map(Int.init)

@@ -203,9 +203,20 @@ public final class Benchmark {
     }
 
     /// Empties the task table and its counters (TRUNCATE fires no row triggers, so the counters
-    /// are emptied with it).
+    /// are emptied with it). The server's own statements lock these tables in different orders
+    /// (a result: the tasks, then the count deltas; the fold: the deltas, then the counts), so
+    /// the TRUNCATE may be chosen to break a deadlock; it is then run again.
     static func clean(_ connection: PostgresConnection) throws {
-        try connection.execute("TRUNCATE tasks, task_counts, task_count_deltas CASCADE")
+        var attempts = 0
+        while true {
+            attempts += 1
+            do {
+                try connection.execute("TRUNCATE tasks, task_counts, task_count_deltas CASCADE")
+                break
+            } catch {
+                guard error.sqlState == .deadlockDetected, attempts < 5 else { throw error }
+            }
+        }
         try connection.execute("VACUUM ANALYZE tasks")
     }
 

@@ -13,6 +13,12 @@ public enum Principal: Sendable, Equatable {
         }
     }
 
+    /// The ExApp calling, if an ExApp is.
+    public var exAppID: String? {
+        if case .exApp(let appID, _) = self { return appID }
+        return nil
+    }
+
     /// A name for logs; carries no secret.
     public var logDescription: String {
         switch self {

@@ -38,13 +38,13 @@ extension TaskStore {
                     FOR UPDATE SKIP LOCKED
                 )
                 UPDATE tasks
-                SET status = CASE WHEN tasks.attempt >= \(bind: maxAttempts) THEN \(TaskStatus.failed)
+                SET status = CASE WHEN tasks.attempt - tasks.retry_base >= \(bind: maxAttempts) THEN \(TaskStatus.failed)
                                   ELSE \(TaskStatus.scheduled) END,
-                    ended_at = CASE WHEN tasks.attempt >= \(bind: maxAttempts) THEN now() END,
-                    error_message = CASE WHEN tasks.attempt >= \(bind: maxAttempts) THEN \(bind: Self.leaseExhaustedMessage(maxAttempts: maxAttempts)) ELSE tasks.error_message END,
-                    user_facing_error_message = CASE WHEN tasks.attempt >= \(bind: maxAttempts)
+                    ended_at = CASE WHEN tasks.attempt - tasks.retry_base >= \(bind: maxAttempts) THEN now() END,
+                    error_message = CASE WHEN tasks.attempt - tasks.retry_base >= \(bind: maxAttempts) THEN \(bind: Self.leaseExhaustedMessage(maxAttempts: maxAttempts)) ELSE tasks.error_message END,
+                    user_facing_error_message = CASE WHEN tasks.attempt - tasks.retry_base >= \(bind: maxAttempts)
                         THEN 'The task could not be completed.' ELSE tasks.user_facing_error_message END,
-                    progress = CASE WHEN tasks.attempt >= \(bind: maxAttempts) THEN tasks.progress END,
+                    progress = CASE WHEN tasks.attempt - tasks.retry_base >= \(bind: maxAttempts) THEN tasks.progress END,
                     lease_expires_at = NULL, claimed_by = NULL, last_updated = now()
                 FROM expired
                 WHERE tasks.id = expired.id AND tasks.status = \(TaskStatus.running)

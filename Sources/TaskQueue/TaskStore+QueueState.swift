@@ -36,9 +36,25 @@ extension TaskStore {
                 ORDER BY priority DESC, id
                 LIMIT 1
             ) AS ready
+            WHERE \(fragment: claimableNow)
         ) AS ready
         """
     }
+
+    /// Whether `wanted.type` may be claimed now: not paused, and below its running limit if it
+    /// has one. Waiting long polls are woken only for such types, so a paused or full type
+    /// does not make them claim in vain.
+    static let claimableNow: PostgresQuery = """
+        NOT EXISTS (
+            SELECT 1 FROM task_type_settings AS setting
+            WHERE setting.type = wanted.type AND (setting.paused OR setting.max_running <= (
+                SELECT count(*) FROM (
+                    SELECT 1 FROM tasks AS running
+                    WHERE running.type = wanted.type AND running.status = \(TaskStatus.running)
+                    LIMIT setting.max_running
+                ) AS counted))
+        )
+        """
 
     /// How many tasks of each of `types` are ready to be claimed, counting at most `cap` per
     /// type (so a large backlog costs no more than `cap` index entries per type); types with
@@ -68,6 +84,7 @@ extension TaskStore {
             ) AS capped
         ) AS n
         FROM unnest(\(bind: types)::text[]) AS wanted (type)
+        WHERE \(fragment: claimableNow)
         """
     }
 

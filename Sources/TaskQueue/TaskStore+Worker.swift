@@ -13,26 +13,64 @@ extension TaskStore {
     /// asked. A task therefore leaves the scheduled state once per attempt, whatever the number
     /// of workers and server processes.
     ///
-    /// Each claim is leased for `leaseSecondsByType[type]`, or else `leaseSeconds`.
+    /// A paused type is passed over. A type with a running limit is claimed only inside a
+    /// transaction that first locks its `task_type_settings` row: claimers of that type, in
+    /// every process, take turns, and each counts the running tasks in a statement that starts
+    /// after the previous holder committed, so the limit holds without a check-then-claim race.
+    /// Which types are limited is known from ``LimitedTaskTypes`` (refreshed every few seconds);
+    /// a type limited since is passed over by the plain statement until then, never over-claimed.
+    ///
+    /// Each claim is leased for `leaseSecondsByType[type]`, or else `leaseSeconds`, and records
+    /// `providers[type]` as the provider it is for.
     public func claim(
-        types: [String], limit: Int = 1, claimant: String, leaseSeconds: Int, leaseSecondsByType: [String: Int] = [:]
+        types: [String], limit: Int = 1, claimant: String, leaseSeconds: Int, leaseSecondsByType: [String: Int] = [:],
+        providers: [String: String] = [:]
     ) throws(StoreError) -> [TaskRecord] {
         var seen = Set<String>()
         let wanted = types.filter { seen.insert($0).inserted }
         guard !wanted.isEmpty, limit > 0 else { return [] }
         let leaseTypes = wanted.filter { leaseSecondsByType[$0] != nil }
-        let leases = leaseTypes.compactMap { leaseSecondsByType[$0] }
+        let plan = ClaimPlan(
+            types: wanted, providers: wanted.map { providers[$0] }, limit: limit, claimant: claimant,
+            leaseSeconds: leaseSeconds, leaseTypes: leaseTypes, leases: leaseTypes.compactMap { leaseSecondsByType[$0] })
         let claimed = try withConnection { connection in
-            try connection.query(
-                Self.claimQuery(
-                    types: wanted, limit: limit, claimant: claimant, leaseSeconds: leaseSeconds, leaseTypes: leaseTypes,
-                    leases: leases)
-            ).rows
-                .map(TaskColumns.decode)
-                .sorted { (-$0.priority, $0.id) < (-$1.priority, $1.id) }
+            let limited = try limitedTypes.current(on: connection).intersection(wanted)
+            let rows: [PostgresRow]
+            if limited.isEmpty {
+                rows = try connection.query(Self.claimQuery(plan, holdsLimitLocks: false)).rows
+            } else {
+                rows = try connection.transaction { connection in
+                    _ = try connection.query(
+                        """
+                        SELECT type FROM task_type_settings WHERE type = ANY(\(bind: limited.sorted())::text[])
+                        ORDER BY type FOR UPDATE
+                        """)
+                    return try connection.query(Self.claimQuery(plan, holdsLimitLocks: true)).rows
+                }
+            }
+            return try rows.map(TaskColumns.decode).sorted { (-$0.priority, $0.id) < (-$1.priority, $1.id) }
         }
         claimedTypes.remember(claimed)
         return claimed
+    }
+
+    /// What one claim statement is asked for; arrays parallel to `types`.
+    package struct ClaimPlan: Sendable {
+        var types: [String]
+        var providers: [String?]
+        var limit: Int
+        var claimant: String
+        var leaseSeconds: Int
+        var leaseTypes: [String]
+        var leases: [Int]
+
+        package init(
+            types: [String], providers: [String?], limit: Int, claimant: String, leaseSeconds: Int, leaseTypes: [String] = [],
+            leases: [Int] = []
+        ) {
+            (self.types, self.providers, self.limit, self.claimant) = (types, providers, limit, claimant)
+            (self.leaseSeconds, self.leaseTypes, self.leases) = (leaseSeconds, leaseTypes, leases)
+        }
     }
 
     /// The claim statement. `package`: the benchmark runs it directly as its ceiling.
@@ -45,37 +83,50 @@ extension TaskStore {
     /// trigger; the notice is delivered at commit, when the rows are free again. A claim of one
     /// type takes every row it locks, and runs the plain statement (measured: the announcing one
     /// costs the database about a sixth more per claim).
-    package static func claimQuery(
-        types: [String], limit: Int, claimant: String, leaseSeconds: Int, leaseTypes: [String], leases: [Int]
-    ) -> PostgresQuery {
+    ///
+    /// Per type, the scan takes nothing of a paused type, and of a limited type only with
+    /// `holdsLimitLocks` (the caller locked its settings row in this transaction), and then no
+    /// more than the limit leaves room for.
+    package static func claimQuery(_ plan: ClaimPlan, holdsLimitLocks: Bool) -> PostgresQuery {
         let locked: PostgresQuery = """
-            SELECT candidate.id, candidate.priority, wanted.type,
-                   coalesce(per_type.seconds, \(bind: leaseSeconds)::integer) AS lease
-            FROM unnest(\(bind: types)::text[]) AS wanted (type)
-            LEFT JOIN unnest(\(bind: leaseTypes)::text[], \(bind: leases)::integer[]) AS per_type (type, seconds)
+            SELECT candidate.id, candidate.priority, wanted.type, wanted.provider,
+                   coalesce(per_type.seconds, \(bind: plan.leaseSeconds)::integer) AS lease
+            FROM unnest(\(bind: plan.types)::text[], \(bind: plan.providers)::text[]) AS wanted (type, provider)
+            LEFT JOIN unnest(\(bind: plan.leaseTypes)::text[], \(bind: plan.leases)::integer[]) AS per_type (type, seconds)
                 ON per_type.type = wanted.type
+            LEFT JOIN task_type_settings AS setting ON setting.type = wanted.type
             CROSS JOIN LATERAL (
                 SELECT id, priority FROM tasks
                 WHERE status = \(TaskStatus.scheduled) AND run_after IS NULL AND type = wanted.type
                 ORDER BY priority DESC, id
-                LIMIT \(bind: limit)
+                LIMIT CASE
+                    WHEN setting.paused THEN 0
+                    WHEN setting.max_running IS NULL THEN \(bind: plan.limit)::integer
+                    WHEN \(bind: holdsLimitLocks) THEN least(\(bind: plan.limit)::integer, greatest(0, setting.max_running - (
+                        SELECT count(*) FROM (
+                            SELECT 1 FROM tasks AS running
+                            WHERE running.type = wanted.type AND running.status = \(TaskStatus.running)
+                            LIMIT setting.max_running
+                        ) AS counted)))
+                    ELSE 0
+                END
                 FOR UPDATE SKIP LOCKED
             ) AS candidate
             """
         let update: PostgresQuery = """
             UPDATE tasks
             SET status = \(TaskStatus.running), started_at = now(), last_updated = now(),
-                attempt = tasks.attempt + 1, claimed_by = \(bind: claimant),
+                attempt = tasks.attempt + 1, claimed_by = \(bind: plan.claimant), claimed_provider = candidates.provider,
                 lease_seconds = candidates.lease, lease_expires_at = now() + make_interval(secs => candidates.lease)
             FROM candidates
             WHERE tasks.id = candidates.id AND tasks.status = \(TaskStatus.scheduled)
             """
-        guard types.count > 1 else {
+        guard plan.types.count > 1 else {
             return """
                 WITH candidates AS MATERIALIZED (
                     \(fragment: locked)
                     ORDER BY candidate.priority DESC, candidate.id
-                    LIMIT \(bind: limit)
+                    LIMIT \(bind: plan.limit)
                 )
                 \(fragment: update)
                 RETURNING \(unescaped: TaskColumns.tasks)
@@ -86,7 +137,7 @@ extension TaskStore {
                 \(fragment: locked)
             ),
             candidates AS MATERIALIZED (
-                SELECT id, lease FROM locked ORDER BY priority DESC, id LIMIT \(bind: limit)
+                SELECT id, provider, lease FROM locked ORDER BY priority DESC, id LIMIT \(bind: plan.limit)
             ),
             passed_over AS (
                 SELECT pg_notify('\(unescaped: ReadyTaskNotice.channel)', CASE WHEN octet_length(payload) > 7000 THEN '*' ELSE payload END)
@@ -287,7 +338,8 @@ extension TaskStore {
 
     /// Puts a running task back in the queue after a backoff of `base * 2^(attempt-1)` seconds,
     /// capped, times a random factor in [0.5, 1] so that tasks failing together do not return
-    /// together; on the last allowed attempt the task fails instead.
+    /// together; on the last allowed attempt the task fails instead. Attempts count from the
+    /// operator's last retry (`retry_base`).
     private static func retry(
         _ report: TaskReport, errorMessage: String, userFacingErrorMessage: String?, policy: RetryPolicy,
         on connection: PostgresConnection
@@ -295,15 +347,17 @@ extension TaskStore {
         let updated = try connection.query(
             """
             UPDATE tasks
-            SET status = CASE WHEN attempt >= \(bind: policy.maxAttempts) THEN \(TaskStatus.failed)
+            SET status = CASE WHEN attempt - retry_base >= \(bind: policy.maxAttempts) THEN \(TaskStatus.failed)
                               ELSE \(TaskStatus.scheduled) END,
-                run_after = CASE WHEN attempt >= \(bind: policy.maxAttempts) THEN NULL
-                    ELSE now() + make_interval(secs => least(\(bind: policy.maxDelaySeconds)::float8, \(bind: policy.baseDelaySeconds)::float8 * power(2, attempt - 1))
+                run_after = CASE WHEN attempt - retry_base >= \(bind: policy.maxAttempts) THEN NULL
+                    ELSE now() + make_interval(secs => least(\(bind: policy.maxDelaySeconds)::float8, \(bind: policy.baseDelaySeconds)::float8 * power(2, attempt - retry_base - 1))
                                                       * (0.5 + random() / 2)) END,
-                ended_at = CASE WHEN attempt >= \(bind: policy.maxAttempts) THEN now() END,
-                progress = CASE WHEN attempt >= \(bind: policy.maxAttempts) THEN progress END,
+                ended_at = CASE WHEN attempt - retry_base >= \(bind: policy.maxAttempts) THEN now() END,
+                progress = CASE WHEN attempt - retry_base >= \(bind: policy.maxAttempts) THEN progress END,
                 error_message = \(bind: errorMessage), user_facing_error_message = \(bind: userFacingErrorMessage),
-                lease_expires_at = NULL, claimed_by = NULL, last_updated = now()
+                lease_expires_at = NULL, last_updated = now(),
+                -- Kept on the final failure: the attempt history reads a cleared claim as the reaper's.
+                claimed_by = CASE WHEN attempt - retry_base >= \(bind: policy.maxAttempts) THEN claimed_by END
             WHERE id = \(bind: report.taskID) AND status = \(TaskStatus.running)
                 AND (\(bind: report.attempt)::integer IS NULL OR attempt = \(bind: report.attempt))
             RETURNING \(unescaped: TaskColumns.tasks)

@@ -8,6 +8,10 @@ public struct TaskStore: Sendable, PooledStore {
     let pool: PostgresConnectionPool
     /// Shared by the copies of this store, so every request of the process sees the same claims.
     let claimedTypes = ClaimedTaskTypes()
+    /// Shared likewise: which types a claim must lock before it takes them.
+    let limitedTypes = LimitedTaskTypes()
+    /// Shared likewise: what each ExApp did last in this process, flushed to the database.
+    public let workerActivity = WorkerActivity()
 
     public init(pool: PostgresConnectionPool) {
         self.pool = pool

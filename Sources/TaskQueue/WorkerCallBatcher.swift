@@ -12,6 +12,7 @@ public final class WorkerCallBatcher: Sendable {
         let claimant: String
         let leaseSeconds: Int
         let leaseSecondsByType: [String: Int]
+        let providers: [String: String]
     }
 
     private let claims: Coalescer<ClaimKey, Void, TaskRecord?>
@@ -23,7 +24,7 @@ public final class WorkerCallBatcher: Sendable {
             do throws(StoreError) {
                 let claimed = try store.claim(
                     types: key.types, limit: calls.count, claimant: key.claimant, leaseSeconds: key.leaseSeconds,
-                    leaseSecondsByType: key.leaseSecondsByType)
+                    leaseSecondsByType: key.leaseSecondsByType, providers: key.providers)
                 // In claim order: the caller that waited longest gets the first task.
                 return calls.indices.map { .success($0 < claimed.count ? claimed[$0] : nil) }
             } catch {
@@ -35,12 +36,15 @@ public final class WorkerCallBatcher: Sendable {
         }
     }
 
-    /// As ``TaskStore/claim(types:limit:claimant:leaseSeconds:leaseSecondsByType:)`` with a
+    /// As ``TaskStore/claim(types:limit:claimant:leaseSeconds:leaseSecondsByType:providers:)`` with a
     /// limit of 1: the task claimed for this caller, or nil when none was ready.
     public func claimOne(
-        types: [String], claimant: String, leaseSeconds: Int, leaseSecondsByType: [String: Int] = [:]
+        types: [String], claimant: String, leaseSeconds: Int, leaseSecondsByType: [String: Int] = [:],
+        providers: [String: String] = [:]
     ) throws(StoreError) -> TaskRecord? {
-        let key = ClaimKey(types: types, claimant: claimant, leaseSeconds: leaseSeconds, leaseSecondsByType: leaseSecondsByType)
+        let key = ClaimKey(
+            types: types, claimant: claimant, leaseSeconds: leaseSeconds, leaseSecondsByType: leaseSecondsByType,
+            providers: providers)
         return try claims.run((), key: key)
     }
 

@@ -63,7 +63,9 @@ struct LongPollWakeupTests {
         var poll: LongPoll?
         // The statement the server claims with, for {A, B}, limit 1, held open in a transaction.
         let claimed = try database.transaction { connection -> [Int64] in
-            let claim = TaskStore.claimQuery(types: [a, b], limit: 1, claimant: "other-worker", leaseSeconds: 300, leaseTypes: [], leases: [])
+            let claim = TaskStore.claimQuery(
+                .init(types: [a, b], providers: [nil, nil], limit: 1, claimant: "other-worker", leaseSeconds: 300),
+                holdsLimitLocks: false)
             let rows = try connection.query(claim).rows
             poll = LongPoll(server, wait: 6, types: [b])
             try #require(EndpointSupport.waitUntil(seconds: 15) { server.server.waitingLongPolls == 1 })

@@ -108,7 +108,7 @@ struct ClaimTests {
         let types = ["core:text2text"]
         let text = switch statement {
         case "claim":
-            try Self.plan(store, TaskStore.claimQuery(types: types, limit: 1, claimant: "w", leaseSeconds: 60, leaseTypes: [], leases: []))
+            try Self.plan(store, TaskStore.claimQuery(.init(types: types, providers: [nil], limit: 1, claimant: "w", leaseSeconds: 60), holdsLimitLocks: false))
         case "hasReady": try Self.plan(store, TaskStore.hasReadyTaskQuery(types: types))
         default: try Self.plan(store, TaskStore.readyCountsQuery(types: types, cap: 100))
         }

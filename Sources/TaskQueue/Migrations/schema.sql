@@ -15,6 +15,33 @@ BEGIN
 END $$;
 
 --
+-- Name: task_attempts_record_end(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.task_attempts_record_end() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    INSERT INTO task_attempts (task_id, attempt, type, ex_app_id, provider_id, claimed_at, outcome,
+                               error_message, queue_wait_seconds, input_bytes, output_bytes)
+    VALUES (
+        OLD.id, OLD.attempt, OLD.type, OLD.claimed_by, OLD.claimed_provider, OLD.started_at,
+        CASE
+            WHEN NEW.status = 3 THEN 'succeeded'
+            WHEN NEW.status = 5 THEN 'cancelled'
+            WHEN NEW.status = 1 AND NEW.run_after IS NOT NULL THEN 'retried'
+            WHEN NEW.claimed_by IS NULL THEN 'lease_expired'
+            ELSE 'failed'
+        END,
+        CASE WHEN NEW.status IN (1, 4) THEN NEW.error_message END,
+        -- The wait is known for the first attempt; a requeued task's wait restarts unrecorded.
+        CASE WHEN OLD.attempt = 1 THEN extract(epoch FROM OLD.started_at - OLD.scheduled_at) END,
+        pg_column_size(OLD.input), pg_column_size(NEW.output))
+    ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END $$;
+
+--
 -- Name: task_counts_after_delete(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -71,7 +98,8 @@ DECLARE
 BEGIN
     SELECT string_agg(n || ' ' || type, E'\n') INTO payload FROM (
         SELECT type, count(*) AS n FROM new_rows
-        WHERE status = 1 AND run_after IS NULL
+        WHERE (status = 1 AND run_after IS NULL)
+           OR (status >= 3 AND type IN (SELECT type FROM task_type_settings WHERE max_running IS NOT NULL))
         GROUP BY type
     ) AS ready;
     IF payload IS NOT NULL THEN
@@ -196,6 +224,26 @@ CREATE TABLE public.schema_migrations (
 );
 
 --
+-- Name: task_attempts; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.task_attempts (
+    task_id bigint NOT NULL,
+    attempt integer NOT NULL,
+    type text NOT NULL,
+    ex_app_id text,
+    provider_id text,
+    claimed_at timestamp with time zone,
+    ended_at timestamp with time zone DEFAULT now() NOT NULL,
+    outcome text NOT NULL,
+    error_message text,
+    queue_wait_seconds double precision,
+    input_bytes integer,
+    output_bytes integer,
+    CONSTRAINT task_attempts_outcome_check CHECK ((outcome = ANY (ARRAY['succeeded'::text, 'failed'::text, 'retried'::text, 'lease_expired'::text, 'cancelled'::text])))
+);
+
+--
 -- Name: task_count_deltas; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -269,6 +317,18 @@ CREATE TABLE public.task_providers (
 );
 
 --
+-- Name: task_type_settings; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.task_type_settings (
+    type text NOT NULL,
+    paused boolean DEFAULT false NOT NULL,
+    max_running integer,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT task_type_settings_max_running_check CHECK (((max_running >= 1) AND (max_running <= 100000)))
+);
+
+--
 -- Name: tasks; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -299,6 +359,8 @@ CREATE TABLE public.tasks (
     lease_expires_at timestamp with time zone,
     lease_seconds integer,
     run_after timestamp with time zone,
+    claimed_provider text,
+    retry_base integer DEFAULT 0 NOT NULL,
     CONSTRAINT tasks_progress_check CHECK (((progress >= (0)::double precision) AND (progress <= (1)::double precision))),
     CONSTRAINT tasks_status_check CHECK (((status >= 0) AND (status <= 5)))
 )
@@ -361,6 +423,20 @@ ALTER TABLE public.webhook_deliveries ALTER COLUMN id ADD GENERATED ALWAYS AS ID
 );
 
 --
+-- Name: worker_activity; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.worker_activity (
+    app_id text NOT NULL,
+    server_id text NOT NULL,
+    last_request_at timestamp with time zone,
+    last_claim_at timestamp with time zone,
+    last_result_at timestamp with time zone,
+    long_polls_waiting integer DEFAULT 0 NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
 -- Name: app_passwords app_passwords_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -417,6 +493,13 @@ ALTER TABLE ONLY public.schema_migrations
     ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
 
 --
+-- Name: task_attempts task_attempts_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.task_attempts
+    ADD CONSTRAINT task_attempts_pkey PRIMARY KEY (task_id, attempt);
+
+--
 -- Name: task_counts task_counts_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -436,6 +519,13 @@ ALTER TABLE ONLY public.task_files
 
 ALTER TABLE ONLY public.task_providers
     ADD CONSTRAINT task_providers_pkey PRIMARY KEY (id);
+
+--
+-- Name: task_type_settings task_type_settings_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.task_type_settings
+    ADD CONSTRAINT task_type_settings_pkey PRIMARY KEY (type);
 
 --
 -- Name: tasks tasks_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -466,6 +556,13 @@ ALTER TABLE ONLY public.webhook_deliveries
     ADD CONSTRAINT webhook_deliveries_pkey PRIMARY KEY (id);
 
 --
+-- Name: worker_activity worker_activity_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.worker_activity
+    ADD CONSTRAINT worker_activity_pkey PRIMARY KEY (app_id, server_id);
+
+--
 -- Name: app_passwords_user_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -482,6 +579,12 @@ CREATE INDEX idempotency_keys_age_idx ON public.idempotency_keys USING btree (cr
 --
 
 CREATE INDEX idempotency_keys_task_idx ON public.idempotency_keys USING btree (task_id);
+
+--
+-- Name: task_attempts_ended_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX task_attempts_ended_idx ON public.task_attempts USING brin (ended_at);
 
 --
 -- Name: task_files_task_idx; Type: INDEX; Schema: public; Owner: -
@@ -532,10 +635,10 @@ CREATE INDEX tasks_lease_idx ON public.tasks USING btree (lease_expires_at) WHER
 CREATE INDEX tasks_owner_idx ON public.tasks USING btree (user_id, app_id, custom_id);
 
 --
--- Name: tasks_waiting_since_idx; Type: INDEX; Schema: public; Owner: -
+-- Name: tasks_type_status_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX tasks_waiting_since_idx ON public.tasks USING btree (scheduled_at) WHERE (status = 1);
+CREATE INDEX tasks_type_status_idx ON public.tasks USING btree (type, status, id);
 
 --
 -- Name: webhook_deliveries_due_idx; Type: INDEX; Schema: public; Owner: -
@@ -604,6 +707,12 @@ CREATE TRIGGER tasks_notify_ready_inserts AFTER INSERT ON public.tasks REFERENCI
 CREATE TRIGGER tasks_notify_ready_updates AFTER UPDATE ON public.tasks REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.tasks_notify_ready();
 
 --
+-- Name: tasks tasks_record_attempt_end; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER tasks_record_attempt_end AFTER UPDATE OF status ON public.tasks FOR EACH ROW WHEN (((old.status = 2) AND (new.status <> 2))) EXECUTE FUNCTION public.task_attempts_record_end();
+
+--
 -- Name: tasks tasks_webhook_outbox; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -636,6 +745,13 @@ ALTER TABLE ONLY public.idempotency_keys
 
 ALTER TABLE ONLY public.preferred_providers
     ADD CONSTRAINT preferred_providers_provider_id_fkey FOREIGN KEY (provider_id) REFERENCES public.task_providers(id) ON DELETE CASCADE;
+
+--
+-- Name: task_attempts task_attempts_task_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.task_attempts
+    ADD CONSTRAINT task_attempts_task_id_fkey FOREIGN KEY (task_id) REFERENCES public.tasks(id) ON DELETE CASCADE;
 
 --
 -- Name: task_files task_files_task_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

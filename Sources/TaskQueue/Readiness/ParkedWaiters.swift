@@ -20,6 +20,9 @@ struct ParkedWaiters<Waiter: ParkableWaiter> {
 
     var count: Int { byID.count }
 
+    /// Every parked waiter, in no order.
+    var all: Dictionary<UInt64, Waiter>.Values { byID.values }
+
     /// The types some parked waiter wants.
     var wantedTypes: [String] { idsByType.keys.sorted() }
 

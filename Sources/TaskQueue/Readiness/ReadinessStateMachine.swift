@@ -81,6 +81,9 @@ public struct ReadinessStateMachine<Waiter: Sendable>: Sendable {
     /// Waiters parked or claiming.
     public var waitingCount: Int { parked.count + claiming.count }
 
+    /// The waiters parked or claiming, in no order.
+    public var waiters: [Waiter] { parked.all.map(\.waiter) + claiming.values.map(\.entry.waiter) }
+
     /// The types parked waiters want, for the backstop check.
     public var waitedTypes: [String] { parked.wantedTypes }
 

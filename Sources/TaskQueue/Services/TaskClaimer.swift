@@ -88,13 +88,14 @@ public struct TaskClaimer: Sendable {
         if request.count == 1, let batcher {
             tasks = try batcher.claimOne(
                 types: claimable.types, claimant: request.claimant, leaseSeconds: leaseSeconds,
-                leaseSecondsByType: leaseSecondsByType
+                leaseSecondsByType: leaseSecondsByType, providers: claimable.providers
             ).map { [$0] } ?? []
         } else {
             tasks = try store.claim(
                 types: claimable.types, limit: request.count, claimant: request.claimant, leaseSeconds: leaseSeconds,
-                leaseSecondsByType: leaseSecondsByType)
+                leaseSecondsByType: leaseSecondsByType, providers: claimable.providers)
         }
+        if !tasks.isEmpty { store.workerActivity.claimed(by: request.claimant) }
         let hasMore = probeMore && !tasks.isEmpty ? try store.hasReadyTask(types: claimable.types) : false
         return ClaimOutcome(tasks: tasks, claimable: claimable, hasMore: hasMore)
     }
