@@ -115,12 +115,8 @@ struct AdminTaskEndpoints: Sendable {
         return filter
     }
 
-    /// `STATUS_FAILED`, `failed` or `4`.
     static func status(_ text: String) throws(OCSError) -> TaskStatus {
-        let upper = text.uppercased()
-        if let status = TaskStatus.allCases.first(where: { $0.wireName == upper || $0.wireName == "STATUS_" + upper || "\($0.rawValue)" == text }) {
-            return status
-        }
+        if let status = TaskStatus(operatorName: text) { return status }
         throw .badRequest("parameter 'status' has an unknown value '\(text)'; use STATUS_SCHEDULED, STATUS_RUNNING, "
             + "STATUS_SUCCESSFUL, STATUS_FAILED, STATUS_CANCELLED or STATUS_UNKNOWN")
     }

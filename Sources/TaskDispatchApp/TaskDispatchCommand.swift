@@ -13,7 +13,7 @@ public enum TaskDispatchCommands {
     public static let serve: any ParsableCommand.Type = ServeCommand.self
     public static let all: [any ParsableCommand.Type] = [
         ServeCommand.self, MigrateCommand.self, CleanupCommand.self, UserCommand.self, AppCommand.self, ProviderCommand.self,
-        TypeCommand.self,
+        TypeCommand.self, TaskCommand.self,
     ]
 }
 

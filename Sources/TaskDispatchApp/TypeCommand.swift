@@ -5,7 +5,7 @@ import TaskQueue
 
 struct TypeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "type", abstract: "Manage custom task types (beyond the core ones).",
+        commandName: "type", abstract: "Manage custom task types (beyond the core ones), and pause or limit any type.",
         discussion: """
             A type is given as JSON in the form GET /tasktypes lists it, plus its id: {"id", "name", \
             "description", "inputShape": {"<key>": {"name", "description", "type": "Text"}}, "outputShape", \
@@ -13,7 +13,57 @@ struct TypeCommand: ParsableCommand {
             ({"<key>": [{"name", "value"}]}) and "inputShapeDefaults" / "optionalInputShapeDefaults"}. \
             A type is listed and can be scheduled once it has a provider.
             """,
-        subcommands: [Add.self, List.self, Remove.self])
+        subcommands: [Add.self, List.self, Remove.self, Pause.self, Resume.self, Limit.self])
+
+    struct Pause: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Stop handing out tasks of a type; it keeps accepting them, and waiting workers keep waiting.")
+        @Argument(help: "The task type, e.g. core:text2text.") var type: String
+        @OptionGroup var database: DatabaseOptions
+
+        func run() throws {
+            try withAdministration(database) { administration in
+                _ = try administration.setPaused(type: type, true)
+                print("paused \(type)")
+            }
+        }
+    }
+
+    struct Resume: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Hand out tasks of a paused type again; waiting workers are woken.")
+        @Argument(help: "The task type.") var type: String
+        @OptionGroup var database: DatabaseOptions
+
+        func run() throws {
+            try withAdministration(database) { administration in
+                _ = try administration.setPaused(type: type, false)
+                print("resumed \(type)")
+            }
+        }
+    }
+
+    struct Limit: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "At most N tasks of a type running at once, across all server processes ('none' removes the limit).")
+        @Argument(help: "The task type.") var type: String
+        @Argument(help: "1 to 100000, or none.") var maxRunning: String
+        @OptionGroup var database: DatabaseOptions
+
+        func run() throws {
+            let limit: Int?
+            if maxRunning == "none" {
+                limit = nil
+            } else if let number = Int(maxRunning) {
+                limit = number
+            } else {
+                throw ValidationError("the limit must be a number from 1 to 100000, or none")
+            }
+            try withAdministration(database) { administration in
+                _ = try administration.setMaxRunning(type: type, limit)
+                print(limit.map { "at most \($0) tasks of \(type) run at once" } ?? "\(type) has no running limit")
+            }
+        }
+    }
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create or update a custom task type.")

@@ -27,12 +27,12 @@ public struct BenchCommand: ParsableCommand {
     @Option(help: "PostgreSQL connection string or URL of a database to use (its tasks are deleted).")
     var databaseURL: String?
     @Option(help: "Rounds that rows 1 to 3 alternate in, their tasks split between the rounds.") var rounds = 6
-    @Option(help: "Rows to run, for example 1,2 (a row's reference runs with it).") var rows = "1,2,3,4,5,6,7,8"
+    @Option(help: "Rows to run, for example 1,2 (a row's reference runs with it).") var rows = BenchSettings.allRows.map(String.init).joined(separator: ",")
     @Flag(help: "Tiny sizes: a smoke test of every scenario.") var quick = false
 
     var selectedRows: Set<Int>? {
         let numbers = rows.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !numbers.isEmpty, numbers.allSatisfy({ $0.map { (1...8).contains($0) } ?? false }) else { return nil }
+        guard !numbers.isEmpty, numbers.allSatisfy({ $0.map { BenchSettings.allRows.contains($0) } ?? false }) else { return nil }
         return Set(numbers.compactMap { $0 })
     }
 

@@ -39,8 +39,10 @@ public struct BenchSettings: Sendable {
     /// Seconds scenario 6 waits before each reading of the database's counters, for idle
     /// backends to report theirs.
     public var statisticsSettleSeconds: Double = 11
-    /// The rows to run (1 to 8); a row's reference runs with it, so every ratio is measured.
-    public var rows: Set<Int> = Set(1...8)
+    /// Every row there is.
+    public static let allRows = 1...9
+    /// The rows to run; a row's reference runs with it, so every ratio is measured.
+    public var rows: Set<Int> = Set(allRows)
 
     public init() {}
 

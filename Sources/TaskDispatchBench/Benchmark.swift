@@ -101,6 +101,7 @@ public final class Benchmark {
             largeBacklog.ratio = (largeBacklog.tasksPerSecond / max(smallBacklog.tasksPerSecond, 1e-9), "of 7 small")
             results += [smallBacklog, largeBacklog]
         }
+        if rows.contains(9) { results += try limitedTypeRows() }
         // Last: it stops this process's server, so that only the fleet's server talks to PostgreSQL.
         if rows.contains(8) { results.append(try largeFleet()) }
         return results

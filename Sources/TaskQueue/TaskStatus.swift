@@ -19,6 +19,16 @@ public enum TaskStatus: Int, Sendable, CaseIterable, Comparable {
         }
     }
 
+    /// Reads a status as operators write it: the wire name (`STATUS_FAILED`), without its
+    /// prefix in any case (`failed`), or the number (`4`).
+    public init?(operatorName text: String) {
+        let upper = text.uppercased()
+        guard let status = Self.allCases.first(where: {
+            $0.wireName == upper || $0.wireName == "STATUS_" + upper || String($0.rawValue) == text
+        }) else { return nil }
+        self = status
+    }
+
     /// A finished task never changes status again.
     public var isFinal: Bool {
         switch self {
