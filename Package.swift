@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
     ],
     targets: [
         .systemLibrary(name: "CJansson", pkgConfig: "jansson", providers: [.apt(["libjansson-dev"])]),
@@ -49,6 +51,7 @@ let package = Package(
         .target(name: "TaskQueue", dependencies: [
             "JSON", "Postgres",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
             .product(name: "Crypto", package: "swift-crypto"),
         ],
         // The schema the migrations add up to, for reading; a test keeps it current.
@@ -56,6 +59,7 @@ let package = Package(
         .target(name: "OCSAPI", dependencies: [
             "TaskQueue", "MicroHTTP", "JSON", "BackgroundThreads",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "TaskDispatchApp", dependencies: [
@@ -64,6 +68,8 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         // The benchmark (`taskdispatch bench`), apart so that nothing is public only for it.
         .target(name: "TaskDispatchBench", dependencies: [

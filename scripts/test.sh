@@ -5,10 +5,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-dependencies.sh
 
-# A private virtual environment holds the OpenAPI validator and nc-py-api, the Nextcloud
-# Python client that the compatibility tests (NcPyApiCompatibilityTests) drive against the server.
+# A private virtual environment holds the OpenAPI validator, nc-py-api, the Nextcloud Python
+# client that the compatibility tests (NcPyApiCompatibilityTests) drive against the server, and
+# prometheus-client, whose parsers check /metrics.
 venv=.build/venv
 nc_py_api_version=0.30.3
+# prometheus-client's parsers read /metrics in MetricsEndpointTests, as Prometheus would.
+prometheus_client_version=0.21.1
 if [[ ! -x $venv/bin/python3 ]]; then
     python3 -m venv "$venv"
 fi
@@ -17,6 +20,9 @@ if [[ ! -x $venv/bin/openapi-spec-validator ]]; then
 fi
 if ! "$venv/bin/python3" -c "import importlib.metadata as m, sys; sys.exit(m.version('nc-py-api') != '$nc_py_api_version')" 2>/dev/null; then
     "$venv/bin/pip" install --quiet --disable-pip-version-check "nc-py-api==$nc_py_api_version"
+fi
+if ! "$venv/bin/python3" -c "import importlib.metadata as m, sys; sys.exit(m.version('prometheus-client') != '$prometheus_client_version')" 2>/dev/null; then
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "prometheus-client==$prometheus_client_version"
 fi
 echo "validating openapi.yaml"
 "$venv/bin/openapi-spec-validator" openapi.yaml

@@ -23,11 +23,18 @@ public protocol HTTPHandler: Sendable {
     /// ``HTTPServerConfiguration/maxBodyBytes``. Asked once per request, before any of the body
     /// is read, so that routes taking uploads can allow more than the others.
     func maxBodyBytes(for head: HTTPRequestHead) -> Int?
+
+    /// Told once a response is queued for a request (refused, answered at once, or answered
+    /// later after waiting), with its status and the seconds since its head arrived: where
+    /// request metrics are counted. Called on a worker thread; must not block.
+    func requestAnswered(_ head: HTTPRequestHead, status: Int, seconds: Double)
 }
 
 extension HTTPHandler {
     /// Every request gets the server's limit.
     public func maxBodyBytes(for head: HTTPRequestHead) -> Int? { nil }
+
+    public func requestAnswered(_ head: HTTPRequestHead, status: Int, seconds: Double) {}
 }
 
 extension HTTPHandler {

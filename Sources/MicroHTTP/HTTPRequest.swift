@@ -12,6 +12,9 @@ public struct HTTPRequestHead: Sendable {
     public let headers: HTTPHeaders
     /// The peer as `"address:port"` (IPv6 in brackets), if known.
     public let remoteAddress: String?
+    /// The id for logs and the `X-Request-Id` response header: the client's (a proxy's) if it
+    /// sent a sane one, else one made by the server.
+    public let requestID: String
 
     /// Creates a request head; the server builds these, tests of handlers may too.
     public init(
@@ -20,7 +23,8 @@ public struct HTTPRequestHead: Sendable {
         path: String,
         query: [(name: String, value: String)] = [],
         headers: HTTPHeaders = HTTPHeaders(),
-        remoteAddress: String? = nil
+        remoteAddress: String? = nil,
+        requestID: String? = nil
     ) {
         self.id = id
         self.method = method
@@ -28,6 +32,7 @@ public struct HTTPRequestHead: Sendable {
         self.query = query
         self.headers = headers
         self.remoteAddress = remoteAddress
+        self.requestID = requestID ?? RequestID.take(from: headers)
     }
 
     /// The value of the first query argument named `name` (compared exactly), if any.

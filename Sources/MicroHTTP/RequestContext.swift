@@ -26,6 +26,8 @@ final class RequestContext {
 
     let head: HTTPRequestHead
     private(set) var phase: Phase
+    /// When the head arrived.
+    private let arrivedAt = ContinuousClock.now
     private(set) var body: [UInt8] = []
 
     private let bodyLimit: Int
@@ -34,6 +36,12 @@ final class RequestContext {
     /// 16 MiB past the limit, so that large upload limits do not mean reading gigabytes.
     private let discardLimit: Int
     private var discardedBytes = 0
+
+    /// Seconds since the head arrived.
+    var age: Double {
+        let elapsed = ContinuousClock.now - arrivedAt
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
 
     init(head: HTTPRequestHead, bodyLimit: Int, rejection: HTTPRejection?) {
         self.head = head

@@ -73,16 +73,20 @@ extension DaemonContext {
             response = handler.reject(request.head, reason: rejection)
         }
         do {
-            try ResponseQueue.queue(response, on: connection)
+            try ResponseQueue.queue(response, requestID: request.head.requestID, on: connection)
             request.markAnswered(status: response.status)
         } catch {
             logger.error("could not send the response, answering 500", metadata: metadata(of: request.head, error))
-            guard (try? ResponseQueue.queue(HTTPResponse(status: 500), on: connection)) != nil else {
+            guard (try? ResponseQueue.queue(HTTPResponse(status: 500), requestID: request.head.requestID, on: connection)) != nil
+            else {
                 return false
             }
             request.markAnswered(status: 500)
         }
         logAnswered(request)
+        if case .answered(let status) = request.phase {
+            handler.requestAnswered(request.head, status: status, seconds: request.age)
+        }
         return true
     }
 
@@ -119,7 +123,7 @@ extension DaemonContext {
         requestsInFlight.subtract(1, ordering: .relaxed)
         if case .answered = request.phase { return }
         logger.debug("request ended without an answer", metadata: [
-            "request.id": "\(request.head.id)",
+            "request.id": "\(request.head.requestID)",
             "termination": "\(termination.rawValue)",
         ])
     }
@@ -129,12 +133,13 @@ extension DaemonContext {
         guard logger.logLevel <= .debug, case .answered(let status) = request.phase else { return }
         var metadata = metadata(of: request.head, nil)
         metadata["response.status"] = "\(status)"
+        metadata["duration"] = "\((request.age * 1_000_000).rounded() / 1_000_000)"
         logger.debug("request", metadata: metadata)
     }
 
     private func metadata(of head: HTTPRequestHead, _ error: HTTPServerError?) -> Logger.Metadata {
         var metadata: Logger.Metadata = [
-            "request.id": "\(head.id)",
+            "request.id": "\(head.requestID)",
             "request.method": "\(head.method)",
             "request.path": "\(head.path)",
         ]

@@ -2,9 +2,10 @@ import CMicroHTTPD
 
 /// Turns an ``HTTPResponse`` into a libmicrohttpd response and queues it on a connection.
 enum ResponseQueue {
-    /// Queues `response`; the libmicrohttpd response is released here whatever happens, since
-    /// queueing takes its own reference.
-    static func queue(_ response: HTTPResponse, on connection: OpaquePointer) throws(HTTPServerError) {
+    /// Queues `response` with the request's id in `X-Request-Id` (unless the handler set one);
+    /// the libmicrohttpd response is released here whatever happens, since queueing takes its
+    /// own reference.
+    static func queue(_ response: HTTPResponse, requestID: String, on connection: OpaquePointer) throws(HTTPServerError) {
         guard (200...999).contains(response.status) else {
             throw .invalidResponse("status \(response.status) is not between 200 and 999")
         }
@@ -23,7 +24,9 @@ enum ResponseQueue {
         )
         defer { MHD_destroy_response(mhdResponse) }
 
-        for (name, value) in response.headers where !isFraming(name) {
+        var headers = response.headers
+        if headers[RequestID.headerName] == nil { headers.add(RequestID.headerName, requestID) }
+        for (name, value) in headers where !isFraming(name) {
             try checkFieldSyntax(name: name, value: value)
             try CheckedCall.run("MHD_add_response_header(\(name))") {
                 MHD_add_response_header(mhdResponse, name, value)

@@ -21,6 +21,9 @@ public final class OCSServer: HTTPHandler {
     /// and checked but nobody waits.
     private let longPolls: LongPollWaiters?
     private let healthProbes: HealthProbes
+    /// `/metrics` and the request metrics; nil with metrics off.
+    private let metricsEndpoint: MetricsEndpoint?
+    private let httpMetrics: HTTPMetrics?
     /// Where ExApps' requests are noted for the workers view.
     private let workerActivity: WorkerActivity
 
@@ -28,12 +31,16 @@ public final class OCSServer: HTTPHandler {
     public init(
         tasks: TaskStore, accounts: AccountStore, catalog: ProviderCatalog,
         configuration: OCSServerConfiguration, taskFinished: TaskFinishedListener = .none, longPolls: LongPollWaiters? = nil,
-        readiness: ServiceReadiness? = nil, logger: Logger
+        readiness: ServiceReadiness? = nil, metrics: OCSMetricsConfiguration? = nil, taskMetrics: TaskMetrics = .disabled,
+        logger: Logger
     ) {
+        metricsEndpoint = metrics.map(MetricsEndpoint.init)
+        httpMetrics = metrics.map { HTTPMetrics(factory: $0.factory) }
         self.longPolls = longPolls
         workerActivity = tasks.workerActivity
         healthProbes = HealthProbes(readiness: readiness)
-        let services = TaskServices(store: tasks, catalog: catalog, rules: configuration.rules, taskFinished: taskFinished)
+        let services = TaskServices(
+            store: tasks, catalog: catalog, rules: configuration.rules, taskFinished: taskFinished, metrics: taskMetrics)
         taskEndpoints = TaskEndpoints(store: tasks, catalog: catalog, services: services, configuration: configuration)
         providerEndpoints = ProviderEndpoints(services: services, configuration: configuration)
         let administration = TaskAdministration(store: tasks, catalog: catalog, taskFinished: taskFinished)
@@ -66,6 +73,9 @@ public final class OCSServer: HTTPHandler {
     /// The one path every request takes: route, checks, dispatch.
     private func answer(_ request: HTTPRequest, mayWait: Bool) -> HTTPHandlerResult {
         if let probe = healthProbes.answer(request.head) { return .response(probe) }
+        if let metricsEndpoint, request.head.path == MetricsEndpoint.path {
+            return .response(metricsEndpoint.answer(request.head) { try authenticator.authenticate(request.head.headers) })
+        }
         var version: OCSVersion = request.head.path.hasPrefix("/ocs/v1.php/") ? .v1 : .v2
         do {
             switch Router.match(method: request.head.method, path: request.head.path) {
@@ -118,6 +128,18 @@ public final class OCSServer: HTTPHandler {
         }
     }
 
+    /// Counts the request in the metrics, labelled by its route's pattern (never its path).
+    public func requestAnswered(_ head: HTTPRequestHead, status: Int, seconds: Double) {
+        guard let httpMetrics else { return }
+        let route: String
+        if HealthProbes.paths.contains(head.path) || (metricsEndpoint != nil && head.path == MetricsEndpoint.path) {
+            route = head.path
+        } else {
+            route = Router.matchWithPattern(method: head.method, path: head.path).pattern ?? "unmatched"
+        }
+        httpMetrics.record(route: route, status: status, seconds: seconds)
+    }
+
     /// The upload routes accept a file of up to `maxFileBytes` plus its multipart framing; the
     /// others keep the server's limit.
     public func maxBodyBytes(for head: HTTPRequestHead) -> Int? {
@@ -138,7 +160,7 @@ public final class OCSServer: HTTPHandler {
     /// HTTP 412 with `{"message":"CSRF check failed"}`, not enveloped, exactly as Nextcloud answers.
     private func refuseCSRF(_ head: HTTPRequestHead) -> HTTPResponse {
         logger.notice("request refused", metadata: [
-            "request.id": "\(head.id)", "method": "\(head.method)", "path": "\(head.path)", "status": "412",
+            "request.id": "\(head.requestID)", "method": "\(head.method)", "path": "\(head.path)", "status": "412",
             "reason": "CSRF check failed: no OCS-APIRequest: true header and no Bearer token",
         ])
         var headers = HTTPHeaders()
@@ -232,7 +254,7 @@ public final class OCSServer: HTTPHandler {
     private func refuse(_ head: HTTPRequestHead, _ error: any Error, version: OCSVersion) -> HTTPResponse {
         let ocsError = OCSError(answering: error)
         var metadata: Logger.Metadata = [
-            "request.id": "\(head.id)", "method": "\(head.method)", "path": "\(head.path)",
+            "request.id": "\(head.requestID)", "method": "\(head.method)", "path": "\(head.path)",
             "status": "\(ocsError.status)", "reason": "\(ocsError.message)",
         ]
         if let cause = ocsError.cause { metadata["cause"] = "\(cause)" }

@@ -67,23 +67,33 @@ public enum Router {
     static let prefixes: [(String, OCSVersion)] = [("/ocs/v2.php/", .v2), ("/ocs/v1.php/", .v1)]
 
     public static func match(method: String, path: String) -> RouteMatch {
-        guard let (prefix, version) = prefixes.first(where: { path.hasPrefix($0.0) }) else { return .notFound }
+        matchWithPattern(method: method, path: path).match
+    }
+
+    /// The match, and the pattern of the path it matched (`/ocs/v2.php/taskprocessing/task/{id}`),
+    /// nil when no path shape fits: what metrics label requests by, so that no id in a path
+    /// makes a series of its own.
+    public static func matchWithPattern(method: String, path: String) -> (match: RouteMatch, pattern: String?) {
+        guard let prefixIndex = prefixes.firstIndex(where: { path.hasPrefix($0.0) }) else { return (.notFound, nil) }
+        let (prefix, version) = prefixes[prefixIndex]
         var rest = Substring(path.utf8.dropFirst(prefix.utf8.count))
         if rest.hasSuffix("/") { rest = rest.dropLast() }
         let segments = rest.split(separator: "/", omittingEmptySubsequences: false)
 
         for entry in table {
             guard let captures = capture(entry.pattern, segments) else { continue }
+            let pattern = entry.names[prefixIndex]
             // HEAD is not GET here: a HEAD on `tasks_provider/next` would claim a task and drop it.
             guard let (_, build) = entry.methods.first(where: { $0.0 == method }) else {
-                return .methodNotAllowed(allowed: entry.methods.map(\.0), version: version)
+                return (.methodNotAllowed(allowed: entry.methods.map(\.0), version: version), pattern)
             }
             guard let route = build(captures) else {
-                return .invalidID("the id in the path must be a positive integer, got '\(captures.first { positiveID($0) == nil } ?? "")'", version: version)
+                let message = "the id in the path must be a positive integer, got '\(captures.first { positiveID($0) == nil } ?? "")'"
+                return (.invalidID(message, version: version), pattern)
             }
-            return .route(route, version)
+            return (.route(route, version), pattern)
         }
-        return .notFound
+        return (.notFound, nil)
     }
 
     /// Builds a route from the captured segments; nil when an id is not a positive integer.
@@ -93,6 +103,15 @@ public enum Router {
     private struct Entry: Sendable {
         let pattern: [String]
         let methods: [(String, Builder)]
+        /// The pattern as a path under each prefix, captures as `{name}`: `/ocs/v2.php/taskprocessing/task/{id}`.
+        let names: [String]
+
+        init(pattern: [String], methods: [(String, Builder)]) {
+            self.pattern = pattern
+            self.methods = methods
+            let path = pattern.map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : $0 }.joined(separator: "/")
+            names = Router.prefixes.map { $0.0 + path }
+        }
     }
 
     /// Built once: every request is matched against it (twice: for its body limit, then to answer).

@@ -67,6 +67,15 @@ public final class PostgresConnectionPool: Sendable {
     }
 
     private func checkOut() throws(PostgresError) -> PooledConnection {
+        guard let observer = configuration.checkoutWaitObserver else { return try checkOutWaiting() }
+        let started = ContinuousClock.now
+        let pooled = try checkOutWaiting()
+        let waited = ContinuousClock.now - started
+        observer(Double(waited.components.seconds) + Double(waited.components.attoseconds) / 1e18)
+        return pooled
+    }
+
+    private func checkOutWaiting() throws(PostgresError) -> PooledConnection {
         let deadline = Deadline(secondsFromNow: configuration.checkoutTimeoutSeconds)
         var isCountedAsWaiting = false
         let checkout = try state.withLock(waitingUntil: deadline) { (state, deadlinePassed) throws(PostgresError) -> Checkout? in

@@ -17,6 +17,8 @@ public struct PostgresPoolConfiguration: Sendable, CustomStringConvertible, Cust
     /// ``PostgresConnection/query(_:_:)``); false behind PgBouncer's transaction pooling before
     /// 1.21, which cannot carry named statements from one transaction to the next. Default true.
     public var usesPreparedStatements: Bool
+    /// Told, for every checkout, how many seconds it waited for a connection (metrics). Default none.
+    public var checkoutWaitObserver: (@Sendable (Double) -> Void)?
 
     /// Creates a configuration; see each property for its meaning and default.
     public init(

@@ -19,6 +19,8 @@ final class MaintenanceLoop: Sendable {
     private let rateLimitPeriodSeconds: Int
     /// Called when the reaper failed tasks (their webhooks are owed now).
     private let tasksFailed: @Sendable () -> Void
+    /// Told the expired leases by type (metrics).
+    private let leasesExpired: @Sendable ([String: Int]) -> Void
     /// This process's waiting long polls per ExApp, written with the workers' activity.
     private let longPollsWaiting: @Sendable () -> [String: Int]
     /// Cleanup batches per pass: bounded, so a large backlog of old tasks is worked off over
@@ -35,7 +37,8 @@ final class MaintenanceLoop: Sendable {
     init(
         tasks: TaskStore, intervalSeconds: Double, maxAttempts: Int, idempotencyRetentionSeconds: Int,
         retentionSeconds: Int, unusedFileRetentionSeconds: Int, rateLimitPeriodSeconds: Int,
-        tasksFailed: @escaping @Sendable () -> Void = {}, longPollsWaiting: @escaping @Sendable () -> [String: Int] = { [:] },
+        tasksFailed: @escaping @Sendable () -> Void = {}, leasesExpired: @escaping @Sendable ([String: Int]) -> Void = { _ in },
+        longPollsWaiting: @escaping @Sendable () -> [String: Int] = { [:] },
         logger: Logger
     ) {
         self.tasks = tasks
@@ -46,6 +49,7 @@ final class MaintenanceLoop: Sendable {
         self.unusedFileRetentionSeconds = unusedFileRetentionSeconds
         self.rateLimitPeriodSeconds = rateLimitPeriodSeconds
         self.tasksFailed = tasksFailed
+        self.leasesExpired = leasesExpired
         self.longPollsWaiting = longPollsWaiting
         self.logger = logger
     }
@@ -68,6 +72,7 @@ final class MaintenanceLoop: Sendable {
             do {
                 let sweep = try tasks.reapExpiredLeases(maxAttempts: maxAttempts)
                 if !sweep.isEmpty {
+                    leasesExpired(sweep.countsByType)
                     logger.notice("leases expired", metadata: [
                         "requeued": "\(sweep.requeued)", "failed": "\(sweep.failed)",
                     ])

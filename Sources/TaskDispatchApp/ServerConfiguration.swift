@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MicroHTTP
+import OCSAPI
 import TaskQueue
 
 /// Everything a server process is configured with. Built once, by `resolve`, from command line
@@ -130,6 +131,11 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var logLevel: Logger.Level = .info
     /// How log lines are written: for people, or one JSON object per line for log shippers.
     public var logFormat: LogFormat = .text
+    /// Whether `/metrics` is served and counted. Default true.
+    public var metrics: Bool = true
+    /// Clients that may read `/metrics` without credentials; others must be administrators.
+    /// Default loopback.
+    public var metricsAllowedClients: [ClientAddressRange] = ClientAddressRange.list("127.0.0.0/8,::1/128") ?? []
 
     public init() {}
 

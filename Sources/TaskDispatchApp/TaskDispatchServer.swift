@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 import MicroHTTP
 import OCSAPI
@@ -22,16 +23,25 @@ public final class TaskDispatchServer: Sendable {
     private let stopped = Atomic<Bool>(false)
     private let webhookSender: WebhookSender
     private let logger: Logger
+    /// The metrics exporter; nil with metrics off.
+    private let exporter: PrometheusExporter?
 
     /// Prepares the parts; nothing runs until `start`.
     public init(configuration: ServerConfiguration, connectionString: String, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
-        pool = PostgresConnectionPool(
-            configuration: PostgresPoolConfiguration(
-                connectionString: connectionString, maxConnections: configuration.databasePoolSize,
-                usesPreparedStatements: configuration.preparedStatements),
-            logger: logger)
+        let exporter = configuration.metrics ? PrometheusExporter() : nil
+        self.exporter = exporter
+        let metricsFactory: any MetricsFactory = exporter ?? NOOPMetricsHandler.instance
+        let taskMetrics = exporter.map { TaskMetrics(factory: $0) } ?? .disabled
+        var poolConfiguration = PostgresPoolConfiguration(
+            connectionString: connectionString, maxConnections: configuration.databasePoolSize,
+            usesPreparedStatements: configuration.preparedStatements)
+        if let exporter {
+            let poolWait = CoreMetrics.Timer(label: MetricFamilies.poolWait, factory: exporter)
+            poolConfiguration.checkoutWaitObserver = { seconds in poolWait.recordNanoseconds(Int64(seconds * 1e9)) }
+        }
+        pool = PostgresConnectionPool(configuration: poolConfiguration, logger: logger)
         tasks = TaskStore(pool: pool)
         accounts = AccountStore(pool: pool)
         longPolls = LongPollWaiters(claimThreads: configuration.longPollClaimThreads, logger: logger)
@@ -47,7 +57,7 @@ public final class TaskDispatchServer: Sendable {
                 pollSeconds: configuration.webhookPollSeconds,
                 allowPrivateTargets: configuration.webhookAllowPrivateTargets, secret: configuration.webhookSecret,
                 trustFile: configuration.webhookCAFile),
-            logger: logger)
+            metrics: metricsFactory, logger: logger)
         webhookSender = sender
         let handler = OCSServer(
             tasks: tasks, accounts: accounts, catalog: catalog,
@@ -62,7 +72,12 @@ public final class TaskDispatchServer: Sendable {
                 maxWaitSeconds: configuration.maxWaitSeconds, batchWorkerCalls: configuration.batchWorkerCalls),
             taskFinished: TaskFinishedListener { _ in sender.nudge() },
             longPolls: longPolls,
-            readiness: ServiceReadiness(store: tasks, isListening: { [longPolls] in longPolls.isListening }), logger: logger)
+            readiness: ServiceReadiness(store: tasks, isListening: { [longPolls] in longPolls.isListening }),
+            metrics: exporter.map { exporter in
+                OCSMetricsConfiguration(
+                    factory: exporter, exposition: exporter, allowedClients: configuration.metricsAllowedClients)
+            },
+            taskMetrics: taskMetrics, logger: logger)
         http = HTTPServer(
             configuration: HTTPServerConfiguration(
                 host: configuration.host, port: configuration.port, handlerThreads: configuration.httpThreads,
@@ -78,7 +93,39 @@ public final class TaskDispatchServer: Sendable {
             retentionSeconds: configuration.retentionSeconds,
             unusedFileRetentionSeconds: configuration.unusedFileRetentionSeconds,
             rateLimitPeriodSeconds: configuration.scheduleRatePeriodSeconds, tasksFailed: { sender.nudge() },
+            leasesExpired: { taskMetrics.leasesExpired($0) },
             longPollsWaiting: { [longPolls] in longPolls.waitingByApp }, logger: logger)
+        exporter?.setScrape { [tasks, longPolls, pool, logger] in
+            Self.scrapedGauges(tasks: tasks, longPolls: longPolls, pool: pool, logger: logger)
+        }
+    }
+
+    /// What `/metrics` reads from the database and this process at each scrape.
+    private static func scrapedGauges(
+        tasks: TaskStore, longPolls: LongPollWaiters, pool: PostgresConnectionPool, logger: Logger
+    ) -> [PrometheusExporter.Sample] {
+        var samples: [PrometheusExporter.Sample] = [
+            .init(MetricFamilies.longPollsWaiting, Double(longPolls.waitingCount)),
+        ]
+        let connections = pool.statistics
+        samples.append(.init(MetricFamilies.poolConnections, [("state", "idle")], Double(connections.idle)))
+        samples.append(.init(MetricFamilies.poolConnections, [("state", "in_use")], Double(connections.borrowed)))
+        do {
+            let statistics = try tasks.statistics()
+            for (type, counts) in statistics.counts {
+                for (status, count) in counts {
+                    samples.append(.init(MetricFamilies.tasks, [("type", type), ("status", status.wireName)], Double(count)))
+                }
+            }
+            for (type, age) in statistics.oldestScheduledAgeByType {
+                samples.append(.init(MetricFamilies.oldestScheduledAge, [("type", type)], Double(age)))
+            }
+            samples.append(.init(MetricFamilies.webhooksPending, Double(try tasks.webhookDeliveries.counts().pending)))
+        } catch {
+            // The process's own families still answer; the database's are left out of this scrape.
+            logger.warning("metrics could not read the database", metadata: ["error": "\(error)"])
+        }
+        return samples
     }
 
     /// Migrates the schema (safe with several servers starting at once), then starts serving.

@@ -21,12 +21,6 @@ extension Benchmark {
                 if withLimit { limited.append(result) } else { unlimited.append(result) }
             }
         }
-        var result = BenchResult.combining(limited)
-        let reference = BenchResult.combining(unlimited)
-        result.ratio = (result.tasksPerSecond / max(reference.tasksPerSecond, 1e-9), "of row 2 unlimited")
-        result.note = "\(rounds) rounds alternating with row 2 on the same type unlimited (\(BenchReport.format(reference.tasksPerSecond, 0)) tasks/s); "
-            + "each round's ratio: "
-            + zip(limited, unlimited).map { BenchReport.format($0.tasksPerSecond / max($1.tasksPerSecond, 1e-9), 2) }.joined(separator: ", ")
-        return [result]
+        return [Self.alternated(limited, against: unlimited, referenceName: "row 2 unlimited")]
     }
 }

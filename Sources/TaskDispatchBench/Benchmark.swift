@@ -63,9 +63,10 @@ public final class Benchmark {
     /// the schedule rate limit (the benchmark schedules far more than any user should: it
     /// measures the queue, not the limit) and, for row 2's comparison, worker call batching.
     static func server(
-        connectionString: String, batchWorkerCalls: Bool, tls: TLSCredentials? = nil, logger: Logger
+        connectionString: String, batchWorkerCalls: Bool, tls: TLSCredentials? = nil, metrics: Bool = true, logger: Logger
     ) -> TaskDispatchServer {
         var configuration = ServerConfiguration()
+        configuration.metrics = metrics
         configuration.tls = tls
         configuration.host = "127.0.0.1"
         configuration.port = 0
@@ -102,6 +103,7 @@ public final class Benchmark {
             results += [smallBacklog, largeBacklog]
         }
         if rows.contains(9) { results += try limitedTypeRows() }
+        if rows.contains(10) { results += try metricsOverheadRows() }
         // Last: it stops this process's server, so that only the fleet's server talks to PostgreSQL.
         if rows.contains(8) { results.append(try largeFleet()) }
         return results

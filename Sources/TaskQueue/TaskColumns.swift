@@ -18,6 +18,11 @@ enum TaskColumns {
     static func list(qualifiedBy table: String) -> String {
         let columns = plain.map { "\(table).\($0)" }
             + times.map { "floor(extract(epoch FROM \(table).\($0)))::bigint AS \($0)" }
+            // For the metrics' histograms, which need more than whole seconds.
+            + [
+                "extract(epoch FROM \(table).started_at - \(table).scheduled_at)::float8 AS queue_wait_seconds",
+                "extract(epoch FROM \(table).ended_at - \(table).started_at)::float8 AS run_seconds",
+            ]
         return columns.joined(separator: ", ")
     }
 
@@ -53,7 +58,9 @@ enum TaskColumns {
             endedAt: row.int64("ended_at"),
             completionExpectedAt: row.int64("completion_expected_at"),
             leaseExpiresAt: row.int64("lease_expires_at"),
-            runAfter: row.int64("run_after"))
+            runAfter: row.int64("run_after"),
+            queueWaitSeconds: row.double("queue_wait_seconds"),
+            runSeconds: row.double("run_seconds"))
     }
 
     private static func decodeObject(_ text: String, taskID: Int64) throws(StoreError) -> JSONObject {

@@ -33,6 +33,10 @@ public struct TaskRecord: Sendable, Equatable {
     public var leaseExpiresAt: Int64?
     /// While set, the waiting task is not handed out before this time (a delay, or a retry's backoff).
     public var runAfter: Int64?
+    /// Seconds from scheduling to the current claim, to the microsecond (nil before a claim).
+    public var queueWaitSeconds: Double?
+    /// Seconds from the last claim to the end, to the microsecond (nil until the task ended).
+    public var runSeconds: Double?
 
     public init(
         id: Int64, type: String, status: TaskStatus, userID: String?, appID: String, customID: String,
@@ -40,7 +44,8 @@ public struct TaskRecord: Sendable, Equatable {
         userFacingErrorMessage: String? = nil, progress: Double? = nil, priority: Int = 0, includeWatermark: Bool = true,
         allowCleanup: Bool = true, webhookURI: String? = nil, webhookMethod: String? = nil, attempt: Int = 0,
         claimedBy: String? = nil, lastUpdated: Int64, scheduledAt: Int64? = nil, startedAt: Int64? = nil,
-        endedAt: Int64? = nil, completionExpectedAt: Int64? = nil, leaseExpiresAt: Int64? = nil, runAfter: Int64? = nil
+        endedAt: Int64? = nil, completionExpectedAt: Int64? = nil, leaseExpiresAt: Int64? = nil, runAfter: Int64? = nil,
+        queueWaitSeconds: Double? = nil, runSeconds: Double? = nil
     ) {
         self.id = id
         self.type = type
@@ -67,6 +72,8 @@ public struct TaskRecord: Sendable, Equatable {
         self.completionExpectedAt = completionExpectedAt
         self.leaseExpiresAt = leaseExpiresAt
         self.runAfter = runAfter
+        self.queueWaitSeconds = queueWaitSeconds
+        self.runSeconds = runSeconds
     }
 }
 

@@ -6,10 +6,17 @@ public struct LeaseSweep: Sendable, Equatable {
     public var requeued: [Int64]
     /// Tasks whose lease expired on their last allowed attempt, now FAILED.
     public var failed: [Int64]
+    /// How many of either kind each task type had, for the metrics.
+    public var countsByType: [String: Int] = [:]
 
     public init(requeued: [Int64] = [], failed: [Int64] = []) {
         self.requeued = requeued
         self.failed = failed
+    }
+
+    /// Which tasks went where; the counts follow from them.
+    public static func == (lhs: LeaseSweep, rhs: LeaseSweep) -> Bool {
+        lhs.requeued == rhs.requeued && lhs.failed == rhs.failed
     }
 
     public var isEmpty: Bool { requeued.isEmpty && failed.isEmpty }
@@ -48,11 +55,12 @@ extension TaskStore {
                     lease_expires_at = NULL, claimed_by = NULL, last_updated = now()
                 FROM expired
                 WHERE tasks.id = expired.id AND tasks.status = \(TaskStatus.running)
-                RETURNING tasks.id, tasks.status = \(TaskStatus.failed) AS exhausted
+                RETURNING tasks.id, tasks.type, tasks.status = \(TaskStatus.failed) AS exhausted
                 """)
             var sweep = LeaseSweep()
             for row in rows.rows {
                 guard let id = row.int64("id") else { continue }
+                sweep.countsByType[row.string("type") ?? "", default: 0] += 1
                 if row.bool("exhausted") == true { sweep.failed.append(id) } else { sweep.requeued.append(id) }
             }
             return sweep

@@ -17,7 +17,8 @@ struct LoggingTests {
             #expect(requestRecord.level == .debug)
             #expect(requestRecord.metadata["request.method"] == "POST")
             #expect(requestRecord.metadata["response.status"] == "200")
-            #expect(requestRecord.metadata["request.id"] == server.handler.lastHandled.map { "\($0.head.id)" })
+            #expect(requestRecord.metadata["request.id"] == server.handler.lastHandled.map { "\($0.head.requestID)" })
+            #expect(Double(requestRecord.metadata["duration"] ?? "") != nil, "the line says how long the request took")
             #expect(!records.contains { $0.allText.contains("s3cr3t") })
         }
     }

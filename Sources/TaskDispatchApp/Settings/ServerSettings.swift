@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MicroHTTP
+import OCSAPI
 
 /// Every server setting, in the order `--help` and the README list them. To add one: a
 /// property on ``ServerConfiguration`` and a row here; parsing, help, messages and the README
@@ -163,6 +164,20 @@ enum ServerSettings {
         ) { text, resolution throws(ServerSetting.Refusal) in
             guard let format = LogFormat(rawValue: text.lowercased()) else { throw ServerSetting.Refusal(reason: "expected text or json") }
             resolution.configuration.logFormat = format
+        },
+        .boolean(
+            "metrics", "TASKDISPATCH_METRICS", \.metrics,
+            help: "serve Prometheus metrics at `/metrics` and count them (`false`: no route, no counting)"),
+        ServerSetting(
+            flag: "metrics-allowed-clients", environment: "TASKDISPATCH_METRICS_ALLOWED_CLIENTS",
+            help: "client addresses (CIDR, comma-separated) that may read `/metrics` without credentials; "
+                + "others must be administrators",
+            defaultText: "127.0.0.0/8,::1/128", valueName: "CIDRS"
+        ) { text, resolution throws(ServerSetting.Refusal) in
+            guard let ranges = ClientAddressRange.list(text) else {
+                throw ServerSetting.Refusal(reason: "expected addresses or CIDR blocks such as 10.0.0.0/8,::1/128, comma-separated")
+            }
+            resolution.configuration.metricsAllowedClients = ranges
         },
     ]
 

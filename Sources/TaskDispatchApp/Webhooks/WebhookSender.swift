@@ -1,3 +1,4 @@
+import CoreMetrics
 import BackgroundThreads
 import Dispatch
 import Foundation
@@ -58,7 +59,16 @@ final class WebhookSender: Sendable {
         var retryTimes: [DispatchTime] = []
     }
 
-    init(store: WebhookDeliveryStore, settings: WebhookSenderSettings, logger: Logger) {
+    /// Calls by outcome (`delivered`, `retry`, `failed`), for the metrics.
+    private let outcomes: [String: CoreMetrics.Counter]
+
+    init(
+        store: WebhookDeliveryStore, settings: WebhookSenderSettings, metrics: any MetricsFactory = NOOPMetricsHandler.instance,
+        logger: Logger
+    ) {
+        outcomes = Dictionary(uniqueKeysWithValues: ["delivered", "retry", "failed"].map { outcome in
+            (outcome, CoreMetrics.Counter(label: MetricFamilies.webhookDeliveries, dimensions: [("outcome", outcome)], factory: metrics))
+        })
         self.store = store
         self.settings = settings
         self.transport = WebhookTransport(timeoutSeconds: settings.timeoutSeconds, trustFile: settings.trustFile)
@@ -158,6 +168,7 @@ final class WebhookSender: Sendable {
                 return try failed(delivery, status: status, error: "answered HTTP \(status)", &metadata)
             }
             try store.markDelivered(delivery, httpStatus: status)
+            outcomes["delivered"]?.increment()
             logger.debug("webhook delivered", metadata: metadata)
             return nil
         } catch {
@@ -176,6 +187,7 @@ final class WebhookSender: Sendable {
         }
         let delay = policy.delaySeconds(afterAttempt: delivery.attempt, jitter: Double.random(in: 0...1))
         try store.scheduleRetry(delivery, afterSeconds: delay, httpStatus: status, error: String(error.prefix(Self.maxErrorLength)))
+        outcomes["retry"]?.increment()
         metadata["error"] = "\(error)"
         metadata["retry.seconds"] = "\(delay)"
         logger.info("webhook call failed; will retry", metadata: metadata)
@@ -186,6 +198,7 @@ final class WebhookSender: Sendable {
         _ delivery: WebhookDelivery, status: Int?, error: String, _ metadata: inout Logger.Metadata
     ) throws(StoreError) -> Double? {
         try store.markFailed(delivery, httpStatus: status, error: String(error.prefix(Self.maxErrorLength)))
+        outcomes["failed"]?.increment()
         metadata["error"] = "\(error)"
         logger.warning("webhook given up", metadata: metadata)
         return nil

@@ -9,6 +9,7 @@ public struct ResultRecorder: Sendable {
     let rules: TaskRules
     let batcher: WorkerCallBatcher?
     let taskFinished: TaskFinishedListener
+    let metrics: TaskMetrics
 
     /// Records progress (0...1) of a running task; a report naming an older claim is refused.
     public func reportProgress(taskID: Int64, progress: Double, attempt: Int?) throws -> TaskRecord {
@@ -22,6 +23,7 @@ public struct ResultRecorder: Sendable {
         let checked = try checkedOutputs([report])[0]
         let outcome = try batcher?.reportResult(checked)
             ?? store.reportResult(id: checked.taskID, result: checked.result, attempt: checked.attempt, retryPolicy: rules.retryPolicy)
+        counted(outcome)
         if case .accepted(let task) = outcome { taskFinished.taskChanged(task) }
         return try Self.reportedTask(outcome, refused: "result")
     }
@@ -30,6 +32,7 @@ public struct ResultRecorder: Sendable {
     public func record(batch reports: [TaskReport]) throws -> [Result<TaskRecord, ServiceError>] {
         let outcomes = try store.reportResults(try checkedOutputs(reports), retryPolicy: rules.retryPolicy)
         return outcomes.map { outcome in
+            counted(outcome)
             if case .accepted(let task) = outcome { taskFinished.taskChanged(task) }
             return Result { () throws(ServiceError) in try Self.reportedTask(outcome, refused: "result") }
         }
@@ -43,6 +46,16 @@ public struct ResultRecorder: Sendable {
             return task
         case .unchanged(let task): return task
         case .notFound: throw ServiceError.notFound("Task not found")
+        }
+    }
+
+    /// Counts a result report in the metrics: applied (by how it left the task), or refused.
+    private func counted(_ outcome: ReportOutcome) {
+        switch outcome {
+        case .accepted(let task): metrics.result(task)
+        case .unchanged(let task), .conflict(let task): metrics.result(type: task.type, .refused)
+        // A fixed label: ids that name nothing must not make series.
+        case .notFound: metrics.result(type: "unknown", .refused)
         }
     }
 

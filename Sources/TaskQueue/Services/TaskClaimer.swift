@@ -46,6 +46,7 @@ public struct TaskClaimer: Sendable {
     let catalog: ProviderCatalog
     let rules: TaskRules
     let batcher: WorkerCallBatcher?
+    let metrics: TaskMetrics
 
     /// A long poll's wait in seconds, capped at the configured maximum; 0 when not asked.
     public func waitSeconds(asked: Int?) -> Int {
@@ -95,7 +96,10 @@ public struct TaskClaimer: Sendable {
                 types: claimable.types, limit: request.count, claimant: request.claimant, leaseSeconds: leaseSeconds,
                 leaseSecondsByType: leaseSecondsByType, providers: claimable.providers)
         }
-        if !tasks.isEmpty { store.workerActivity.claimed(by: request.claimant) }
+        if !tasks.isEmpty {
+            store.workerActivity.claimed(by: request.claimant)
+            metrics.claimed(tasks)
+        }
         let hasMore = probeMore && !tasks.isEmpty ? try store.hasReadyTask(types: claimable.types) : false
         return ClaimOutcome(tasks: tasks, claimable: claimable, hasMore: hasMore)
     }

@@ -46,12 +46,16 @@ public struct TaskServices: Sendable {
     public let recorder: ResultRecorder
     public let files: TaskFiles
 
-    public init(store: TaskStore, catalog: ProviderCatalog, rules: TaskRules, taskFinished: TaskFinishedListener = .none) {
+    public init(
+        store: TaskStore, catalog: ProviderCatalog, rules: TaskRules, taskFinished: TaskFinishedListener = .none,
+        metrics: TaskMetrics = .disabled
+    ) {
         // One batcher for claims and results: a result and a claim that arrive together share a commit.
         let batcher = rules.batchWorkerCalls ? WorkerCallBatcher(store: store, retryPolicy: rules.retryPolicy) : nil
         scheduler = TaskScheduler(store: store, catalog: catalog, rules: rules)
-        claimer = TaskClaimer(store: store, catalog: catalog, rules: rules, batcher: batcher)
-        recorder = ResultRecorder(store: store, catalog: catalog, rules: rules, batcher: batcher, taskFinished: taskFinished)
+        claimer = TaskClaimer(store: store, catalog: catalog, rules: rules, batcher: batcher, metrics: metrics)
+        recorder = ResultRecorder(
+            store: store, catalog: catalog, rules: rules, batcher: batcher, taskFinished: taskFinished, metrics: metrics)
         files = TaskFiles(store: store, rules: rules)
     }
 }
