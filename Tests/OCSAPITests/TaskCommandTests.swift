@@ -75,7 +75,7 @@ struct TaskCommandTests {
         try refuse(["task", "get", "999999"], mentioning: "Task not found")
 
         let stats = try json(["task", "stats", "--window-seconds", "600"])
-        #expect(stats["types"]?.arrayValue?.first?["failed"] == 2, "\(stats)")
+        #expect(stats["types"]?.arrayValue?.first?["cancelled"] == 5, "\(stats)")
         #expect(try succeed(["task", "stats"]).contains("core:text2text"))
 
         _ = try succeed(["type", "pause", "core:text2text"])

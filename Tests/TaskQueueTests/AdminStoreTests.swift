@@ -204,7 +204,9 @@ struct AdminStoreTests {
         #expect(text.queueWait != nil && text.runTime != nil && (text.averageInputBytes ?? 0) > 0)
         let hour = try store.tasks.pickupAndFailureCounts(windowSeconds: 3600, lateSeconds: 240)
         #expect(hour == PickupAndFailureCounts(claimed: 10, pickedUpLate: 0, succeeded: 4, failed: 3))
-        _ = try store.query("UPDATE task_attempts SET ended_at = now() - interval '2 hours'")
+        _ = try store.query("UPDATE tasks SET scheduled_at = scheduled_at - interval '10 minutes' WHERE status = 2")
+        #expect(try store.tasks.pickupAndFailureCounts(windowSeconds: 3600, lateSeconds: 240).pickedUpLate == 3)
+        _ = try store.query("UPDATE tasks SET last_updated = now() - interval '2 hours', ended_at = now() - interval '2 hours' WHERE status >= 3")
         #expect(try store.tasks.windowStatistics(windowSeconds: 3600).isEmpty)
     }
 }
@@ -232,7 +234,7 @@ struct AdminPlanTests {
         return plan.rows.compactMap { $0.string(at: 0) }.joined(separator: "\n")
     }
 
-    @Test("no filter walks the primary key; type and status filters probe tasks_type_status_idx; a user filter reads tasks_owner_idx")
+    @Test("statuses other than SUCCESSFUL probe tasks_type_status_idx; filters that take SUCCESSFUL rows (dense in id order) walk the primary key; a user filter reads tasks_owner_idx")
     func plans() throws {
         let store = try Self.largeTable()
         defer { store.close() }
@@ -246,9 +248,14 @@ struct AdminPlanTests {
         failedWithError.errorContains = "boom"
         var user = TaskFilter()
         user.userID = "user7"
+        var successful = TaskFilter()
+        successful.statuses = [.successful]
+        var waiting = TaskFilter()
+        waiting.statuses = [.scheduled, .running]
         let cases: [(String, TaskFilter, String)] = [
             ("none", TaskFilter(), "tasks_pkey"), ("status", status, "tasks_type_status_idx"),
-            ("type and status", typeAndStatus, "tasks_type_status_idx"), ("type", type, "tasks_type_status_idx"),
+            ("type and status", typeAndStatus, "tasks_type_status_idx"), ("type", type, "tasks_pkey"),
+            ("successful", successful, "tasks_pkey"), ("waiting", waiting, "tasks_type_status_idx"),
             ("failed with an error text", failedWithError, "tasks_type_status_idx"), ("user", user, "tasks_owner_idx"),
         ]
         for (label, filter, index) in cases {

@@ -86,17 +86,25 @@ struct AttemptHistoryTests {
         #expect(try store.tasks.attempts(taskID: exhausted.id).first?.providerID == nil)
     }
 
-    @Test("progress reports write no history; deleting a task takes its history")
-    func progressAndDeletion() throws {
+    @Test("a result or a progress report writes no history row (the task's row tells); a requeue does, and goes with its task")
+    func cheapResultsAndDeletion() throws {
         let store = try StoreFixture()
         defer { store.close() }
+        func rows() throws -> Int64? { try store.query("SELECT count(*) AS n FROM task_attempts").rows.first?.int64("n") }
         let task = try store.schedule()
         _ = try claim(store)
         _ = try store.tasks.reportProgress(id: task.id, progress: 0.5)
-        #expect(try store.query("SELECT count(*) AS n FROM task_attempts").rows.first?.int64("n") == 0)
         _ = try store.tasks.reportResult(id: task.id, result: .success(output: ["output": "ok"]))
-        #expect(try store.query("SELECT count(*) AS n FROM task_attempts").rows.first?.int64("n") == 1)
-        try store.tasks.delete(id: task.id, owner: .user("alice"))
-        #expect(try store.query("SELECT count(*) AS n FROM task_attempts").rows.first?.int64("n") == 0)
+        #expect(try rows() == 0)
+        #expect(try store.tasks.attempts(taskID: task.id).map(\.outcome) == [.succeeded])
+
+        let retried = try store.schedule()
+        let claimed = try claim(store)
+        _ = try store.tasks.reportResult(
+            id: retried.id, result: .retryableFailure(errorMessage: "busy", userFacingErrorMessage: nil), attempt: claimed.attempt,
+            retryPolicy: RetryPolicy(maxAttempts: 3, baseDelaySeconds: 0, maxDelaySeconds: 0))
+        #expect(try rows() == 1)
+        try store.tasks.delete(id: retried.id, owner: .user("alice"))
+        #expect(try rows() == 0, "deleting the task deletes its history")
     }
 }

@@ -15,7 +15,7 @@ struct MigrationChecksumTests {
         7: "5d447f93753f028adea28b0d617d296cc220db4262f45bc6d703bb6737bcc82e",
         8: "427a57f593d01114cdc571ddacb33a321726cd101cbf1c3b81968a221916d70f",
         9: "4041036f1d00148c7c113eaca66805584b54d1e8327857d09eb2ac87b940e591",
-        10: "43bcc4e76bf5b517588812b7d82ff67768b371f17b6633411b98f79d50358e86",
+        10: "20ec2f6c2a18dbe2467de807b2ce2457412bf877587a5b4c137a59bb8296df70",
     ]
 
     @Test("every migration's SQL has the checksum pinned when it was released")

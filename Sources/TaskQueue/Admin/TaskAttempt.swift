@@ -25,8 +25,9 @@ public struct TaskAttempt: Sendable, Equatable {
 }
 
 extension TaskStore {
-    /// The attempt history of a task, first attempt first, with the current attempt (outcome
-    /// `running`) last if the task is running.
+    /// The attempt history of a task, first attempt first: the recorded attempts (those that
+    /// did not end the task, and final attempts an operator reopened), then the attempt that
+    /// ended the task or is running, read off the task's own row.
     public func attempts(taskID: Int64) throws(StoreError) -> [TaskAttempt] {
         try withConnection { connection in
             try connection.query(
@@ -35,9 +36,13 @@ extension TaskStore {
                        floor(extract(epoch FROM ended_at))::bigint AS ended_at, outcome, error_message
                 FROM task_attempts WHERE task_id = \(bind: taskID)
                 UNION ALL
-                SELECT attempt, claimed_by, claimed_provider, floor(extract(epoch FROM started_at))::bigint, NULL,
-                       'running', NULL
-                FROM tasks WHERE id = \(bind: taskID) AND status = \(TaskStatus.running)
+                SELECT attempt, claimed_by, claimed_provider, floor(extract(epoch FROM started_at))::bigint,
+                       floor(extract(epoch FROM ended_at))::bigint, \(fragment: Self.attemptOutcome), error_message
+                FROM tasks
+                WHERE id = \(bind: taskID) AND attempt > 0
+                    AND status IN (\(TaskStatus.running), \(TaskStatus.successful), \(TaskStatus.failed), \(TaskStatus.cancelled))
+                    AND NOT EXISTS (
+                        SELECT 1 FROM task_attempts WHERE task_id = tasks.id AND task_attempts.attempt = tasks.attempt)
                 ORDER BY attempt
                 """
             ).rows.map { row throws(StoreError) in
@@ -50,4 +55,10 @@ extension TaskStore {
             }
         }
     }
+
+    /// How the last attempt of a task in its current status went (running, or how it ended).
+    static let attemptOutcome: PostgresQuery = """
+        CASE tasks.status WHEN \(TaskStatus.running) THEN 'running' WHEN \(TaskStatus.successful) THEN 'succeeded'
+                          WHEN \(TaskStatus.failed) THEN 'failed' ELSE 'cancelled' END
+        """
 }

@@ -1,15 +1,15 @@
 import Postgres
 
-/// What the attempts that ended in a time window say about one task type.
+/// What the tasks that ended in a time window, and the attempts requeued in it, say about one task type.
 public struct TypeWindowStatistics: Sendable, Equatable {
     public var type: String
-    /// Attempts that ended in the window, by outcome.
+    /// Tasks that ended in the window, by status, and attempts requeued in it.
     public var succeeded: Int64
     public var failed: Int64
     public var retried: Int64
     public var leaseExpired: Int64
     public var cancelled: Int64
-    /// Scheduled -> claimed, in seconds, of first attempts (nil without any).
+    /// Scheduled -> the claim that ended the task, in seconds (nil without any).
     public var queueWait: Distribution?
     /// Claimed -> ended, in seconds.
     public var runTime: Distribution?
@@ -17,7 +17,7 @@ public struct TypeWindowStatistics: Sendable, Equatable {
     public var averageInputBytes: Double?
     public var averageOutputBytes: Double?
 
-    /// Tasks that finished: succeeded, failed for good, or cancelled while running.
+    /// Tasks that finished: succeeded, failed for good, or cancelled.
     public var finished: Int64 { succeeded + failed + cancelled }
 
     /// Succeeded among those that succeeded or failed; nil when none did.
@@ -33,29 +33,46 @@ public struct TypeWindowStatistics: Sendable, Equatable {
 }
 
 extension TaskStore {
-    /// Per type, the attempts that ended in the last `windowSeconds`. Reads `task_attempts`
-    /// through its BRIN index on `ended_at`: the window's rows only, never the whole history.
+    /// Per type, the tasks that ended in the last `windowSeconds` (read through
+    /// `tasks_cleanup_idx`, so tasks kept with `allowCleanup` false are not counted), and the
+    /// attempts requeued in it (the history's window, through its BRIN index): never the whole
+    /// table.
     public func windowStatistics(windowSeconds: Int) throws(StoreError) -> [TypeWindowStatistics] {
         try withConnection { connection in
             try connection.query(
                 """
-                SELECT type,
-                    count(*) FILTER (WHERE outcome = 'succeeded') AS succeeded,
-                    count(*) FILTER (WHERE outcome = 'failed') AS failed,
-                    count(*) FILTER (WHERE outcome = 'retried') AS retried,
-                    count(*) FILTER (WHERE outcome = 'lease_expired') AS lease_expired,
-                    count(*) FILTER (WHERE outcome = 'cancelled') AS cancelled,
-                    percentile_cont(0.5) WITHIN GROUP (ORDER BY queue_wait_seconds) AS wait_p50,
-                    percentile_cont(0.95) WITHIN GROUP (ORDER BY queue_wait_seconds) AS wait_p95,
-                    max(queue_wait_seconds) AS wait_max,
-                    percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM ended_at - claimed_at)) AS run_p50,
-                    percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM ended_at - claimed_at)) AS run_p95,
-                    max(extract(epoch FROM ended_at - claimed_at))::float8 AS run_max,
-                    avg(input_bytes)::float8 AS input_bytes, avg(output_bytes)::float8 AS output_bytes
-                FROM task_attempts
-                WHERE ended_at >= now() - make_interval(secs => \(bind: windowSeconds))
-                GROUP BY type
-                ORDER BY type
+                WITH ended AS (
+                    SELECT type, status, extract(epoch FROM started_at - scheduled_at)::float8 AS waited,
+                           extract(epoch FROM ended_at - started_at)::float8 AS ran,
+                           pg_column_size(input) AS input_bytes, pg_column_size(output) AS output_bytes
+                    FROM tasks
+                    WHERE status >= \(TaskStatus.successful) AND allow_cleanup
+                        AND last_updated >= now() - make_interval(secs => \(bind: windowSeconds))
+                        AND ended_at >= now() - make_interval(secs => \(bind: windowSeconds))
+                ), by_type AS (
+                    SELECT type,
+                        count(*) FILTER (WHERE status = \(TaskStatus.successful)) AS succeeded,
+                        count(*) FILTER (WHERE status = \(TaskStatus.failed)) AS failed,
+                        count(*) FILTER (WHERE status = \(TaskStatus.cancelled)) AS cancelled,
+                        percentile_cont(0.5) WITHIN GROUP (ORDER BY waited) AS wait_p50,
+                        percentile_cont(0.95) WITHIN GROUP (ORDER BY waited) AS wait_p95,
+                        max(waited) AS wait_max,
+                        percentile_cont(0.5) WITHIN GROUP (ORDER BY ran) AS run_p50,
+                        percentile_cont(0.95) WITHIN GROUP (ORDER BY ran) AS run_p95,
+                        max(ran) AS run_max,
+                        avg(input_bytes)::float8 AS input_bytes, avg(output_bytes)::float8 AS output_bytes
+                    FROM ended GROUP BY type
+                ), requeued AS (
+                    SELECT type, count(*) FILTER (WHERE outcome = 'retried') AS retried,
+                           count(*) FILTER (WHERE outcome = 'lease_expired') AS lease_expired
+                    FROM task_attempts
+                    WHERE ended_at >= now() - make_interval(secs => \(bind: windowSeconds))
+                    GROUP BY type
+                )
+                SELECT coalesce(by_type.type, requeued.type) AS type, by_type.*,
+                       coalesce(requeued.retried, 0) AS retried, coalesce(requeued.lease_expired, 0) AS lease_expired
+                FROM by_type FULL JOIN requeued ON requeued.type = by_type.type
+                ORDER BY 1
                 """
             ).rows.map { row in
                 func distribution(_ prefix: String) -> TypeWindowStatistics.Distribution? {
@@ -65,7 +82,7 @@ extension TaskStore {
                     return .init(p50: p50, p95: p95, max: max)
                 }
                 return TypeWindowStatistics(
-                    type: row.string("type") ?? "", succeeded: row.int64("succeeded") ?? 0, failed: row.int64("failed") ?? 0,
+                    type: row.string(at: 0) ?? "", succeeded: row.int64("succeeded") ?? 0, failed: row.int64("failed") ?? 0,
                     retried: row.int64("retried") ?? 0, leaseExpired: row.int64("lease_expired") ?? 0,
                     cancelled: row.int64("cancelled") ?? 0, queueWait: distribution("wait"), runTime: distribution("run"),
                     averageInputBytes: row.double("input_bytes"), averageOutputBytes: row.double("output_bytes"))
@@ -77,7 +94,7 @@ extension TaskStore {
 /// Nextcloud's two hourly health figures: how many claims of the last hour came late, and how
 /// many results of the last hour were failures.
 public struct PickupAndFailureCounts: Sendable, Equatable {
-    /// First claims in the window (ended since, or still running).
+    /// Tasks claimed that ended in the window or are running.
     public var claimed: Int64
     /// Of those, how many waited longer than the threshold.
     public var pickedUpLate: Int64
@@ -86,26 +103,25 @@ public struct PickupAndFailureCounts: Sendable, Equatable {
 }
 
 extension TaskStore {
-    /// First claims and results of the last `windowSeconds`; a claim came late when it waited
-    /// longer than `lateSeconds`. Reads the window of `task_attempts` and the running tasks.
+    /// Claims and results of the last `windowSeconds`: the tasks that ended in it (through
+    /// `tasks_cleanup_idx`) and those running, each with its wait from scheduling to its claim;
+    /// a claim came late when it waited longer than `lateSeconds`.
     public func pickupAndFailureCounts(windowSeconds: Int, lateSeconds: Int) throws(StoreError) -> PickupAndFailureCounts {
         try withConnection { connection in
             let row = try connection.query(
                 """
-                WITH ended AS (
-                    SELECT attempt, outcome, queue_wait_seconds FROM task_attempts
-                    WHERE ended_at >= now() - make_interval(secs => \(bind: windowSeconds))
-                ), first_claims AS (
-                    SELECT queue_wait_seconds AS waited FROM ended WHERE attempt = 1
+                WITH claimed AS (
+                    SELECT status, extract(epoch FROM started_at - scheduled_at) AS waited FROM tasks
+                    WHERE status >= \(TaskStatus.successful) AND allow_cleanup AND started_at IS NOT NULL
+                        AND last_updated >= now() - make_interval(secs => \(bind: windowSeconds))
                     UNION ALL
-                    SELECT extract(epoch FROM started_at - scheduled_at)::float8 FROM tasks
-                    WHERE status = \(TaskStatus.running) AND attempt = 1
-                        AND started_at >= now() - make_interval(secs => \(bind: windowSeconds))
+                    SELECT status, extract(epoch FROM started_at - scheduled_at) FROM tasks
+                    WHERE status = \(TaskStatus.running)
                 )
-                SELECT (SELECT count(*) FROM first_claims) AS claimed,
-                       (SELECT count(*) FROM first_claims WHERE waited > \(bind: lateSeconds)) AS late,
-                       (SELECT count(*) FROM ended WHERE outcome = 'succeeded') AS succeeded,
-                       (SELECT count(*) FROM ended WHERE outcome = 'failed') AS failed
+                SELECT count(*) AS claimed, count(*) FILTER (WHERE waited > \(bind: lateSeconds)) AS late,
+                       count(*) FILTER (WHERE status = \(TaskStatus.successful)) AS succeeded,
+                       count(*) FILTER (WHERE status = \(TaskStatus.failed)) AS failed
+                FROM claimed
                 """
             ).rows.first
             return PickupAndFailureCounts(

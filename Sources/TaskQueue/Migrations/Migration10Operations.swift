@@ -8,15 +8,18 @@ extension SchemaMigrations {
     /// - `tasks.retry_base`: the attempt count when an operator last retried the task; the
     ///   retry policy counts attempts from there, so a retried task gets a fresh allowance while
     ///   its attempt numbers (and history) keep counting up.
-    /// - `task_attempts`: one row per ended attempt, written by a row trigger in the statement
-    ///   that ends it (so in the same transaction), removed with its task. How it ended is read
-    ///   off what the ending statements write: a result sets SUCCESSFUL or FAILED and keeps
-    ///   `claimed_by`; a retryable failure requeues with a `run_after`, or on its last attempt
-    ///   fails keeping `claimed_by`; the lease reaper requeues without `run_after`, or fails, and
-    ///   clears `claimed_by`; a cancel sets CANCELLED. Rows are appended in end order, so a BRIN
-    ///   index on `ended_at` serves the statistics window at almost no cost per insert.
-    /// - `tasks_type_status_idx`: the admin list's filters by type and status, in id order, and
-    ///   the oldest waiting task per type; it replaces `tasks_waiting_since_idx`.
+    /// - `task_attempts`: the attempts that did not end their task: requeued after a retryable
+    ///   failure (`retried`) or by the lease reaper (`lease_expired`, also when the reaper
+    ///   fails the task), written by a row trigger of the statement that ends them (so in the same
+    ///   transaction), and the final attempt of a task an operator retries, written by the
+    ///   retry. The attempt that ended the task (and the running one) is read off the task's row,
+    ///   so results, the common case, write nothing here. A retryable failure requeues with a
+    ///   `run_after`; the reaper requeues without one, and clears `claimed_by` when it fails a
+    ///   task (a worker's final failure keeps it). Deleted with the task by a statement trigger.
+    /// - `tasks_type_status_idx`: the admin list's filters by type and status, in id order, the
+    ///   oldest waiting task per type and the running count of a limited type; it replaces
+    ///   `tasks_waiting_since_idx`. SUCCESSFUL rows, most of the table and dense in id order,
+    ///   are left out, so a result adds no entry.
     /// - `worker_activity`: per ExApp and server process, the last request, claim and result and
     ///   the long polls waiting, flushed every few seconds by each process.
     /// - `tasks_notify_ready` also announces a finished task of a limited type: its slot is free.
@@ -33,49 +36,47 @@ extension SchemaMigrations {
             ADD COLUMN retry_base integer NOT NULL DEFAULT 0;
 
         CREATE TABLE task_attempts (
-            task_id            bigint NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
-            attempt            integer NOT NULL,
-            type               text NOT NULL,
-            ex_app_id          text,
-            provider_id        text,
-            claimed_at         timestamptz,
-            ended_at           timestamptz NOT NULL DEFAULT now(),
-            outcome            text NOT NULL
+            task_id       bigint NOT NULL,
+            attempt       integer NOT NULL,
+            type          text NOT NULL,
+            ex_app_id     text,
+            provider_id   text,
+            claimed_at    timestamptz,
+            ended_at      timestamptz NOT NULL DEFAULT now(),
+            outcome       text NOT NULL
                 CHECK (outcome IN ('succeeded', 'failed', 'retried', 'lease_expired', 'cancelled')),
-            error_message      text,
-            queue_wait_seconds double precision,
-            input_bytes        integer,
-            output_bytes       integer,
+            error_message text,
             PRIMARY KEY (task_id, attempt)
         );
         CREATE INDEX task_attempts_ended_idx ON task_attempts USING brin (ended_at);
 
-        CREATE FUNCTION task_attempts_record_end() RETURNS trigger LANGUAGE plpgsql AS $$
+        CREATE FUNCTION task_attempts_record_requeue() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-            INSERT INTO task_attempts (task_id, attempt, type, ex_app_id, provider_id, claimed_at, outcome,
-                                       error_message, queue_wait_seconds, input_bytes, output_bytes)
+            INSERT INTO task_attempts (task_id, attempt, type, ex_app_id, provider_id, claimed_at, outcome, error_message)
             VALUES (
                 OLD.id, OLD.attempt, OLD.type, OLD.claimed_by, OLD.claimed_provider, OLD.started_at,
-                CASE
-                    WHEN NEW.status = 3 THEN 'succeeded'
-                    WHEN NEW.status = 5 THEN 'cancelled'
-                    WHEN NEW.status = 1 AND NEW.run_after IS NOT NULL THEN 'retried'
-                    WHEN NEW.claimed_by IS NULL THEN 'lease_expired'
-                    ELSE 'failed'
-                END,
-                CASE WHEN NEW.status IN (1, 4) THEN NEW.error_message END,
-                -- The wait is known for the first attempt; a requeued task's wait restarts unrecorded.
-                CASE WHEN OLD.attempt = 1 THEN extract(epoch FROM OLD.started_at - OLD.scheduled_at) END,
-                pg_column_size(OLD.input), pg_column_size(NEW.output))
+                CASE WHEN NEW.status = 1 AND NEW.run_after IS NOT NULL THEN 'retried' ELSE 'lease_expired' END,
+                NEW.error_message)
             ON CONFLICT DO NOTHING;
             RETURN NULL;
         END $$;
 
-        CREATE TRIGGER tasks_record_attempt_end AFTER UPDATE OF status ON tasks
-            FOR EACH ROW WHEN (OLD.status = 2 AND NEW.status <> 2)
-            EXECUTE FUNCTION task_attempts_record_end();
+        CREATE TRIGGER tasks_record_requeued_attempt AFTER UPDATE OF status ON tasks
+            FOR EACH ROW WHEN (OLD.status = 2 AND (NEW.status = 1 OR (NEW.status = 4 AND NEW.claimed_by IS NULL)))
+            EXECUTE FUNCTION task_attempts_record_requeue();
 
-        CREATE INDEX tasks_type_status_idx ON tasks (type, status, id);
+        -- The history goes with its task (no foreign key: its check on every insert cost more).
+        CREATE FUNCTION task_attempts_delete_with_tasks() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            DELETE FROM task_attempts WHERE task_id IN (SELECT id FROM old_rows);
+            RETURN NULL;
+        END $$;
+
+        CREATE TRIGGER tasks_delete_attempts AFTER DELETE ON tasks
+            REFERENCING OLD TABLE AS old_rows
+            FOR EACH STATEMENT EXECUTE FUNCTION task_attempts_delete_with_tasks();
+
+        CREATE INDEX tasks_type_status_idx ON tasks (type, status, id) WHERE status <> 3;
         DROP INDEX tasks_waiting_since_idx;
 
         CREATE TABLE worker_activity (

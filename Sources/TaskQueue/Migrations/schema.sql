@@ -15,28 +15,30 @@ BEGIN
 END $$;
 
 --
--- Name: task_attempts_record_end(); Type: FUNCTION; Schema: public; Owner: -
+-- Name: task_attempts_delete_with_tasks(); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.task_attempts_record_end() RETURNS trigger
+CREATE FUNCTION public.task_attempts_delete_with_tasks() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 BEGIN
-    INSERT INTO task_attempts (task_id, attempt, type, ex_app_id, provider_id, claimed_at, outcome,
-                               error_message, queue_wait_seconds, input_bytes, output_bytes)
+    DELETE FROM task_attempts WHERE task_id IN (SELECT id FROM old_rows);
+    RETURN NULL;
+END $$;
+
+--
+-- Name: task_attempts_record_requeue(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.task_attempts_record_requeue() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    INSERT INTO task_attempts (task_id, attempt, type, ex_app_id, provider_id, claimed_at, outcome, error_message)
     VALUES (
         OLD.id, OLD.attempt, OLD.type, OLD.claimed_by, OLD.claimed_provider, OLD.started_at,
-        CASE
-            WHEN NEW.status = 3 THEN 'succeeded'
-            WHEN NEW.status = 5 THEN 'cancelled'
-            WHEN NEW.status = 1 AND NEW.run_after IS NOT NULL THEN 'retried'
-            WHEN NEW.claimed_by IS NULL THEN 'lease_expired'
-            ELSE 'failed'
-        END,
-        CASE WHEN NEW.status IN (1, 4) THEN NEW.error_message END,
-        -- The wait is known for the first attempt; a requeued task's wait restarts unrecorded.
-        CASE WHEN OLD.attempt = 1 THEN extract(epoch FROM OLD.started_at - OLD.scheduled_at) END,
-        pg_column_size(OLD.input), pg_column_size(NEW.output))
+        CASE WHEN NEW.status = 1 AND NEW.run_after IS NOT NULL THEN 'retried' ELSE 'lease_expired' END,
+        NEW.error_message)
     ON CONFLICT DO NOTHING;
     RETURN NULL;
 END $$;
@@ -237,9 +239,6 @@ CREATE TABLE public.task_attempts (
     ended_at timestamp with time zone DEFAULT now() NOT NULL,
     outcome text NOT NULL,
     error_message text,
-    queue_wait_seconds double precision,
-    input_bytes integer,
-    output_bytes integer,
     CONSTRAINT task_attempts_outcome_check CHECK ((outcome = ANY (ARRAY['succeeded'::text, 'failed'::text, 'retried'::text, 'lease_expired'::text, 'cancelled'::text])))
 );
 
@@ -638,7 +637,7 @@ CREATE INDEX tasks_owner_idx ON public.tasks USING btree (user_id, app_id, custo
 -- Name: tasks_type_status_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX tasks_type_status_idx ON public.tasks USING btree (type, status, id);
+CREATE INDEX tasks_type_status_idx ON public.tasks USING btree (type, status, id) WHERE (status <> 3);
 
 --
 -- Name: webhook_deliveries_due_idx; Type: INDEX; Schema: public; Owner: -
@@ -695,6 +694,12 @@ CREATE TRIGGER tasks_count_inserts AFTER INSERT ON public.tasks REFERENCING NEW 
 CREATE TRIGGER tasks_count_updates AFTER UPDATE ON public.tasks REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.task_counts_after_update();
 
 --
+-- Name: tasks tasks_delete_attempts; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER tasks_delete_attempts AFTER DELETE ON public.tasks REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.task_attempts_delete_with_tasks();
+
+--
 -- Name: tasks tasks_notify_ready_inserts; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -707,10 +712,10 @@ CREATE TRIGGER tasks_notify_ready_inserts AFTER INSERT ON public.tasks REFERENCI
 CREATE TRIGGER tasks_notify_ready_updates AFTER UPDATE ON public.tasks REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.tasks_notify_ready();
 
 --
--- Name: tasks tasks_record_attempt_end; Type: TRIGGER; Schema: public; Owner: -
+-- Name: tasks tasks_record_requeued_attempt; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER tasks_record_attempt_end AFTER UPDATE OF status ON public.tasks FOR EACH ROW WHEN (((old.status = 2) AND (new.status <> 2))) EXECUTE FUNCTION public.task_attempts_record_end();
+CREATE TRIGGER tasks_record_requeued_attempt AFTER UPDATE OF status ON public.tasks FOR EACH ROW WHEN (((old.status = 2) AND ((new.status = 1) OR ((new.status = 4) AND (new.claimed_by IS NULL))))) EXECUTE FUNCTION public.task_attempts_record_requeue();
 
 --
 -- Name: tasks tasks_webhook_outbox; Type: TRIGGER; Schema: public; Owner: -
@@ -745,13 +750,6 @@ ALTER TABLE ONLY public.idempotency_keys
 
 ALTER TABLE ONLY public.preferred_providers
     ADD CONSTRAINT preferred_providers_provider_id_fkey FOREIGN KEY (provider_id) REFERENCES public.task_providers(id) ON DELETE CASCADE;
-
---
--- Name: task_attempts task_attempts_task_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
---
-
-ALTER TABLE ONLY public.task_attempts
-    ADD CONSTRAINT task_attempts_task_id_fkey FOREIGN KEY (task_id) REFERENCES public.tasks(id) ON DELETE CASCADE;
 
 --
 -- Name: task_files task_files_task_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
