@@ -76,29 +76,17 @@ struct TaskCommand: ParsableCommand {
     struct Retry: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Put a FAILED or CANCELLED task back in the queue, or every one matching the filters.")
-        @Argument(help: "The task id (or give filters instead).") var id: Int64?
-        @OptionGroup var filters: TaskFilterOptions
-        @Flag(help: "Only count the tasks that would change.") var dryRun = false
-        @Flag(help: "Act on every task when no filter is given.") var all = false
-        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var action: TaskActionOptions
 
-        func run() throws {
-            try runAction(.retry, id: id, filters: filters, dryRun: dryRun, all: all, database: database)
-        }
+        func run() throws { try action.run(.retry) }
     }
 
     struct Cancel: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Cancel a SCHEDULED or RUNNING task, or every one matching the filters.")
-        @Argument(help: "The task id (or give filters instead).") var id: Int64?
-        @OptionGroup var filters: TaskFilterOptions
-        @Flag(help: "Only count the tasks that would change.") var dryRun = false
-        @Flag(help: "Act on every task when no filter is given.") var all = false
-        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var action: TaskActionOptions
 
-        func run() throws {
-            try runAction(.cancel, id: id, filters: filters, dryRun: dryRun, all: all, database: database)
-        }
+        func run() throws { try action.run(.cancel) }
     }
 
     struct Stats: ParsableCommand {
@@ -131,24 +119,31 @@ struct TaskCommand: ParsableCommand {
     }
 }
 
-/// One task, or every task matching the filters (refused without any unless `all`).
-private func runAction(
-    _ action: TaskAdministration.BulkAction, id: Int64?, filters: TaskFilterOptions, dryRun: Bool, all: Bool, database: DatabaseOptions
-) throws {
-    let filter = try filters.filter()
-    try withAdministration(database) { administration in
-        if let id {
-            guard filter == TaskFilter(), !dryRun, !all else { throw ValidationError("give a task id or filters, not both") }
-            let task = action == .retry ? try administration.retry(id: id) : try administration.cancel(id: id)
-            print("task \(task.id) is \(task.status.wireName)")
-            return
+/// What `task retry` and `task cancel` take: one task, or every task matching the filters
+/// (refused without any unless `--all`).
+struct TaskActionOptions: ParsableArguments {
+    @Argument(help: "The task id (or give filters instead).") var id: Int64?
+    @OptionGroup var filters: TaskFilterOptions
+    @Flag(help: "Only count the tasks that would change.") var dryRun = false
+    @Flag(help: "Act on every task when no filter is given.") var all = false
+    @OptionGroup var database: DatabaseOptions
+
+    func run(_ action: TaskAdministration.BulkAction) throws {
+        let filter = try filters.filter()
+        try withAdministration(database) { administration in
+            if let id {
+                guard filter == TaskFilter(), !dryRun, !all else { throw ValidationError("give a task id or filters, not both") }
+                let task = action == .retry ? try administration.retry(id: id) : try administration.cancel(id: id)
+                print("task \(task.id) is \(task.status.wireName)")
+                return
+            }
+            guard all || filter != TaskFilter() else {
+                throw ValidationError("give a task id, at least one filter, or --all to act on every task")
+            }
+            let count = try administration.apply(action, matching: filter, dryRun: dryRun)
+            let tasks = count == 1 ? "task" : "tasks"
+            print(dryRun ? "\(count) \(tasks) match" : "\(count) \(tasks) changed")
         }
-        guard all || filter != TaskFilter() else {
-            throw ValidationError("give a task id, at least one filter, or --all to act on every task")
-        }
-        let count = try administration.apply(action, matching: filter, dryRun: dryRun)
-        let tasks = count == 1 ? "task" : "tasks"
-        print(dryRun ? "\(count) \(tasks) match" : "\(count) \(tasks) changed")
     }
 }
 

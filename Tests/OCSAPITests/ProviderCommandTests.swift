@@ -18,47 +18,29 @@ struct ProviderCommandTests {
     func commands() throws {
         guard let executable = requireTaskdispatchExecutable() else { return }
         let connectionString = try TestDatabase.create(prefix: "provider_cli")
-        let folder = try makeTemporaryFolder(prefix: "td-provider-cli")
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        var runs = 0
-        func run(_ arguments: [String]) throws -> (ChildExit, String) {
-            runs += 1
-            return try ChildProcess.run(
-                executable, arguments + ["--database-url", connectionString, "--log-level", "warning"],
-                logPath: "\(folder)/run-\(runs).log")
-        }
-        func succeed(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
-            let (exit, output) = try run(arguments)
-            #expect(exit == .exited(0), "\(arguments.joined(separator: " ")): \(output)", sourceLocation: sourceLocation)
-            return output
-        }
-        func refuse(_ arguments: [String], mentioning fragment: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
-            let (exit, output) = try run(arguments)
-            #expect(exit != .exited(0), "\(arguments.joined(separator: " ")) should fail", sourceLocation: sourceLocation)
-            #expect(output.contains(fragment), "\(arguments.joined(separator: " ")): \(output)", sourceLocation: sourceLocation)
-        }
+        let commands = try CommandRunner(executable: executable, connectionString: connectionString, folderPrefix: "td-provider-cli")
 
-        _ = try succeed(["type", "add", Self.echoType])
-        #expect(try succeed(["type", "list"]).contains("cli:echo\tEcho"))
-        _ = try succeed(["provider", "add", "echo-1", "--type", "cli:echo", "--expected-runtime", "5"])
-        _ = try succeed(["provider", "add", "echo-2", "--type", "cli:echo", "--name", "Second echo", "--expected-runtime", "7"])
-        #expect(try succeed(["provider", "list"]).contains("echo-1\tcli:echo\t5s\tadmin\t*"))
-        _ = try succeed(["provider", "prefer", "cli:echo", "echo-2"])
-        let listed = try succeed(["provider", "list"])
+        _ = try commands.succeed(["type", "add", Self.echoType])
+        #expect(try commands.succeed(["type", "list"]).contains("cli:echo\tEcho"))
+        _ = try commands.succeed(["provider", "add", "echo-1", "--type", "cli:echo", "--expected-runtime", "5"])
+        _ = try commands.succeed(["provider", "add", "echo-2", "--type", "cli:echo", "--name", "Second echo", "--expected-runtime", "7"])
+        #expect(try commands.succeed(["provider", "list"]).contains("echo-1\tcli:echo\t5s\tadmin\t*"))
+        _ = try commands.succeed(["provider", "prefer", "cli:echo", "echo-2"])
+        let listed = try commands.succeed(["provider", "list"])
         #expect(listed.contains("echo-2\tcli:echo\t7s\tadmin\t*") && !listed.contains("echo-1\tcli:echo\t5s\tadmin\t*"), "\(listed)")
 
-        try refuse(["provider", "prefer", "cli:echo", "nobody"], mentioning: "does not process task type 'cli:echo'")
-        try refuse(["provider", "add", "x", "--type", "nope:type"], mentioning: "unknown task type 'nope:type'")
-        try refuse(["provider", "add", "x", "--type", "cli:echo", "--expected-runtime", "-1"], mentioning: "--expected-runtime")
-        try refuse(["provider", "remove", "nobody"], mentioning: "no provider 'nobody'")
-        try refuse(["provider", "add", "x", "--type", "cli:echo", "--app", "no-such-app"], mentioning: "no ExApp 'no-such-app'")
-        try refuse(["type", "remove", "cli:echo"], mentioning: "still has providers (echo-1, echo-2)")
-        try refuse(["type", "add", #"{"id":"core:text2text","name":"n","description":"d"}"#], mentioning: "core task type")
-        try refuse(["type", "add", "not json"], mentioning: "JSON object")
-        try refuse(
+        try commands.refuse(["provider", "prefer", "cli:echo", "nobody"], mentioning: "does not process task type 'cli:echo'")
+        try commands.refuse(["provider", "add", "x", "--type", "nope:type"], mentioning: "unknown task type 'nope:type'")
+        try commands.refuse(["provider", "add", "x", "--type", "cli:echo", "--expected-runtime", "-1"], mentioning: "--expected-runtime")
+        try commands.refuse(["provider", "remove", "nobody"], mentioning: "no provider 'nobody'")
+        try commands.refuse(["provider", "add", "x", "--type", "cli:echo", "--app", "no-such-app"], mentioning: "no ExApp 'no-such-app'")
+        try commands.refuse(["type", "remove", "cli:echo"], mentioning: "still has providers (echo-1, echo-2)")
+        try commands.refuse(["type", "add", #"{"id":"core:text2text","name":"n","description":"d"}"#], mentioning: "core task type")
+        try commands.refuse(["type", "add", "not json"], mentioning: "JSON object")
+        try commands.refuse(
             ["type", "add", #"{"id":"cli:bad","name":"n","description":"d","inputShape":{"x":{"name":"x","description":"d","type":"Blob"}}}"#],
             mentioning: "'inputShape.x'")
-        #expect(try succeed(["type", "list"]) == "cli:echo\tEcho\n")
+        #expect(try commands.succeed(["type", "list"]) == "cli:echo\tEcho\n")
 
         // A server over the database schedules the type with the preferred provider's runtime
         // and hands its tasks to that provider only.
@@ -77,11 +59,11 @@ struct ProviderCommandTests {
         let claimed = try worker.next(types: ["cli:echo"], providers: ["echo-2"])
         #expect(claimed.taskID == task["id"]?.int64Value && claimed.data?["provider"] == ["name": "echo-2"], "\(claimed.bodyText)")
 
-        _ = try succeed(["provider", "remove", "echo-1"])
-        _ = try succeed(["provider", "remove", "echo-2"])
-        _ = try succeed(["type", "remove", "cli:echo"])
-        #expect(try succeed(["type", "list"]) == "")
-        #expect(try succeed(["provider", "list"]) == "")
+        _ = try commands.succeed(["provider", "remove", "echo-1"])
+        _ = try commands.succeed(["provider", "remove", "echo-2"])
+        _ = try commands.succeed(["type", "remove", "cli:echo"])
+        #expect(try commands.succeed(["type", "list"]) == "")
+        #expect(try commands.succeed(["provider", "list"]) == "")
         // The claimed task outlives its type and provider.
         #expect(try app.call("GET", "task/\(claimed.taskID ?? 0)").task?["status"] == "STATUS_RUNNING")
     }

@@ -12,8 +12,6 @@ struct TaskCommandTests {
     func commands() throws {
         guard let executable = requireTaskdispatchExecutable() else { return }
         let connectionString = try TestDatabase.create(prefix: "task_cli")
-        let folder = try makeTemporaryFolder(prefix: "td-task-cli")
-        defer { try? FileManager.default.removeItem(atPath: folder) }
         let pool = PostgresConnectionPool(
             configuration: PostgresPoolConfiguration(connectionString: connectionString, maxConnections: 2),
             logger: TestServer.silentLogger)
@@ -29,30 +27,14 @@ struct TaskCommandTests {
             _ = try store.reportResult(id: task.id, result: .failure(errorMessage: "GPU fell over", userFacingErrorMessage: nil))
         }
 
-        var runs = 0
-        func run(_ arguments: [String]) throws -> (ChildExit, String) {
-            runs += 1
-            return try ChildProcess.run(
-                executable, arguments + ["--database-url", connectionString, "--log-level", "warning"],
-                logPath: "\(folder)/run-\(runs).log")
-        }
-        func succeed(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
-            let (exit, output) = try run(arguments)
-            #expect(exit == .exited(0), "\(arguments.joined(separator: " ")): \(output)", sourceLocation: sourceLocation)
-            return output
-        }
-        func refuse(_ arguments: [String], mentioning fragment: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
-            let (exit, output) = try run(arguments)
-            #expect(exit != .exited(0), "\(arguments.joined(separator: " ")) should fail", sourceLocation: sourceLocation)
-            #expect(output.contains(fragment), "\(arguments.joined(separator: " ")): \(output)", sourceLocation: sourceLocation)
-        }
+        let commands = try CommandRunner(executable: executable, connectionString: connectionString, folderPrefix: "td-task-cli")
         func json(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) throws -> JSONValue {
-            let output = try succeed(arguments + ["--json"], sourceLocation: sourceLocation)
+            let output = try commands.succeed(arguments + ["--json"], sourceLocation: sourceLocation)
             let line = output.split(separator: "\n").last.map(String.init) ?? ""
             return try JSONValue.parse(line)
         }
 
-        let table = try succeed(["task", "list", "--status", "failed"])
+        let table = try commands.succeed(["task", "list", "--status", "failed"])
         #expect(table.hasPrefix("ID"), "\(table)")
         #expect(table.split(separator: "\n").count == 3 && table.contains("GPU fell over"), "\(table)")
         let listed = try json(["task", "list", "--type", "core:text2text", "--limit", "2"])
@@ -62,32 +44,32 @@ struct TaskCommandTests {
         let failedID = claimed[0].id
         let detail = try json(["task", "get", String(failedID)])
         #expect(detail["attempts"]?.arrayValue?.first?["outcome"] == "failed", "\(detail)")
-        #expect(try succeed(["task", "get", String(failedID)]).contains("GPU fell over"))
+        #expect(try commands.succeed(["task", "get", String(failedID)]).contains("GPU fell over"))
 
-        #expect(try succeed(["task", "retry", "--error-contains", "gpu", "--dry-run"]).contains("2 tasks match"))
-        #expect(try succeed(["task", "retry", String(failedID)]).contains("STATUS_SCHEDULED"))
-        #expect(try succeed(["task", "retry", "--status", "STATUS_FAILED"]).contains("1 task changed"))
-        try refuse(["task", "retry", String(failedID)], mentioning: "only a task in STATUS_FAILED or STATUS_CANCELLED")
-        try refuse(["task", "cancel"], mentioning: "--all")
-        #expect(try succeed(["task", "cancel", "--all"]).contains("5 tasks changed"))
-        try refuse(["task", "list", "--status", "done"], mentioning: "unknown status 'done'")
-        try refuse(["task", "list", "--ended-after", "yesterday"], mentioning: "ISO 8601")
-        try refuse(["task", "get", "999999"], mentioning: "Task not found")
+        #expect(try commands.succeed(["task", "retry", "--error-contains", "gpu", "--dry-run"]).contains("2 tasks match"))
+        #expect(try commands.succeed(["task", "retry", String(failedID)]).contains("STATUS_SCHEDULED"))
+        #expect(try commands.succeed(["task", "retry", "--status", "STATUS_FAILED"]).contains("1 task changed"))
+        try commands.refuse(["task", "retry", String(failedID)], mentioning: "only a task in STATUS_FAILED or STATUS_CANCELLED")
+        try commands.refuse(["task", "cancel"], mentioning: "--all")
+        #expect(try commands.succeed(["task", "cancel", "--all"]).contains("5 tasks changed"))
+        try commands.refuse(["task", "list", "--status", "done"], mentioning: "unknown status 'done'")
+        try commands.refuse(["task", "list", "--ended-after", "yesterday"], mentioning: "ISO 8601")
+        try commands.refuse(["task", "get", "999999"], mentioning: "Task not found")
 
         let stats = try json(["task", "stats", "--window-seconds", "600"])
         #expect(stats["types"]?.arrayValue?.first?["cancelled"] == 5, "\(stats)")
-        #expect(try succeed(["task", "stats"]).contains("core:text2text"))
+        #expect(try commands.succeed(["task", "stats"]).contains("core:text2text"))
 
-        _ = try succeed(["type", "pause", "core:text2text"])
+        _ = try commands.succeed(["type", "pause", "core:text2text"])
         #expect(try store.typeSettings()["core:text2text"] == TaskTypeSetting(paused: true))
-        _ = try succeed(["type", "limit", "core:text2text", "3"])
+        _ = try commands.succeed(["type", "limit", "core:text2text", "3"])
         #expect(try store.typeSettings()["core:text2text"] == TaskTypeSetting(paused: true, maxRunning: 3))
-        _ = try succeed(["type", "resume", "core:text2text"])
-        _ = try succeed(["type", "limit", "core:text2text", "none"])
+        _ = try commands.succeed(["type", "resume", "core:text2text"])
+        _ = try commands.succeed(["type", "limit", "core:text2text", "none"])
         #expect(try store.typeSettings().isEmpty)
-        try refuse(["type", "limit", "core:text2text", "0"], mentioning: "between 1 and 100000")
-        try refuse(["type", "limit", "core:text2text", "lots"], mentioning: "from 1 to 100000")
-        try refuse(["type", "pause", "core:nope"], mentioning: "unknown task type 'core:nope'")
+        try commands.refuse(["type", "limit", "core:text2text", "0"], mentioning: "between 1 and 100000")
+        try commands.refuse(["type", "limit", "core:text2text", "lots"], mentioning: "from 1 to 100000")
+        try commands.refuse(["type", "pause", "core:nope"], mentioning: "unknown task type 'core:nope'")
         #expect(try store.typeSettings().isEmpty, "refused commands changed nothing")
     }
 }
