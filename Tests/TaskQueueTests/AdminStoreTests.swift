@@ -29,7 +29,7 @@ struct AdminStoreTests {
         func ids(_ configure: (inout TaskFilter) -> Void, limit: Int = 500) throws -> [Int64] {
             var filter = TaskFilter()
             configure(&filter)
-            return try store.tasks.tasks(matching: filter, limit: limit, beforeID: nil).map(\.id)
+            return try store.tasks.page(matching: filter, limit: limit, beforeID: nil).tasks.map(\.id)
         }
         #expect(try ids { _ in }.count == 60)
         #expect(try ids { $0.statuses = [.failed] }.sorted() == failed.sorted())
@@ -46,16 +46,37 @@ struct AdminStoreTests {
 
         let all = try ids { _ in }
         #expect(all == all.sorted(by: >), "newest first")
-        for filter in [TaskFilter(), { var f = TaskFilter(); f.statuses = [.scheduled]; return f }()] {
+    }
+
+    @Test("pages follow the cursor newest first without gaps or repeats, also when a page reads only a few rows", arguments: [3, 7, 20_000])
+    func pagesUnderAScanBudget(budget: Int) throws {
+        let (store, _) = try Self.populated()
+        defer { store.close() }
+        func filter(_ configure: (inout TaskFilter) -> Void) -> TaskFilter {
+            var filter = TaskFilter()
+            configure(&filter)
+            return filter
+        }
+        let filters = [
+            TaskFilter(), filter { $0.statuses = [.scheduled] }, filter { $0.statuses = [.failed, .running] },
+            filter { $0.errorContains = "CUDA" }, filter { $0.statuses = [.scheduled]; $0.userID = "bob" },
+            filter { $0.userID = "alice"; $0.statuses = [.successful] }, filter { $0.types = ["core:text2text:summary"] },
+            filter { $0.appID = "nobody" },
+        ]
+        for filter in filters {
+            let expected = try store.tasks.page(matching: filter, limit: 500, beforeID: nil, scanBudget: 1_000_000).tasks.map(\.id)
             var seen: [Int64] = []
             var before: Int64?
+            var pages = 0
             repeat {
-                let page = try store.tasks.tasks(matching: filter, limit: 7, beforeID: before)
-                seen += page.map(\.id)
-                before = page.count == 7 ? page.last?.id : nil
-            } while before != nil
-            let expected = try store.tasks.tasks(matching: filter, limit: 500, beforeID: nil).map(\.id)
-            #expect(seen == expected)
+                let page = try store.tasks.page(matching: filter, limit: 7, beforeID: before, scanBudget: budget)
+                #expect(page.tasks.count <= 7)
+                seen += page.tasks.map(\.id)
+                if let next = page.nextBeforeID, let previous = before { #expect(next < previous, "each page moves on") }
+                before = page.nextBeforeID
+                pages += 1
+            } while before != nil && pages < 1_000
+            #expect(seen == expected, "\(filter): \(seen) against \(expected)")
         }
     }
 

@@ -41,6 +41,14 @@ public struct TaskFilter: Sendable, Equatable {
         return joined
     }
 
+    /// The conditions on type and on `statuses` (`TRUE` for each that is not narrowed).
+    func typeAndStatusConditions(_ statuses: [TaskStatus]) -> PostgresQuery {
+        let types: PostgresQuery = self.types.isEmpty ? "TRUE" : "tasks.type = ANY(\(bind: self.types)::text[])"
+        let status: PostgresQuery = statuses.count == TaskStatus.allCases.count
+            ? "TRUE" : "tasks.status = ANY(\(bind: statuses.map(\.rawValue))::smallint[])"
+        return "\(fragment: types) AND \(fragment: status)"
+    }
+
     /// The statuses to look at: the filter's, narrowed to `allowed` when given.
     func statuses(within allowed: [TaskStatus]?) -> [TaskStatus] {
         let wanted = statuses.isEmpty ? TaskStatus.allCases : statuses

@@ -9,15 +9,99 @@ public enum TaskActionOutcome: Sendable {
 }
 
 extension TaskStore {
-    /// Tasks matching `filter`, newest first, at most `limit`, only those with an id below
-    /// `beforeID` (keyset pagination: pass the last id of the previous page).
-    public func tasks(matching filter: TaskFilter, limit: Int, beforeID: Int64?) throws(StoreError) -> [TaskRecord] {
+    /// The most rows one page of the list reads. A narrow filter within a large range (one
+    /// user's failures among a million) then answers a short page, even an empty one, with a
+    /// cursor to go on from, instead of reading the whole range in one request: every filter
+    /// answers in bounded time.
+    public static let listScanBudget = 20_000
+
+    /// One page of the tasks matching `filter`, newest first: at most `limit`, all with an id
+    /// below `beforeID`, and the id to go on below (nil when nothing is left). At most
+    /// `scanBudget` rows are read; a page may therefore hold fewer than `limit` tasks while more
+    /// remain.
+    ///
+    /// The rows read: without SUCCESSFUL among the statuses asked for, and with a type or a
+    /// status given, a share of the budget from each (type, status) range of
+    /// `tasks_type_status_idx`, newest first; else, with `userID`, that user's rows through
+    /// `tasks_owner_idx`; else the primary key backwards (SUCCESSFUL rows, most of a table, are
+    /// dense in id order). The page holds the matching rows down to the highest point where a
+    /// range ran out of budget (every range was read that far), so nothing is skipped: the next
+    /// page starts below it.
+    public func page(
+        matching filter: TaskFilter, limit: Int, beforeID: Int64?, scanBudget: Int = TaskStore.listScanBudget
+    ) throws(StoreError) -> (tasks: [TaskRecord], nextBeforeID: Int64?) {
         try withConnection { connection in
-            try connection.query(
-                Self.matchingQuery(filter, statusesWithin: nil, beforeID: beforeID, limit: limit,
-                                   columns: TaskColumns.tasks)
-            ).rows.map(TaskColumns.decode)
+            let before = beforeID ?? Int64.max
+            let statuses = filter.statuses(within: nil)
+            let byTypeAndStatus = (!filter.types.isEmpty || statuses.count < TaskStatus.allCases.count)
+                && !statuses.contains(.successful)
+            guard byTypeAndStatus else {
+                return try Self.pageInOneRange(filter, statuses: statuses, limit: limit, before: before, budget: scanBudget, on: connection)
+            }
+            var types = filter.types
+            if types.isEmpty {
+                types = try connection.query("SELECT type FROM task_counts UNION SELECT type FROM task_count_deltas")
+                    .rows.compactMap { $0.string("type") }
+            }
+            let perProbe = max(1, scanBudget / max(1, types.count * statuses.count))
+            let probes: PostgresQuery = """
+                unnest(\(bind: types)::text[]) AS wanted (type)
+                CROSS JOIN unnest(\(bind: statuses.map(\.rawValue))::smallint[]) AS wanted_status (status)
+                CROSS JOIN LATERAL (
+                    SELECT wanted.type || '/' || wanted_status.status AS probe, * FROM tasks
+                    WHERE tasks.type = wanted.type AND tasks.status = wanted_status.status
+                        AND tasks.status <> \(TaskStatus.successful) AND tasks.id < \(bind: before)
+                    ORDER BY tasks.id DESC
+                    LIMIT \(bind: perProbe)
+                ) AS tasks
+                """
+            let rows = try connection.query(
+                """
+                WITH examined AS MATERIALIZED (
+                    SELECT tasks.probe, tasks.id, (\(fragment: filter.otherConditions)) AS matches FROM \(fragment: probes)
+                ), floor AS (
+                    SELECT max(lowest) AS id FROM (
+                        SELECT min(id) AS lowest FROM examined GROUP BY probe HAVING count(*) >= \(bind: perProbe)
+                    ) AS exhausted
+                )
+                SELECT (SELECT id FROM floor) AS scan_floor, page.*
+                FROM (SELECT 1) AS one
+                LEFT JOIN LATERAL (
+                    SELECT \(unescaped: TaskColumns.tasks) FROM tasks JOIN examined ON examined.id = tasks.id
+                    WHERE examined.matches AND tasks.id >= coalesce((SELECT id FROM floor), 0)
+                    ORDER BY tasks.id DESC
+                    LIMIT \(bind: limit)
+                ) AS page ON true
+                """
+            ).rows
+            let tasks = try rows.filter { $0.int64("id") != nil }.map(TaskColumns.decode)
+            if tasks.count == limit { return (tasks, tasks.last?.id) }
+            return (tasks, rows.first?.int64("scan_floor"))
         }
+    }
+
+    /// A page read from one range, newest first: that user's rows (`tasks_owner_idx`) or the
+    /// whole table (the primary key). The scan stops as soon as the page is full; only a page
+    /// left short asks where the budget ended.
+    private static func pageInOneRange(
+        _ filter: TaskFilter, statuses: [TaskStatus], limit: Int, before: Int64, budget: Int, on connection: PostgresConnection
+    ) throws -> (tasks: [TaskRecord], nextBeforeID: Int64?) {
+        let range: PostgresQuery = filter.userID.map { "tasks.user_id = \(bind: $0)" } ?? "TRUE"
+        let window: PostgresQuery = """
+            SELECT * FROM tasks WHERE \(fragment: range) AND tasks.id < \(bind: before) ORDER BY tasks.id DESC LIMIT \(bind: budget)
+            """
+        let tasks = try connection.query(
+            """
+            SELECT \(unescaped: TaskColumns.tasks) FROM (\(fragment: window)) AS tasks
+            WHERE \(fragment: filter.typeAndStatusConditions(statuses)) AND \(fragment: filter.otherConditions)
+            ORDER BY tasks.id DESC
+            LIMIT \(bind: limit)
+            """
+        ).rows.map(TaskColumns.decode)
+        if tasks.count == limit { return (tasks, tasks.last?.id) }
+        // Short: every match in the window is on this page; go on below the window if it was full.
+        let read = try connection.query("SELECT count(*) AS n, min(id) AS lowest FROM (\(fragment: window)) AS tasks").rows.first
+        return (tasks, (read?.int("n") ?? 0) >= budget ? read?.int64("lowest") : nil)
     }
 
     /// Matching rows newest first, `columns` of them.
@@ -35,12 +119,9 @@ extension TaskStore {
         let statuses = filter.statuses(within: allowed)
         let narrowed = !filter.types.isEmpty || statuses.count < TaskStatus.allCases.count
         guard narrowed, !statuses.contains(.successful) else {
-            let types: PostgresQuery = filter.types.isEmpty ? "TRUE" : "tasks.type = ANY(\(bind: filter.types)::text[])"
-            let statusCondition: PostgresQuery = statuses.count == TaskStatus.allCases.count
-                ? "TRUE" : "tasks.status = ANY(\(bind: statuses.map(\.rawValue))::smallint[])"
             return """
                 SELECT \(unescaped: columns) FROM tasks
-                WHERE tasks.id < \(bind: before) AND \(fragment: types) AND \(fragment: statusCondition)
+                WHERE tasks.id < \(bind: before) AND \(fragment: filter.typeAndStatusConditions(statuses))
                     AND \(fragment: filter.otherConditions)
                 ORDER BY tasks.id DESC
                 LIMIT \(bind: limit)

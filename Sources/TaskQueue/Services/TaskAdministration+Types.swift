@@ -94,7 +94,7 @@ extension TaskAdministration {
         if hour.claimed > 0, hour.pickedUpLate * 5 >= hour.claimed {
             warnings.append(.init(
                 code: "slow_pickup",
-                message: "\(hour.pickedUpLate) of \(hour.claimed) tasks claimed in the last hour waited more than "
+                message: "\(hour.pickedUpLate) of \(hour.claimed) tasks that ended in the last hour or run now waited more than "
                     + "\(Self.latePickupSeconds / 60) minutes for a worker"))
         }
         if hour.succeeded + hour.failed > 0, hour.failed * 5 >= hour.succeeded + hour.failed {

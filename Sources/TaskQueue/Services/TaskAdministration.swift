@@ -15,14 +15,15 @@ public struct TaskAdministration: Sendable {
     /// The most tasks one page holds.
     public static let maxPageSize = 500
 
-    /// One page of tasks, newest first, and the cursor of the next page (nil on the last).
+    /// One page of tasks, newest first, and the cursor of the next page (nil on the last). A
+    /// page may hold fewer than `limit` tasks, even none, while more remain
+    /// (``TaskStore/listScanBudget``).
     public func tasks(matching filter: TaskFilter, limit: Int, cursor: String?) throws -> (tasks: [TaskRecord], nextCursor: String?) {
         guard (1...Self.maxPageSize).contains(limit) else {
             throw ServiceError.invalid("parameter 'limit' must be between 1 and \(Self.maxPageSize)")
         }
-        let beforeID = try cursor.map(Self.decodeCursor)
-        let tasks = try store.tasks(matching: filter, limit: limit, beforeID: beforeID)
-        return (tasks, tasks.count == limit ? tasks.last.map { String($0.id) } : nil)
+        let page = try store.page(matching: filter, limit: limit, beforeID: try cursor.map(Self.decodeCursor))
+        return (page.tasks, page.nextBeforeID.map(String.init))
     }
 
     /// A cursor is the last id of the previous page; anything else is refused.
