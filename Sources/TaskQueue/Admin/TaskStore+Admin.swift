@@ -67,10 +67,15 @@ extension TaskStore {
                 SELECT (SELECT id FROM floor) AS scan_floor, page.*
                 FROM (SELECT 1) AS one
                 LEFT JOIN LATERAL (
-                    SELECT \(unescaped: TaskColumns.tasks) FROM tasks JOIN examined ON examined.id = tasks.id
-                    WHERE examined.matches AND tasks.id >= coalesce((SELECT id FROM floor), 0)
+                    -- Chosen first, then read by id: a plan made for any parameters cannot turn it into a scan.
+                    SELECT \(unescaped: TaskColumns.tasks) FROM (
+                        SELECT id FROM examined
+                        WHERE matches AND id >= coalesce((SELECT id FROM floor), 0)
+                        ORDER BY id DESC
+                        LIMIT \(bind: limit)
+                    ) AS chosen
+                    CROSS JOIN LATERAL (SELECT * FROM tasks WHERE tasks.id = chosen.id) AS tasks
                     ORDER BY tasks.id DESC
-                    LIMIT \(bind: limit)
                 ) AS page ON true
                 """
             ).rows
