@@ -130,11 +130,11 @@ extension DaemonContext {
 
     /// Method and path only: header values carry credentials and bodies carry user data.
     private func logAnswered(_ request: RequestContext) {
-        guard logger.logLevel <= .debug, case .answered(let status) = request.phase else { return }
+        guard logger.logLevel <= .trace, case .answered(let status) = request.phase else { return }
         var metadata = metadata(of: request.head, nil)
         metadata["response.status"] = "\(status)"
         metadata["duration"] = "\((request.age * 1_000_000).rounded() / 1_000_000)"
-        logger.debug("request", metadata: metadata)
+        logger.trace("request", metadata: metadata)
     }
 
     private func metadata(of head: HTTPRequestHead, _ error: HTTPServerError?) -> Logger.Metadata {

@@ -128,16 +128,29 @@ public final class OCSServer: HTTPHandler {
         }
     }
 
-    /// Counts the request in the metrics, labelled by its route's pattern (never its path).
+    /// Counts the request in the metrics, labelled by its route's pattern (never its path), and
+    /// logs it at `debug`: request id, route, status, duration, the task named in the path and the
+    /// ExApp named in the headers (an access log, for `--log-level debug`).
     public func requestAnswered(_ head: HTTPRequestHead, status: Int, seconds: Double) {
-        guard let httpMetrics else { return }
+        guard httpMetrics != nil || logger.logLevel <= .debug else { return }
         let route: String
+        var taskID: Int64?
         if HealthProbes.paths.contains(head.path) || (metricsEndpoint != nil && head.path == MetricsEndpoint.path) {
             route = head.path
         } else {
-            route = Router.matchWithPattern(method: head.method, path: head.path).pattern ?? "unmatched"
+            let match = Router.matchWithPattern(method: head.method, path: head.path)
+            route = match.pattern ?? "unmatched"
+            if case .route(let matched, _) = match.match { taskID = matched.taskID }
         }
-        httpMetrics.record(route: route, status: status, seconds: seconds)
+        httpMetrics?.record(route: route, status: status, seconds: seconds)
+        guard logger.logLevel <= .debug else { return }
+        var metadata: Logger.Metadata = [
+            "request.id": "\(head.requestID)", "method": "\(head.method)", "route": "\(route)", "status": "\(status)",
+            "duration": "\((seconds * 1_000_000).rounded() / 1_000_000)",
+        ]
+        if let taskID { metadata["task.id"] = "\(taskID)" }
+        if let exApp = head.headers["EX-APP-ID"] { metadata["exapp"] = "\(exApp)" }
+        logger.debug("request answered", metadata: metadata)
     }
 
     /// The upload routes accept a file of up to `maxFileBytes` plus its multipart framing; the

@@ -43,6 +43,19 @@ public enum Route: Sendable, Equatable {
     case adminStats
     case adminWorkers
 
+    /// The task the route names in its path, if it names one (for logs).
+    public var taskID: Int64? {
+        switch self {
+        case .getTask(let id), .deleteTask(let id), .cancelTask(let id), .consumerGetTask(let id), .consumerDeleteTask(let id),
+            .consumerCancelTask(let id), .adminTask(let id), .adminRetryTask(let id), .adminCancelTask(let id):
+            id
+        case .reportProgress(let id), .reportResult(let id), .providerUploadFile(let id), .getTaskFile(let id, _),
+            .providerGetTaskFile(let id, _):
+            id
+        default: nil
+        }
+    }
+
     /// Whether the route takes a file upload (a larger body limit, a multipart body).
     public var takesUpload: Bool {
         switch self {

@@ -5,7 +5,7 @@ import Testing
 
 @Suite("Logging")
 struct LoggingTests {
-    @Test("each request is logged at debug with id, method, path and status, never header values or bodies")
+    @Test("each request is logged at trace with id, method, path, status and duration, never header values or bodies")
     func requestLog() throws {
         try TestServer.with { server in
             let response = try LoopbackHTTPClient(port: server.port, timeoutSeconds: 10).send(
@@ -14,7 +14,7 @@ struct LoggingTests {
             #expect(response.status == 200)
             let records = server.logs.all
             let requestRecord = try #require(records.first { $0.metadata["request.path"] == "/echo/logged" })
-            #expect(requestRecord.level == .debug)
+            #expect(requestRecord.level == .trace)
             #expect(requestRecord.metadata["request.method"] == "POST")
             #expect(requestRecord.metadata["response.status"] == "200")
             #expect(requestRecord.metadata["request.id"] == server.handler.lastHandled.map { "\($0.head.requestID)" })

@@ -71,23 +71,28 @@ struct JSONLogTests {
         #expect(throws: (any Error).self) { try ServerConfiguration.resolve(flags: ["log-format": "xml"], environment: [:]) }
     }
 
-    @Test("a real `taskdispatch serve --log-format json` writes only JSON lines, a refused request among them")
+    @Test("a real `taskdispatch serve --log-format json` writes only JSON lines, a refused request and (at debug) every answered request among them")
     func servedProcess() throws {
         guard let fixture = try ServeProcessFixture.make(prefix: "jsonlog") else { return }
         defer { fixture.removeFolder() }
         let port = try freeLoopbackPort()
-        let server = try fixture.spawnServer(port: port, options: ["--log-format", "json", "--log-level", "info"], name: "server", logName: "serve")
+        let server = try fixture.spawnServer(port: port, options: ["--log-format", "json", "--log-level", "debug"], name: "server", logName: "serve")
         defer { server.kill() }
         try waitUntilAnswering(port: port, process: server, timeoutSeconds: 30)
         let client = LoopbackHTTPClient(port: port, timeoutSeconds: 10)
         defer { client.close() }
         let refused = try client.send(method: "GET", path: "/ocs/v2.php/taskprocessing/no-such-route", headers: [("OCS-APIRequest", "true")])
         #expect(refused.status == 404)
+        let named = try client.send(
+            method: "GET", path: "/ocs/v2.php/taskprocessing/task/4242", headers: [("OCS-APIRequest", "true"), ("X-Request-Id", "trace-me-1")])
+        #expect(named.status == 401)
         #expect(server.waitForOutput(containing: "request refused"))
+        #expect(server.waitForOutput(containing: "trace-me-1"))
         _ = server.terminate()
         let lines = server.output.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
         #expect(!lines.isEmpty)
         var sawRefusal = false
+        var sawAnswered = false
         for line in lines {
             guard let object = try? JSONValue.parse(line) else {
                 Issue.record("not a JSON line: \(line)")
@@ -100,7 +105,14 @@ struct JSONLogTests {
                 #expect(object["status"] == "404", "\(line)")
                 #expect(object["request.id"] != nil, "\(line)")
             }
+            if object["message"] == "request answered", object["request.id"] == "trace-me-1" {
+                sawAnswered = true
+                #expect(object["route"] == "/ocs/v2.php/taskprocessing/task/{id}", "\(line)")
+                #expect(object["status"] == "401" && object["task.id"] == "4242", "\(line)")
+                #expect(object["duration"]?.stringValue.flatMap(Double.init) != nil, "\(line)")
+            }
         }
         #expect(sawRefusal, "\(lines)")
+        #expect(sawAnswered, "an access line per request at debug: \(lines.suffix(5))")
     }
 }
