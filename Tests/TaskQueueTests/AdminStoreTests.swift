@@ -255,6 +255,24 @@ struct AdminPlanTests {
         return plan.rows.compactMap { $0.string(at: 0) }.joined(separator: "\n")
     }
 
+    @Test("a list page reads each (type, status) range from tasks_type_status_idx and the chosen rows by id, never the table")
+    func pagePlan() throws {
+        let store = try Self.largeTable()
+        defer { store.close() }
+        var filter = TaskFilter()
+        filter.statuses = [.failed]
+        filter.errorContains = "boom"
+        let query = TaskStore.byTypeAndStatusPageQuery(
+            filter, types: (0..<50).map { "type\($0)" }, statuses: [.failed], before: 150_000, perProbe: 400, limit: 100)
+        let plan = try store.pool.withConnection { try $0.query("EXPLAIN \(fragment: query)") }
+        let text = plan.rows.compactMap { $0.string(at: 0) }.joined(separator: "\n")
+        #expect(text.contains("tasks_type_status_idx"), "\(text)")
+        #expect(text.contains("tasks_pkey"), "\(text)")
+        #expect(!text.contains("Seq Scan on tasks"), "\(text)")
+        let page = try store.tasks.page(matching: filter, limit: 100, beforeID: nil)
+        #expect(page.tasks.count == 100 && page.tasks.allSatisfy { $0.status == .failed && $0.errorMessage == "boom" })
+    }
+
     @Test("statuses other than SUCCESSFUL probe tasks_type_status_idx; filters that take SUCCESSFUL rows (dense in id order) walk the primary key; a user filter reads tasks_owner_idx")
     func plans() throws {
         let store = try Self.largeTable()

@@ -44,45 +44,54 @@ extension TaskStore {
                     .rows.compactMap { $0.string("type") }
             }
             let perProbe = max(1, scanBudget / max(1, types.count * statuses.count))
-            let probes: PostgresQuery = """
-                unnest(\(bind: types)::text[]) AS wanted (type)
-                CROSS JOIN unnest(\(bind: statuses.map(\.rawValue))::smallint[]) AS wanted_status (status)
-                CROSS JOIN LATERAL (
-                    SELECT wanted.type || '/' || wanted_status.status AS probe, * FROM tasks
-                    WHERE tasks.type = wanted.type AND tasks.status = wanted_status.status
-                        AND tasks.status <> \(TaskStatus.successful) AND tasks.id < \(bind: before)
-                    ORDER BY tasks.id DESC
-                    LIMIT \(bind: perProbe)
-                ) AS tasks
-                """
             let rows = try connection.query(
-                """
-                WITH examined AS MATERIALIZED (
-                    SELECT tasks.probe, tasks.id, (\(fragment: filter.otherConditions)) AS matches FROM \(fragment: probes)
-                ), floor AS (
-                    SELECT max(lowest) AS id FROM (
-                        SELECT min(id) AS lowest FROM examined GROUP BY probe HAVING count(*) >= \(bind: perProbe)
-                    ) AS exhausted
-                )
-                SELECT (SELECT id FROM floor) AS scan_floor, page.*
-                FROM (SELECT 1) AS one
-                LEFT JOIN LATERAL (
-                    -- Chosen first, then read by id: a plan made for any parameters cannot turn it into a scan.
-                    SELECT \(unescaped: TaskColumns.tasks) FROM (
-                        SELECT id FROM examined
-                        WHERE matches AND id >= coalesce((SELECT id FROM floor), 0)
-                        ORDER BY id DESC
-                        LIMIT \(bind: limit)
-                    ) AS chosen
-                    CROSS JOIN LATERAL (SELECT * FROM tasks WHERE tasks.id = chosen.id) AS tasks
-                    ORDER BY tasks.id DESC
-                ) AS page ON true
-                """
+                Self.byTypeAndStatusPageQuery(
+                    filter, types: types, statuses: statuses, before: before, perProbe: perProbe, limit: limit)
             ).rows
             let tasks = try rows.filter { $0.int64("id") != nil }.map(TaskColumns.decode)
             if tasks.count == limit { return (tasks, tasks.last?.id) }
             return (tasks, rows.first?.int64("scan_floor"))
         }
+    }
+
+    /// A page from the (type, status) ranges of `tasks_type_status_idx`, `perProbe` rows each
+    /// at most; its first row also says where the budget ended (`scan_floor`).
+    static func byTypeAndStatusPageQuery(
+        _ filter: TaskFilter, types: [String], statuses: [TaskStatus], before: Int64, perProbe: Int, limit: Int
+    ) -> PostgresQuery {
+        let probes: PostgresQuery = """
+            unnest(\(bind: types)::text[]) AS wanted (type)
+            CROSS JOIN unnest(\(bind: statuses.map(\.rawValue))::smallint[]) AS wanted_status (status)
+            CROSS JOIN LATERAL (
+                SELECT wanted.type || '/' || wanted_status.status AS probe, * FROM tasks
+                WHERE tasks.type = wanted.type AND tasks.status = wanted_status.status
+                    AND tasks.status <> \(TaskStatus.successful) AND tasks.id < \(bind: before)
+                ORDER BY tasks.id DESC
+                LIMIT \(bind: perProbe)
+            ) AS tasks
+            """
+        return """
+            WITH examined AS MATERIALIZED (
+                SELECT tasks.probe, tasks.id, (\(fragment: filter.otherConditions)) AS matches FROM \(fragment: probes)
+            ), floor AS (
+                SELECT max(lowest) AS id FROM (
+                    SELECT min(id) AS lowest FROM examined GROUP BY probe HAVING count(*) >= \(bind: perProbe)
+                ) AS exhausted
+            )
+            SELECT (SELECT id FROM floor) AS scan_floor, page.*
+            FROM (SELECT 1) AS one
+            LEFT JOIN LATERAL (
+                -- Chosen first, then read by id: a plan made for any parameters cannot turn it into a scan.
+                SELECT \(unescaped: TaskColumns.tasks) FROM (
+                    SELECT id FROM examined
+                    WHERE matches AND id >= coalesce((SELECT id FROM floor), 0)
+                    ORDER BY id DESC
+                    LIMIT \(bind: limit)
+                ) AS chosen
+                CROSS JOIN LATERAL (SELECT * FROM tasks WHERE tasks.id = chosen.id) AS tasks
+                ORDER BY tasks.id DESC
+            ) AS page ON true
+            """
     }
 
     /// A page read from one range, newest first: that user's rows (`tasks_owner_idx`) or the
