@@ -19,11 +19,11 @@ struct AdminEndpoints: Sendable {
         let snapshot = try catalog.current()
         let totals = statistics.totals
         let byStatus = JSONObject(TaskStatus.allCases.filter { $0 != .unknown || totals[$0] != nil }.map { status in
-            (status.wireName, .int(totals[status] ?? 0))
+            (status.adminName, .int(totals[status] ?? 0))
         })
         let byType = JSONObject(statistics.counts.keys.sorted().map { type in
             let counts = statistics.counts[type] ?? [:]
-            return (type, .object(JSONObject(counts.keys.sorted().map { ($0.wireName, .int(counts[$0] ?? 0)) })))
+            return (type, .object(JSONObject(counts.keys.sorted().map { ($0.adminName, .int(counts[$0] ?? 0)) })))
         })
         return .ok([
             "version": .string(configuration.serverVersion),

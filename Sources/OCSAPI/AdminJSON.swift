@@ -39,7 +39,7 @@ public enum AdminJSON {
     public static func type(_ overview: TaskTypeOverview) -> JSONValue {
         [
             "type": .string(overview.type), "known": .bool(overview.known),
-            "counts": .object(JSONObject(TaskStatus.allCases.map { ($0.wireName, .int(overview.counts[$0] ?? 0)) })),
+            "counts": .object(JSONObject(TaskStatus.allCases.map { ($0.adminName, .int(overview.counts[$0] ?? 0)) })),
             "oldestScheduledAgeSeconds": TaskJSON.optional(overview.oldestScheduledAgeSeconds),
             "paused": .bool(overview.setting.paused),
             "maxRunning": overview.setting.maxRunning.map { .int(Int64($0)) } ?? .null,

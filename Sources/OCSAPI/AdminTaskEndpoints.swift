@@ -117,7 +117,7 @@ struct AdminTaskEndpoints: Sendable {
 
     static func status(_ text: String) throws(OCSError) -> TaskStatus {
         if let status = TaskStatus(operatorName: text) { return status }
-        throw .badRequest("parameter 'status' has an unknown value '\(text)'; use STATUS_SCHEDULED, STATUS_RUNNING, "
-            + "STATUS_SUCCESSFUL, STATUS_FAILED, STATUS_CANCELLED or STATUS_UNKNOWN")
+        throw .badRequest("parameter 'status' has an unknown value '\(text)'; use STATUS_SCHEDULED, STATUS_WAITING, "
+            + "STATUS_RUNNING, STATUS_SUCCESSFUL, STATUS_FAILED, STATUS_CANCELLED or STATUS_UNKNOWN")
     }
 }

@@ -37,14 +37,17 @@ public struct OCSServerConfiguration: Sendable {
     /// is at the database go to it together, in one claim statement or one transaction (see
     /// `WorkerCallBatcher`). Default on; off, every call is its own statement and commit.
     public var batchWorkerCalls: Bool
+    /// The most tasks one task may depend on (`dependsOn`). Default 1000.
+    public var maxDependencies: Int
 
     public init(
         serverVersion: String, leaseSeconds: Int = 300, maxLeaseSeconds: Int = 3600,
         leaseSecondsByType: [String: Int] = [:], retryPolicy: RetryPolicy = RetryPolicy(), maxBatchItems: Int = 500,
         credentialCacheSeconds: Int = 30, maxJSONDepth: Int = 64, maxFileBytes: Int = 64 << 20,
         scheduleRateLimit: ScheduleRateLimit = ScheduleRateLimit(limit: 100, periodSeconds: 60), csrfCheck: Bool = true, webhookAllowPrivateTargets: Bool = false,
-        maxWaitSeconds: Int = 30, batchWorkerCalls: Bool = true
+        maxWaitSeconds: Int = 30, batchWorkerCalls: Bool = true, maxDependencies: Int = 1000
     ) {
+        self.maxDependencies = maxDependencies
         self.maxWaitSeconds = maxWaitSeconds
         self.batchWorkerCalls = batchWorkerCalls
         self.serverVersion = serverVersion
@@ -68,6 +71,7 @@ extension OCSServerConfiguration {
         TaskRules(
             leaseSeconds: leaseSeconds, maxLeaseSeconds: maxLeaseSeconds, leaseSecondsByType: leaseSecondsByType,
             retryPolicy: retryPolicy, scheduleRateLimit: scheduleRateLimit, webhookAllowPrivateTargets: webhookAllowPrivateTargets,
-            maxWaitSeconds: maxWaitSeconds, batchWorkerCalls: batchWorkerCalls, maxFileBytes: maxFileBytes)
+            maxWaitSeconds: maxWaitSeconds, batchWorkerCalls: batchWorkerCalls, maxFileBytes: maxFileBytes,
+            maxDependencies: maxDependencies)
     }
 }

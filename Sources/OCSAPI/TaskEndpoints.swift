@@ -43,8 +43,9 @@ struct TaskEndpoints: Sendable {
         for (index, item) in items.enumerated() {
             do {
                 let parameters = RequestParameters(item)
-                let request = try scheduleRequest(from: parameters, userID: userID, appID: try parameters.requiredString("appId"))
-                tasks.append(try scheduler.validate(request))
+                let request = try scheduleRequest(
+                    from: parameters, userID: userID, appID: try parameters.requiredString("appId"), inBatch: true)
+                tasks.append(try scheduler.validate(request, earlierBatchTypes: tasks.map(\.type)))
             } catch {
                 let refusal = OCSError(answering: error)
                 throw OCSError(status: refusal.status, message: "tasks[\(index)]: \(refusal.message)")
@@ -53,15 +54,41 @@ struct TaskEndpoints: Sendable {
         return .ok(["tasks": TaskJSON.tasks(try scheduler.schedule(batch: tasks, userID: userID))])
     }
 
-    /// Reads one task's parameters (a request's, or one item of a batch).
-    private func scheduleRequest(from parameters: RequestParameters, userID: String?, appID: String) throws -> ScheduleRequest {
-        ScheduleRequest(
+    /// Reads one task's parameters (a request's, or one item of a batch, whose `dependsOn` may
+    /// also name earlier items as `"#N"`).
+    private func scheduleRequest(
+        from parameters: RequestParameters, userID: String?, appID: String, inBatch: Bool = false
+    ) throws -> ScheduleRequest {
+        try ScheduleRequest(
             type: try parameters.requiredString("type"), input: try parameters.requiredObject("input"), userID: userID,
             appID: appID, customID: try parameters.string("customId") ?? "", webhookURI: try parameters.string("webhookUri"),
             webhookMethod: try parameters.string("webhookMethod"),
             includeWatermark: try parameters.bool("includeWatermark") ?? true,
             priority: try parameters.int("priority", in: ParameterRanges.priority) ?? 0,
-            runAfter: try parameters.int("runAfter", in: ParameterRanges.runAfter))
+            runAfter: try parameters.int("runAfter", in: ParameterRanges.runAfter),
+            dependsOn: taskReferences(parameters["dependsOn"], batchItems: inBatch),
+            onDependencyFailure: try parameters.string("onDependencyFailure").map { text throws(OCSError) in
+                guard let policy = DependencyFailurePolicy(rawValue: text) else {
+                    throw .badRequest("parameter 'onDependencyFailure' must be cancel, fail or run")
+                }
+                return policy
+            })
+    }
+
+    /// `dependsOn`: a list of task ids (numbers, or digit strings from a query or form), in a
+    /// batch also `"#N"`.
+    private func taskReferences(_ value: JSONValue?, batchItems: Bool) throws(OCSError) -> [TaskReference] {
+        guard let value else { return [] }
+        let wrong = OCSError.badRequest(
+            "parameter 'dependsOn' must be a list of task ids\(batchItems ? " or \"#N\" naming earlier items of the batch" : "")")
+        guard let items = value.arrayValue else { throw wrong }
+        var references: [TaskReference] = []
+        for item in items {
+            let number = item.stringValue.flatMap { text in text.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } ? Int64(text) : nil }
+            guard let reference = TaskReference(number.map(JSONValue.int) ?? item, batchItems: batchItems) else { throw wrong }
+            references.append(reference)
+        }
+        return references
     }
 
     func get(_ context: EndpointContext, id: Int64, owner: TaskOwner) throws -> EndpointResult {

@@ -4,7 +4,7 @@ import TaskQueue
 /// The wire form of tasks and task types, field for field as Nextcloud sends them.
 enum TaskJSON {
     static func task(_ task: TaskRecord) -> JSONValue {
-        let object: JSONObject = [
+        var object: JSONObject = [
             "id": .int(task.id),
             "type": .string(task.type),
             "lastUpdated": .int(task.lastUpdated),
@@ -30,6 +30,13 @@ enum TaskJSON {
             "priority": .int(Int64(task.priority)),
             "runAfter": optional(task.runAfter),
         ]
+        // Only on tasks scheduled with dependencies: the tasks it depends on, those it still
+        // waits for (while it waits, shown as STATUS_SCHEDULED), and its failure policy.
+        if let dependsOn = task.dependsOn {
+            object["dependsOn"] = .array(dependsOn.map(JSONValue.int))
+            object["waitingFor"] = .array((task.status == .waiting ? task.waitingFor : []).map(JSONValue.int))
+            object["onDependencyFailure"] = .string((task.dependencyPolicy ?? .cancel).rawValue)
+        }
         return .object(object)
     }
 

@@ -23,6 +23,9 @@ final class MaintenanceLoop: Sendable {
     private let leasesExpired: @Sendable ([String: Int]) -> Void
     /// This process's waiting long polls per ExApp, written with the workers' activity.
     private let longPollsWaiting: @Sendable () -> [String: Int]
+    /// Prepares released tasks whose input names predecessors' outputs (the backstop of the
+    /// listener's notice).
+    private let resolveInputs: @Sendable () -> Void
     /// Cleanup batches per pass: bounded, so a large backlog of old tasks is worked off over
     /// several passes instead of in one long stretch.
     static let cleanupBatchesPerPass = 10
@@ -39,8 +42,9 @@ final class MaintenanceLoop: Sendable {
         retentionSeconds: Int, unusedFileRetentionSeconds: Int, rateLimitPeriodSeconds: Int,
         tasksFailed: @escaping @Sendable () -> Void = {}, leasesExpired: @escaping @Sendable ([String: Int]) -> Void = { _ in },
         longPollsWaiting: @escaping @Sendable () -> [String: Int] = { [:] },
-        logger: Logger
+        resolveInputs: @escaping @Sendable () -> Void = {}, logger: Logger
     ) {
+        self.resolveInputs = resolveInputs
         self.tasks = tasks
         self.interval = .seconds(intervalSeconds)
         self.maxAttempts = maxAttempts
@@ -79,6 +83,7 @@ final class MaintenanceLoop: Sendable {
                     if !sweep.failed.isEmpty { tasksFailed() }
                 }
                 try tasks.releaseDueTasks()
+                resolveInputs()
                 try tasks.flushWorkerActivity(tasks.workerActivity, longPollsWaiting: longPollsWaiting())
                 if pass % Self.housekeepingEveryPasses == 1 {
                     if retentionSeconds > 0 {

@@ -13,11 +13,16 @@ import TaskQueue
 /// while requests wait a backstop check runs every `backstopSeconds`: one statement counting
 /// the ready tasks of every waited type. A lost notification therefore delays a task by at
 /// most that long, never strands it. After (re)connecting the check runs at once.
+///
+/// It also listens on ``InputResolver/channel``: a released task whose input names its
+/// predecessors' outputs waits for a server to prepare it, and `resolveInputs` does (the
+/// maintenance loop is the backstop for a lost notice).
 final class ReadyTaskListener: Sendable {
     private let connectionString: String
     private let tasks: TaskStore
     private let waiters: LongPollWaiters
     private let backstop: Duration
+    private let resolveInputs: @Sendable () -> Void
     private let logger: Logger
     /// Starts, sleeps and stops the loop (internal, so tests can see its state).
     let thread = BackgroundThread(name: "taskdispatch-ready-listener")
@@ -28,8 +33,12 @@ final class ReadyTaskListener: Sendable {
     /// woken by later checks or notifications.
     private static let backstopCountCap = 1000
 
-    init(connectionString: String, tasks: TaskStore, waiters: LongPollWaiters, backstopSeconds: Double, logger: Logger) {
+    init(
+        connectionString: String, tasks: TaskStore, waiters: LongPollWaiters, backstopSeconds: Double,
+        resolveInputs: @escaping @Sendable () -> Void = {}, logger: Logger
+    ) {
         self.connectionString = connectionString
+        self.resolveInputs = resolveInputs
         self.tasks = tasks
         self.waiters = waiters
         self.backstop = .milliseconds(Int(backstopSeconds * 1000))
@@ -47,7 +56,7 @@ final class ReadyTaskListener: Sendable {
     }
 
     private func run() {
-        let listener = PostgresListener(connectionString: connectionString, channels: [ReadyTaskNotice.channel], logger: logger)
+        let listener = PostgresListener(connectionString: connectionString, channels: [ReadyTaskNotice.channel, InputResolver.channel], logger: logger)
         defer {
             waiters.setListening(false)
             listener.close()
@@ -85,8 +94,9 @@ final class ReadyTaskListener: Sendable {
     }
 
     private func wake(for notifications: [PostgresNotification]) {
+        if notifications.contains(where: { $0.channel == InputResolver.channel }) { resolveInputs() }
         var counts: [String: Int] = [:]
-        for notification in notifications {
+        for notification in notifications where notification.channel == ReadyTaskNotice.channel {
             switch ReadyTaskNotice(payload: notification.payload) {
             case .counts(let ready):
                 counts.merge(ready, uniquingKeysWith: +)

@@ -87,6 +87,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// Largest uploaded file; the upload routes accept this plus the multipart framing, larger
     /// uploads get 413 before they are read. Default 64 MiB.
     public var maxFileBytes: Int = 64 << 20
+    /// The most tasks one task may depend on (`dependsOn`). Default 1000.
+    public var maxDependencies: Int = 1000
     /// Uploads never named by a schedule are deleted after this many seconds. Default 86400 s,
     /// one day.
     public var unusedFileRetentionSeconds: Int = 86_400

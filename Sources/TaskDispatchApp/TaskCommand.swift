@@ -30,7 +30,7 @@ struct TaskCommand: ParsableCommand {
                     ["ID", "TYPE", "STATUS", "USER", "APP", "ATTEMPT", "SCHEDULED", "ENDED", "ERROR"],
                     page.tasks.map { task in
                         [
-                            "\(task.id)", task.type, task.status.wireName, task.userID ?? "-", task.appID, "\(task.attempt)",
+                            "\(task.id)", task.type, task.status.adminName, task.userID ?? "-", task.appID, "\(task.attempt)",
                             formatTime(task.scheduledAt), formatTime(task.endedAt), String((task.errorMessage ?? "").prefix(60)),
                         ]
                     })
@@ -53,7 +53,7 @@ struct TaskCommand: ParsableCommand {
                     return
                 }
                 let fields: [(String, String)] = [
-                    ("id", "\(task.id)"), ("type", task.type), ("status", task.status.wireName), ("user", task.userID ?? "-"),
+                    ("id", "\(task.id)"), ("type", task.type), ("status", task.status.adminName), ("user", task.userID ?? "-"),
                     ("app", task.appID), ("custom id", task.customID), ("scheduled", formatTime(task.scheduledAt)),
                     ("started", formatTime(task.startedAt)), ("ended", formatTime(task.endedAt)),
                     ("error", task.errorMessage ?? "-"), ("input", JSONValue.object(task.input).serializedString()),

@@ -45,11 +45,19 @@ public final class TaskDispatchServer: Sendable {
         tasks = TaskStore(pool: pool)
         accounts = AccountStore(pool: pool)
         longPolls = LongPollWaiters(claimThreads: configuration.longPollClaimThreads, logger: logger)
+        catalog = ProviderCatalog(store: ProviderStore(pool: pool), logger: logger)
+        let inputResolver = InputResolver(store: tasks, catalog: catalog)
+        let resolveInputs: @Sendable () -> Void = { [logger] in
+            do {
+                try inputResolver.resolvePending()
+            } catch {
+                logger.warning("preparing the inputs of released tasks failed", metadata: ["error": "\(error)"])
+            }
+        }
         // LISTEN needs a session of its own, which a transaction pooler does not keep.
         readyListener = ReadyTaskListener(
             connectionString: configuration.listenDatabaseURL ?? connectionString, tasks: tasks, waiters: longPolls,
-            backstopSeconds: configuration.longPollBackstopSeconds, logger: logger)
-        catalog = ProviderCatalog(store: ProviderStore(pool: pool), logger: logger)
+            backstopSeconds: configuration.longPollBackstopSeconds, resolveInputs: resolveInputs, logger: logger)
         let sender = WebhookSender(
             store: WebhookDeliveryStore(pool: pool),
             settings: WebhookSenderSettings(
@@ -69,7 +77,8 @@ public final class TaskDispatchServer: Sendable {
                     limit: configuration.scheduleRateLimit, periodSeconds: configuration.scheduleRatePeriodSeconds),
                 csrfCheck: configuration.csrfCheck,
                 webhookAllowPrivateTargets: configuration.webhookAllowPrivateTargets,
-                maxWaitSeconds: configuration.maxWaitSeconds, batchWorkerCalls: configuration.batchWorkerCalls),
+                maxWaitSeconds: configuration.maxWaitSeconds, batchWorkerCalls: configuration.batchWorkerCalls,
+                maxDependencies: configuration.maxDependencies),
             taskFinished: TaskFinishedListener { _ in sender.nudge() },
             longPolls: longPolls,
             readiness: ServiceReadiness(store: tasks, isListening: { [longPolls] in longPolls.isListening }),
@@ -94,7 +103,7 @@ public final class TaskDispatchServer: Sendable {
             unusedFileRetentionSeconds: configuration.unusedFileRetentionSeconds,
             rateLimitPeriodSeconds: configuration.scheduleRatePeriodSeconds, tasksFailed: { sender.nudge() },
             leasesExpired: { taskMetrics.leasesExpired($0) },
-            longPollsWaiting: { [longPolls] in longPolls.waitingByApp }, logger: logger)
+            longPollsWaiting: { [longPolls] in longPolls.waitingByApp }, resolveInputs: resolveInputs, logger: logger)
         exporter?.setScrape { [tasks, longPolls, pool, logger] in
             Self.scrapedGauges(tasks: tasks, longPolls: longPolls, pool: pool, logger: logger)
         }
@@ -114,7 +123,7 @@ public final class TaskDispatchServer: Sendable {
             let statistics = try tasks.statistics()
             for (type, counts) in statistics.counts {
                 for (status, count) in counts {
-                    samples.append(.init(MetricFamilies.tasks, [("type", type), ("status", status.wireName)], Double(count)))
+                    samples.append(.init(MetricFamilies.tasks, [("type", type), ("status", status.adminName)], Double(count)))
                 }
             }
             for (type, age) in statistics.oldestScheduledAgeByType {

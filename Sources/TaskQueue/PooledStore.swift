@@ -25,4 +25,20 @@ extension PooledStore {
             throw .corruptRow("unexpected error: \(error)")
         }
     }
+
+    /// ``withConnection(onUniqueViolation:_:)`` for a body that is one statement or one
+    /// transaction, run again when PostgreSQL broke a deadlock by aborting it (then nothing of it
+    /// was kept). Ending a task releases or cancels the tasks waiting for it under their row
+    /// locks; two transactions that end predecessors of the same successors can meet in
+    /// opposite order.
+    func withConnectionRetryingDeadlocks<T>(_ body: (PostgresConnection) throws -> T) throws(StoreError) -> T {
+        var retries = 0
+        while true {
+            do {
+                return try withConnection(body)
+            } catch .database(let error) where error.sqlState == .deadlockDetected && retries < 5 {
+                retries += 1
+            }
+        }
+    }
 }

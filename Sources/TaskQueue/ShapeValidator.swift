@@ -36,13 +36,17 @@ public enum ShapeSide: String, Sendable, Equatable, CustomStringConvertible {
 /// Pure: no I/O, so file-typed slots are checked for the form of a file id only.
 public enum ShapeValidator {
     /// The input to store: `input` checked against the type's input shapes, with the defaults
-    /// of missing keys filled in and keys the type does not define dropped.
-    public static func validateInput(_ input: JSONObject, for type: TaskType) throws(ShapeViolation) -> JSONObject {
+    /// of missing keys filled in and keys the type does not define dropped. The values of
+    /// `deferred` keys (references to other tasks' outputs) are kept as they are, unchecked:
+    /// they are checked when they are replaced.
+    public static func validateInput(
+        _ input: JSONObject, for type: TaskType, deferring deferred: Set<String> = []
+    ) throws(ShapeViolation) -> JSONObject {
         try validate(
             input, side: .input,
             mandatory: type.inputShape, optional: type.optionalInputShape,
             enumValues: type.inputShapeEnumValues, optionalEnumValues: type.optionalInputShapeEnumValues,
-            defaults: type.inputShapeDefaults, optionalDefaults: type.optionalInputShapeDefaults)
+            defaults: type.inputShapeDefaults, optionalDefaults: type.optionalInputShapeDefaults, deferred: deferred)
     }
 
     /// The output to store: `output` checked against the type's output shapes, unknown keys
@@ -52,7 +56,7 @@ public enum ShapeValidator {
             output, side: .output,
             mandatory: type.outputShape, optional: type.optionalOutputShape,
             enumValues: type.outputShapeEnumValues, optionalEnumValues: type.optionalOutputShapeEnumValues,
-            defaults: [:], optionalDefaults: [:])
+            defaults: [:], optionalDefaults: [:], deferred: [])
     }
 
     // The parameters mirror the type's maps, so each side passes its own.
@@ -60,7 +64,7 @@ public enum ShapeValidator {
         _ object: JSONObject, side: ShapeSide,
         mandatory: [ShapeDescriptor], optional: [ShapeDescriptor],
         enumValues: [String: [ShapeEnumValue]], optionalEnumValues: [String: [ShapeEnumValue]],
-        defaults: [String: JSONValue], optionalDefaults: [String: JSONValue]
+        defaults: [String: JSONValue], optionalDefaults: [String: JSONValue], deferred: Set<String>
     ) throws(ShapeViolation) -> JSONObject {
         var result = JSONObject()
         for (slots, isMandatory, allowed, slotDefaults) in [
@@ -68,6 +72,10 @@ public enum ShapeValidator {
         ] {
             for slot in slots {
                 // `null` counts as absent, as PHP's isset() makes it in Nextcloud.
+                if deferred.contains(slot.key), let value = object[slot.key] {
+                    result[slot.key] = value
+                    continue
+                }
                 guard let value = object[slot.key], !value.isNull else {
                     if let fallback = slotDefaults[slot.key] {
                         result[slot.key] = fallback

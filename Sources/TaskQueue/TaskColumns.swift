@@ -6,8 +6,10 @@ enum TaskColumns {
     private static let plain = [
         "id", "type", "status", "user_id", "app_id", "custom_id", "input", "output", "error_message",
         "user_facing_error_message", "progress", "priority", "include_watermark", "allow_cleanup", "webhook_uri",
-        "webhook_method", "attempt", "claimed_by",
+        "webhook_method", "attempt", "claimed_by", "on_dependency_failure", "has_successors",
     ]
+    /// Id arrays leave the database as comma-separated text.
+    private static let idLists = ["depends_on", "waiting_for"]
     /// Timestamps leave the database as whole unix seconds, the wire format.
     private static let times = [
         "last_updated", "scheduled_at", "started_at", "ended_at", "completion_expected_at", "lease_expires_at",
@@ -18,6 +20,7 @@ enum TaskColumns {
     static func list(qualifiedBy table: String) -> String {
         let columns = plain.map { "\(table).\($0)" }
             + times.map { "floor(extract(epoch FROM \(table).\($0)))::bigint AS \($0)" }
+            + idLists.map { "array_to_string(\(table).\($0), ',') AS \($0)" }
             // For the metrics' histograms, which need more than whole seconds.
             + [
                 "extract(epoch FROM \(table).started_at - \(table).scheduled_at)::float8 AS queue_wait_seconds",
@@ -60,7 +63,21 @@ enum TaskColumns {
             leaseExpiresAt: row.int64("lease_expires_at"),
             runAfter: row.int64("run_after"),
             queueWaitSeconds: row.double("queue_wait_seconds"),
-            runSeconds: row.double("run_seconds"))
+            runSeconds: row.double("run_seconds"),
+            dependsOn: try row.string("depends_on").map { text throws(StoreError) in try decodeIDs(text, taskID: id) },
+            waitingFor: try row.string("waiting_for").map { text throws(StoreError) in try decodeIDs(text, taskID: id) } ?? [],
+            dependencyPolicy: row.string("on_dependency_failure").flatMap(DependencyFailurePolicy.init(rawValue:)),
+            hasSuccessors: row.bool("has_successors") ?? false)
+    }
+
+    private static func decodeIDs(_ text: String, taskID: Int64) throws(StoreError) -> [Int64] {
+        guard !text.isEmpty else { return [] }
+        var ids: [Int64] = []
+        for part in text.split(separator: ",") {
+            guard let id = Int64(part) else { throw StoreError.corruptRow("task \(taskID) holds an id list that is not one") }
+            ids.append(id)
+        }
+        return ids
     }
 
     private static func decodeObject(_ text: String, taskID: Int64) throws(StoreError) -> JSONObject {

@@ -43,7 +43,7 @@ public enum TaskLifecycle {
             return .apply(to: .successful)
         case (.result, _):
             return .conflict
-        case (.cancel, .scheduled), (.cancel, .running):
+        case (.cancel, .scheduled), (.cancel, .waiting), (.cancel, .running):
             return .apply(to: .cancelled)
         case (.cancel, _):
             return .answerUnchanged

@@ -37,6 +37,14 @@ public struct TaskRecord: Sendable, Equatable {
     public var queueWaitSeconds: Double?
     /// Seconds from the last claim to the end, to the microsecond (nil until the task ended).
     public var runSeconds: Double?
+    /// The tasks this one depends on, as scheduled; nil for a task without dependencies.
+    public var dependsOn: [Int64]?
+    /// Those it still waits for while ``TaskStatus/waiting`` (empty otherwise).
+    public var waitingFor: [Int64] = []
+    /// What a dependency's failure does to it (nil without dependencies).
+    public var dependencyPolicy: DependencyFailurePolicy?
+    /// Whether some task depends on this one.
+    public var hasSuccessors = false
 
     public init(
         id: Int64, type: String, status: TaskStatus, userID: String?, appID: String, customID: String,
@@ -45,7 +53,8 @@ public struct TaskRecord: Sendable, Equatable {
         allowCleanup: Bool = true, webhookURI: String? = nil, webhookMethod: String? = nil, attempt: Int = 0,
         claimedBy: String? = nil, lastUpdated: Int64, scheduledAt: Int64? = nil, startedAt: Int64? = nil,
         endedAt: Int64? = nil, completionExpectedAt: Int64? = nil, leaseExpiresAt: Int64? = nil, runAfter: Int64? = nil,
-        queueWaitSeconds: Double? = nil, runSeconds: Double? = nil
+        queueWaitSeconds: Double? = nil, runSeconds: Double? = nil, dependsOn: [Int64]? = nil, waitingFor: [Int64] = [],
+        dependencyPolicy: DependencyFailurePolicy? = nil, hasSuccessors: Bool = false
     ) {
         self.id = id
         self.type = type
@@ -74,6 +83,10 @@ public struct TaskRecord: Sendable, Equatable {
         self.runAfter = runAfter
         self.queueWaitSeconds = queueWaitSeconds
         self.runSeconds = runSeconds
+        self.dependsOn = dependsOn
+        self.waitingFor = waitingFor
+        self.dependencyPolicy = dependencyPolicy
+        self.hasSuccessors = hasSuccessors
     }
 }
 
@@ -96,11 +109,14 @@ public struct NewTask: Sendable, Equatable {
     /// The file ids named by the input's file slots: uploads of the task's owner, attached to
     /// the task when it is scheduled.
     public var inputFileIDs: [Int64]
+    /// The tasks it waits for, and the outputs of theirs its input names; nil: none.
+    public var dependencies: NewTaskDependencies?
 
     public init(
         type: String, input: JSONObject, userID: String?, appID: String, customID: String = "",
         webhookURI: String? = nil, webhookMethod: String? = nil, includeWatermark: Bool = true,
-        expectedRuntimeSeconds: Int = 60, priority: Int = 0, runAfter: Int64? = nil, inputFileIDs: [Int64] = []
+        expectedRuntimeSeconds: Int = 60, priority: Int = 0, runAfter: Int64? = nil, inputFileIDs: [Int64] = [],
+        dependencies: NewTaskDependencies? = nil
     ) {
         self.type = type
         self.input = input
@@ -114,6 +130,7 @@ public struct NewTask: Sendable, Equatable {
         self.priority = priority
         self.runAfter = runAfter
         self.inputFileIDs = inputFileIDs
+        self.dependencies = dependencies
     }
 }
 

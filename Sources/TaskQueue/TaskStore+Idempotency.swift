@@ -26,14 +26,19 @@ public enum ScheduleOutcome: Sendable, Equatable {
 extension NewTask {
     /// A digest of everything that defines the request, to tell a retry from a different request.
     var requestDigest: String {
-        let canonical: JSONValue = [
+        var canonical: JSONObject = [
             "type": .string(type), "input": .object(input), "userId": userID.map(JSONValue.string) ?? .null,
             "appId": .string(appID), "customId": .string(customID),
             "webhookUri": webhookURI.map(JSONValue.string) ?? .null,
             "webhookMethod": webhookMethod.map(JSONValue.string) ?? .null, "includeWatermark": .bool(includeWatermark),
             "priority": .int(Int64(priority)), "runAfter": runAfter.map(JSONValue.int) ?? .null,
         ]
-        return SHA256.hash(data: canonical.serialized()).map { String(format: "%02x", $0) }.joined()
+        // Only when present, so that the digests of requests without them stay as they were.
+        if let dependencies {
+            canonical["dependsOn"] = .array(dependencies.dependsOn.map(\.json))
+            canonical["onDependencyFailure"] = .string(dependencies.policy.rawValue)
+        }
+        return SHA256.hash(data: JSONValue.object(canonical).serialized()).map { String(format: "%02x", $0) }.joined()
     }
 }
 
@@ -44,7 +49,7 @@ extension TaskStore {
     public func schedule(_ task: NewTask, idempotencyKey: IdempotencyKey?) throws(StoreError) -> ScheduleOutcome {
         guard let idempotencyKey else { return .created(try schedule(task)) }
         let digest = task.requestDigest
-        return try withConnection { connection in
+        return try withConnectionRetryingDeadlocks { connection in
             try connection.transaction { connection in
                 let claimed = try connection.query(
                     """

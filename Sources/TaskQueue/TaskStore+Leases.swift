@@ -34,7 +34,7 @@ extension TaskStore {
     /// task, and a worker reporting at the same moment either wins (its update holds the row
     /// first, and the reaper skips it) or finds the task no longer running and gets 409.
     public func reapExpiredLeases(maxAttempts: Int, limit: Int = 500) throws(StoreError) -> LeaseSweep {
-        try withConnection { connection in
+        try withConnectionRetryingDeadlocks { connection in
             let rows = try connection.query(
                 """
                 WITH expired AS MATERIALIZED (

@@ -185,7 +185,7 @@ extension TaskStore {
     public func reportResult(
         id: Int64, result: TaskResult, attempt: Int? = nil, retryPolicy: RetryPolicy = RetryPolicy()
     ) throws(StoreError) -> ReportOutcome {
-        try withConnection { connection in
+        try withConnectionRetryingDeadlocks { connection in
             try Self.recordResult(
                 TaskReport(taskID: id, result: result, attempt: attempt), policy: retryPolicy, on: connection)
         }
@@ -215,7 +215,7 @@ extension TaskStore {
                 oneByOne.append(index)
             }
         }
-        return try withConnection { connection in
+        return try withConnectionRetryingDeadlocks { connection in
             try connection.transaction { connection in
                 var outcomes = [ReportOutcome?](repeating: nil, count: reports.count)
                 let finished = try Self.finish(finishing.map { reports[$0] }, on: connection)

@@ -19,23 +19,31 @@ public struct TaskStore: Sendable, PooledStore {
 
     /// Inserts a task in the scheduled state and returns it.
     public func schedule(_ task: NewTask) throws(StoreError) -> TaskRecord {
-        try withConnection { connection in
+        try withConnectionRetryingDeadlocks { connection in
             // Attaching input files is a second statement: both commit together or not at all.
             guard !task.inputFileIDs.isEmpty else { return try Self.insert(task, on: connection) }
             return try connection.transaction { connection in try Self.insert(task, on: connection) }
         }
     }
 
+    /// Inserts one task. A task with dependencies is inserted WAITING; the
+    /// `tasks_dependencies_attach` trigger (migration 11) then locks its predecessors and
+    /// decides, in the same statement, whether it waits, runs at once or already failed.
     static func insert(_ task: NewTask, on connection: PostgresConnection) throws -> TaskRecord {
         let input = JSONValue.object(task.input).serializedString()
+        let dependencies = task.dependencies
         let result = try connection.query(
             """
             INSERT INTO tasks (type, user_id, app_id, custom_id, input, webhook_uri, webhook_method,
-                               include_watermark, completion_expected_at, priority, run_after)
+                               include_watermark, completion_expected_at, priority, run_after,
+                               status, depends_on, on_dependency_failure, resolve_input)
             VALUES (\(bind: task.type), \(bind: task.userID), \(bind: task.appID), \(bind: task.customID), \(bind: input),
                     \(bind: task.webhookURI), \(bind: task.webhookMethod), \(bind: task.includeWatermark),
                     now() + make_interval(secs => \(bind: task.expectedRuntimeSeconds)), \(bind: task.priority),
-                    CASE WHEN to_timestamp(\(bind: task.runAfter)::bigint) > now() THEN to_timestamp(\(bind: task.runAfter)::bigint) END)
+                    CASE WHEN to_timestamp(\(bind: task.runAfter)::bigint) > now() THEN to_timestamp(\(bind: task.runAfter)::bigint) END,
+                    \(bind: (dependencies == nil ? TaskStatus.scheduled : .waiting).rawValue)::smallint,
+                    \(bind: dependencies?.taskIDs)::bigint[], \(bind: dependencies?.policy.rawValue),
+                    \(bind: !(dependencies?.references.isEmpty ?? true)))
             RETURNING \(unescaped: TaskColumns.tasks)
             """)
         let record = try TaskColumns.decode(result[0])
@@ -114,7 +122,7 @@ public struct TaskStore: Sendable, PooledStore {
     /// Deletes one of `owner`'s tasks whatever its state. Returns whether a task was deleted.
     @discardableResult
     public func delete(id: Int64, owner: TaskOwner) throws(StoreError) -> Bool {
-        try withConnection { connection in
+        try withConnectionRetryingDeadlocks { connection in
             try connection.query("DELETE FROM tasks WHERE id = \(bind: id) AND \(fragment: owner.condition())").affectedRows > 0
         }
     }
@@ -124,15 +132,15 @@ public struct TaskStore: Sendable, PooledStore {
         try cancel(id: id, owner: .user(userID))
     }
 
-    /// Cancels one of `owner`'s tasks if it is scheduled or running.
+    /// Cancels one of `owner`'s tasks if it is scheduled, waiting or running.
     public func cancel(id: Int64, owner: TaskOwner) throws(StoreError) -> CancelOutcome {
-        try withConnection { connection in
+        try withConnectionRetryingDeadlocks { connection in
             let updated = try connection.query(
                 """
                 UPDATE tasks SET status = \(TaskStatus.cancelled), ended_at = now(), last_updated = now(),
                                  lease_expires_at = NULL
                 WHERE id = \(bind: id) AND \(fragment: owner.condition())
-                  AND status IN (\(TaskStatus.scheduled), \(TaskStatus.running))
+                  AND status IN (\(TaskStatus.scheduled), \(TaskStatus.running), \(TaskStatus.waiting))
                 RETURNING \(unescaped: TaskColumns.tasks)
                 """)
             if let row = updated.rows.first { return .cancelled(try TaskColumns.decode(row)) }
@@ -147,29 +155,47 @@ public struct TaskStore: Sendable, PooledStore {
 extension TaskStore {
     /// Inserts many tasks with ONE statement (each column sent as an array and unnested), so a
     /// batch costs one round trip and one commit. Returns the tasks in the order given.
-    public func schedule(batch tasks: [NewTask]) throws(StoreError) -> [TaskRecord] {
+    /// `ids`: allocated with ``allocateTaskIDs(_:)``, one per task, when items depend on
+    /// earlier items of the batch.
+    public func schedule(batch tasks: [NewTask], ids: [Int64]? = nil) throws(StoreError) -> [TaskRecord] {
         guard !tasks.isEmpty else { return [] }
-        return try withConnection { connection in
-            guard tasks.contains(where: { !$0.inputFileIDs.isEmpty }) else { return try Self.insert(batch: tasks, on: connection) }
-            return try connection.transaction { connection in try Self.insert(batch: tasks, on: connection) }
+        return try withConnectionRetryingDeadlocks { connection in
+            guard tasks.contains(where: { !$0.inputFileIDs.isEmpty }) else {
+                return try Self.insert(batch: tasks, ids: ids, on: connection)
+            }
+            return try connection.transaction { connection in try Self.insert(batch: tasks, ids: ids, on: connection) }
         }
     }
 
-    static func insert(batch tasks: [NewTask], on connection: PostgresConnection) throws -> [TaskRecord] {
+    /// Inserts a batch. `ids`, when given, are the ids its items were allocated (so that items
+    /// can depend on earlier ones); the rows are inserted in order, so an item's attach trigger
+    /// finds the earlier items it depends on.
+    static func insert(batch tasks: [NewTask], ids: [Int64]? = nil, on connection: PostgresConnection) throws -> [TaskRecord] {
+        let inBatch = Set(ids ?? [])
+        let predecessors = Set(tasks.flatMap { $0.dependencies?.taskIDs ?? [] }).intersection(inBatch)
         let rows = try connection.query(
             """
-            INSERT INTO tasks (type, user_id, app_id, custom_id, input, webhook_uri, webhook_method,
-                               include_watermark, completion_expected_at, priority, run_after)
-            SELECT type, user_id, app_id, custom_id, input, webhook_uri, webhook_method, include_watermark,
-                   now() + make_interval(secs => expected_runtime),
-                   priority, CASE WHEN to_timestamp(run_after) > now() THEN to_timestamp(run_after) END
+            INSERT INTO tasks (id, type, user_id, app_id, custom_id, input, webhook_uri, webhook_method,
+                               include_watermark, completion_expected_at, priority, run_after,
+                               status, depends_on, on_dependency_failure, resolve_input, has_successors)
+            SELECT coalesce(id, nextval('tasks_id_seq')), type, user_id, app_id, custom_id, input, webhook_uri, webhook_method,
+                   include_watermark, now() + make_interval(secs => expected_runtime),
+                   priority, CASE WHEN to_timestamp(run_after) > now() THEN to_timestamp(run_after) END,
+                   CASE WHEN depends_on IS NULL THEN \(TaskStatus.scheduled) ELSE \(TaskStatus.waiting) END,
+                   string_to_array(depends_on, ',')::bigint[], on_dependency_failure, resolve_input, has_successors
             FROM unnest(\(bind: tasks.map(\.type))::text[], \(bind: tasks.map(\.userID))::text[], \(bind: tasks.map(\.appID))::text[],
                         \(bind: tasks.map(\.customID))::text[], \(bind: tasks.map { JSONValue.object($0.input).serializedString() })::text[],
                         \(bind: tasks.map(\.webhookURI))::text[], \(bind: tasks.map(\.webhookMethod))::text[],
                         \(bind: tasks.map(\.includeWatermark))::boolean[], \(bind: tasks.map(\.expectedRuntimeSeconds))::integer[],
-                        \(bind: tasks.map(\.priority))::integer[], \(bind: tasks.map(\.runAfter))::bigint[])
+                        \(bind: tasks.map(\.priority))::integer[], \(bind: tasks.map(\.runAfter))::bigint[],
+                        \(bind: ids.map { $0.map(Optional.some) } ?? tasks.map { _ -> Int64? in nil })::bigint[],
+                        \(bind: tasks.map { task in task.dependencies.map { $0.taskIDs.map(String.init).joined(separator: ",") } })::text[],
+                        \(bind: tasks.map { $0.dependencies?.policy.rawValue })::text[],
+                        \(bind: tasks.map { !($0.dependencies?.references.isEmpty ?? true) })::boolean[],
+                        \(bind: (ids ?? tasks.map { _ in 0 }).map { predecessors.contains($0) })::boolean[])
                  WITH ORDINALITY AS batch (type, user_id, app_id, custom_id, input, webhook_uri, webhook_method,
-                                           include_watermark, expected_runtime, priority, run_after, position)
+                                           include_watermark, expected_runtime, priority, run_after, id, depends_on,
+                                           on_dependency_failure, resolve_input, has_successors, position)
             ORDER BY position
             RETURNING \(unescaped: TaskColumns.tasks)
             """

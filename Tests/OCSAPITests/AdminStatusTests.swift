@@ -7,7 +7,9 @@ import Testing
 struct AdminStatusTests {
     typealias Support = EndpointSupport
 
-    static let statuses = ["STATUS_SCHEDULED", "STATUS_RUNNING", "STATUS_SUCCESSFUL", "STATUS_FAILED", "STATUS_CANCELLED"]
+    static let statuses = [
+        "STATUS_SCHEDULED", "STATUS_RUNNING", "STATUS_SUCCESSFUL", "STATUS_FAILED", "STATUS_CANCELLED", "STATUS_WAITING",
+    ]
 
     /// Reads the status until its `tasks` equal `expected` (counters are folded in the background
     /// every 0.2 s in tests); returns the last answer.
@@ -75,6 +77,7 @@ struct AdminStatusTests {
         let expected: JSONValue = [
             "byStatus": [
                 "STATUS_SCHEDULED": 2, "STATUS_RUNNING": 1, "STATUS_SUCCESSFUL": 1, "STATUS_FAILED": 1, "STATUS_CANCELLED": 1,
+                "STATUS_WAITING": 0,
             ],
             "byType": [
                 "core:text2text": ["STATUS_SCHEDULED": 1, "STATUS_RUNNING": 1, "STATUS_SUCCESSFUL": 1, "STATUS_FAILED": 1],
@@ -96,6 +99,7 @@ struct AdminStatusTests {
         let afterDelete: JSONValue = [
             "byStatus": [
                 "STATUS_SCHEDULED": 2, "STATUS_RUNNING": 1, "STATUS_SUCCESSFUL": 0, "STATUS_FAILED": 1, "STATUS_CANCELLED": 0,
+                "STATUS_WAITING": 0,
             ],
             "byType": [
                 "core:text2text": ["STATUS_SCHEDULED": 1, "STATUS_RUNNING": 1, "STATUS_FAILED": 1],

@@ -36,11 +36,11 @@ struct TaskLifecycleTests {
         }
     }
 
-    @Test("cancel acts on scheduled and running tasks only")
+    @Test("cancel acts on scheduled, waiting and running tasks only")
     func cancel() {
         for status in TaskStatus.allCases {
             let expected: TaskTransition =
-                [.scheduled, .running].contains(status) ? .apply(to: .cancelled) : .answerUnchanged
+                [.scheduled, .waiting, .running].contains(status) ? .apply(to: .cancelled) : .answerUnchanged
             #expect(TaskLifecycle.transition(for: .cancel, from: status) == expected, "cancel from \(status)")
         }
     }
@@ -50,13 +50,18 @@ struct TaskLifecycleTests {
         #expect(TaskStatus.allCases.filter(\.isFinal) == [.successful, .failed, .cancelled])
     }
 
-    @Test("wire names are Nextcloud's")
+    @Test("wire names are Nextcloud's; a waiting task shows as scheduled there and apart in the admin's views")
     func wireNames() {
         #expect(TaskStatus.allCases.map(\.wireName) == [
             "STATUS_UNKNOWN", "STATUS_SCHEDULED", "STATUS_RUNNING", "STATUS_SUCCESSFUL", "STATUS_FAILED",
-            "STATUS_CANCELLED",
+            "STATUS_CANCELLED", "STATUS_SCHEDULED",
         ])
-        #expect(TaskStatus.allCases.map(\.rawValue) == [0, 1, 2, 3, 4, 5])
+        #expect(TaskStatus.allCases.map(\.rawValue) == [0, 1, 2, 3, 4, 5, 6])
+        #expect(TaskStatus.waiting.adminName == "STATUS_WAITING")
+        #expect(Set(TaskStatus.allCases.map(\.adminName)).count == TaskStatus.allCases.count)
+        #expect(TaskStatus(operatorName: "waiting") == .waiting)
+        #expect(TaskStatus(operatorName: "STATUS_SCHEDULED") == .scheduled)
+        #expect(TaskStatus(operatorName: "6") == .waiting)
     }
 }
 

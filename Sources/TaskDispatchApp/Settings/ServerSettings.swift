@@ -91,6 +91,9 @@ enum ServerSettings {
             "max-file-bytes", "TASKDISPATCH_MAX_FILE_BYTES", \.maxFileBytes, in: 1...Int.max, unit: "bytes",
             help: "largest uploaded file (413 above; upload routes accept this plus 64 KiB of multipart framing)"),
         .integer(
+            "max-dependencies", "TASKDISPATCH_MAX_DEPENDENCIES", \.maxDependencies, in: 1...100_000,
+            help: "the most tasks one task may depend on (`dependsOn`)"),
+        .integer(
             "unused-file-retention-seconds", "TASKDISPATCH_UNUSED_FILE_RETENTION_SECONDS", \.unusedFileRetentionSeconds,
             in: 1...Int(Int32.max), unit: "seconds", help: "delete uploads no task used after this long",
             oldFlags: ["unused-file-retention"]),

@@ -177,7 +177,7 @@ extension TaskStore {
 
     /// Cancels a SCHEDULED or RUNNING task, whoever owns it.
     public func cancel(id: Int64) throws(StoreError) -> TaskActionOutcome {
-        try act(on: id, from: [.scheduled, .running], update: Self.cancelAssignments, recordingFinalAttempt: false)
+        try act(on: id, from: [.scheduled, .waiting, .running], update: Self.cancelAssignments, recordingFinalAttempt: false)
     }
 
     /// Retries (or cancels) every task matching `filter`, `batchSize` at a time, each batch its
@@ -190,12 +190,15 @@ extension TaskStore {
 
     public func cancelAll(matching filter: TaskFilter, batchSize: Int = 1000) throws(StoreError) -> Int64 {
         try actOnAll(
-            matching: filter, from: [.scheduled, .running], update: Self.cancelAssignments, recordingFinalAttempt: false,
+            matching: filter, from: [.scheduled, .waiting, .running], update: Self.cancelAssignments, recordingFinalAttempt: false,
             batchSize: batchSize)
     }
 
+    /// A task with dependencies goes back to WAITING with `waiting_for` NULL: the attach trigger
+    /// then reads its dependencies afresh (waits, runs at once, or ends again if one failed).
     static let retryAssignments: PostgresQuery = """
-        status = \(TaskStatus.scheduled), output = NULL, error_message = NULL, user_facing_error_message = NULL,
+        status = CASE WHEN tasks.depends_on IS NULL THEN \(TaskStatus.scheduled) ELSE \(TaskStatus.waiting) END,
+        waiting_for = NULL, output = NULL, error_message = NULL, user_facing_error_message = NULL,
         progress = NULL, started_at = NULL, ended_at = NULL, run_after = NULL, lease_expires_at = NULL,
         claimed_by = NULL, claimed_provider = NULL, retry_base = tasks.attempt, last_updated = now()
         """
@@ -250,7 +253,7 @@ extension TaskStore {
     private func act(
         on id: Int64, from statuses: [TaskStatus], update assignments: PostgresQuery, recordingFinalAttempt: Bool
     ) throws(StoreError) -> TaskActionOutcome {
-        try withConnection { connection in
+        try withConnectionRetryingDeadlocks { connection in
             let updated = try connection.query(
                 Self.actQuery(
                     targets: "SELECT \(bind: id)::bigint AS id", statuses: statuses, update: assignments,
@@ -269,7 +272,7 @@ extension TaskStore {
         var before: Int64?
         while true {
             let matching = Self.matchingQuery(filter, statusesWithin: statuses, beforeID: before, limit: batchSize, columns: "tasks.id")
-            let row = try withConnection { connection in
+            let row = try withConnectionRetryingDeadlocks { connection in
                 try connection.query(
                     Self.actQuery(
                         targets: matching, statuses: statuses, update: assignments, recordingFinalAttempt: recordingFinalAttempt,

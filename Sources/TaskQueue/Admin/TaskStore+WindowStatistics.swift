@@ -46,7 +46,7 @@ extension TaskStore {
                            extract(epoch FROM ended_at - started_at)::float8 AS ran,
                            pg_column_size(input) AS input_bytes, pg_column_size(output) AS output_bytes
                     FROM tasks
-                    WHERE status >= \(TaskStatus.successful) AND allow_cleanup
+                    WHERE status BETWEEN \(TaskStatus.successful) AND \(TaskStatus.cancelled) AND allow_cleanup
                         AND last_updated >= now() - make_interval(secs => \(bind: windowSeconds))
                         AND ended_at >= now() - make_interval(secs => \(bind: windowSeconds))
                 ), by_type AS (
@@ -112,7 +112,7 @@ extension TaskStore {
                 """
                 WITH claimed AS (
                     SELECT status, extract(epoch FROM started_at - scheduled_at) AS waited FROM tasks
-                    WHERE status >= \(TaskStatus.successful) AND allow_cleanup AND started_at IS NOT NULL
+                    WHERE status BETWEEN \(TaskStatus.successful) AND \(TaskStatus.cancelled) AND allow_cleanup AND started_at IS NOT NULL
                         AND last_updated >= now() - make_interval(secs => \(bind: windowSeconds))
                     UNION ALL
                     SELECT status, extract(epoch FROM started_at - scheduled_at) FROM tasks

@@ -89,6 +89,165 @@ BEGIN
 END $$;
 
 --
+-- Name: task_dependencies_settle(bigint, smallint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.task_dependencies_settle(predecessor bigint, predecessor_status smallint) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    to_resolve bigint;
+BEGIN
+    -- Counted as done: on success, and under 'run' on any end.
+    WITH successor AS MATERIALIZED (
+        SELECT waiting.id FROM tasks AS waiting
+        WHERE waiting.id IN (SELECT task_id FROM task_dependencies WHERE depends_on = predecessor)
+          AND waiting.status = 6 AND predecessor = ANY(waiting.waiting_for)
+          AND (predecessor_status = 3 OR waiting.on_dependency_failure = 'run')
+        ORDER BY waiting.id
+        FOR NO KEY UPDATE
+    ), released AS (
+        UPDATE tasks
+        SET waiting_for = array_remove(tasks.waiting_for, predecessor),
+            status = CASE WHEN cardinality(array_remove(tasks.waiting_for, predecessor)) = 0
+                           AND NOT tasks.resolve_input THEN 1 ELSE 6 END,
+            run_after = CASE WHEN cardinality(array_remove(tasks.waiting_for, predecessor)) = 0
+                              AND tasks.run_after <= now() THEN NULL ELSE tasks.run_after END,
+            last_updated = now()
+        FROM successor
+        WHERE tasks.id = successor.id AND tasks.status = 6 AND predecessor = ANY(tasks.waiting_for)
+        RETURNING tasks.status, tasks.waiting_for
+    )
+    SELECT count(*) INTO to_resolve FROM released WHERE status = 6 AND cardinality(waiting_for) = 0;
+    IF to_resolve > 0 THEN
+        PERFORM pg_notify('taskdispatch_inputs', '');
+    END IF;
+    IF predecessor_status = 3 THEN
+        RETURN;
+    END IF;
+    -- Not a success: every successor that is not 'run' ends, and so on down the graph
+    -- (its successors' statuses set by their own policies) in this one statement.
+    WITH RECURSIVE doomed (id, policy, cause, cause_status) AS (
+        SELECT waiting.id, waiting.on_dependency_failure, predecessor, predecessor_status
+        FROM task_dependencies JOIN tasks AS waiting ON waiting.id = task_dependencies.task_id
+        WHERE task_dependencies.depends_on = predecessor AND waiting.status = 6
+          AND predecessor = ANY(waiting.waiting_for) AND waiting.on_dependency_failure <> 'run'
+      UNION
+        SELECT waiting.id, waiting.on_dependency_failure, doomed.id,
+               (CASE WHEN doomed.policy = 'fail' THEN 4 ELSE 5 END)::smallint
+        FROM doomed
+        JOIN task_dependencies ON task_dependencies.depends_on = doomed.id
+        JOIN tasks AS waiting ON waiting.id = task_dependencies.task_id
+        WHERE waiting.status = 6 AND waiting.on_dependency_failure <> 'run'
+    ), chosen AS (
+        SELECT DISTINCT ON (id) id, policy, cause, cause_status FROM doomed ORDER BY id, cause
+    ), locked AS MATERIALIZED (
+        SELECT tasks.id FROM tasks JOIN chosen ON chosen.id = tasks.id
+        WHERE tasks.status = 6
+        ORDER BY tasks.id
+        FOR NO KEY UPDATE OF tasks
+    )
+    UPDATE tasks
+    SET status = CASE WHEN chosen.policy = 'fail' THEN 4 ELSE 5 END,
+        error_message = task_dependency_message(chosen.cause, chosen.cause_status),
+        user_facing_error_message = 'A task this task depends on did not succeed.',
+        ended_at = now(), last_updated = now()
+    FROM chosen JOIN locked ON locked.id = chosen.id
+    WHERE tasks.id = chosen.id AND tasks.status = 6;
+END $$;
+
+--
+-- Name: task_dependency_message(bigint, smallint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.task_dependency_message(predecessor bigint, predecessor_status smallint) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    AS $$
+    SELECT CASE predecessor_status
+        WHEN 4 THEN format('dependency %s ended STATUS_FAILED', predecessor)
+        WHEN 5 THEN format('dependency %s ended STATUS_CANCELLED', predecessor)
+        ELSE format('dependency %s was deleted', predecessor)
+    END
+$$;
+
+--
+-- Name: tasks_dependencies_after_status(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.tasks_dependencies_after_status() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF NEW.status BETWEEN 3 AND 5 THEN
+        PERFORM task_dependencies_settle(NEW.id, NEW.status);
+    ELSE
+        UPDATE tasks SET waiting_for = array_append(waiting_for, NEW.id), last_updated = now()
+        WHERE id IN (SELECT task_id FROM task_dependencies WHERE depends_on = NEW.id)
+          AND status = 6 AND cardinality(waiting_for) > 0 AND NOT NEW.id = ANY(waiting_for);
+    END IF;
+    RETURN NULL;
+END $$;
+
+--
+-- Name: tasks_dependencies_attach(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.tasks_dependencies_attach() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    culprit record;
+BEGIN
+    PERFORM 1 FROM tasks WHERE id = ANY(NEW.depends_on) ORDER BY id FOR NO KEY UPDATE;
+    UPDATE tasks SET has_successors = true WHERE id = ANY(NEW.depends_on) AND NOT has_successors;
+    IF NEW.on_dependency_failure <> 'run' THEN
+        SELECT wanted.id, tasks.status INTO culprit
+        FROM unnest(NEW.depends_on) AS wanted (id) LEFT JOIN tasks ON tasks.id = wanted.id
+        WHERE tasks.status IS NULL OR tasks.status IN (4, 5)
+        ORDER BY wanted.id LIMIT 1;
+        IF FOUND THEN
+            NEW.status := CASE WHEN NEW.on_dependency_failure = 'fail' THEN 4 ELSE 5 END;
+            NEW.waiting_for := '{}';
+            NEW.error_message := task_dependency_message(culprit.id, culprit.status);
+            NEW.user_facing_error_message := 'A task this task depends on did not succeed.';
+            NEW.ended_at := now();
+            RETURN NEW;
+        END IF;
+    END IF;
+    SELECT coalesce(array_agg(id ORDER BY id), '{}') INTO NEW.waiting_for
+    FROM tasks WHERE id = ANY(NEW.depends_on) AND status IN (1, 2, 6);
+    IF cardinality(NEW.waiting_for) = 0 AND NOT NEW.resolve_input THEN
+        NEW.status := 1;
+        NEW.run_after := CASE WHEN NEW.run_after > now() THEN NEW.run_after END;
+        RETURN NEW;
+    END IF;
+    INSERT INTO task_dependencies (depends_on, task_id)
+    SELECT DISTINCT unnest(NEW.depends_on), NEW.id
+    ON CONFLICT DO NOTHING;
+    IF cardinality(NEW.waiting_for) = 0 THEN
+        PERFORM pg_notify('taskdispatch_inputs', '');
+    END IF;
+    RETURN NEW;
+END $$;
+
+--
+-- Name: tasks_dependencies_detach(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.tasks_dependencies_detach() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF OLD.status = 6 THEN
+        DELETE FROM task_dependencies WHERE depends_on = ANY(OLD.depends_on) AND task_id = OLD.id;
+    END IF;
+    IF TG_OP = 'DELETE' AND OLD.has_successors THEN
+        PERFORM task_dependencies_settle(OLD.id, NULL);
+    END IF;
+    RETURN NULL;
+END $$;
+
+--
 -- Name: tasks_notify_ready(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -101,7 +260,8 @@ BEGIN
     SELECT string_agg(n || ' ' || type, E'\n') INTO payload FROM (
         SELECT type, count(*) AS n FROM new_rows
         WHERE (status = 1 AND run_after IS NULL)
-           OR (status >= 3 AND type IN (SELECT type FROM task_type_settings WHERE max_running IS NOT NULL))
+           OR (status BETWEEN 3 AND 5
+               AND type IN (SELECT type FROM task_type_settings WHERE max_running IS NOT NULL))
         GROUP BY type
     ) AS ready;
     IF payload IS NOT NULL THEN
@@ -264,6 +424,15 @@ CREATE TABLE public.task_counts (
 );
 
 --
+-- Name: task_dependencies; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.task_dependencies (
+    depends_on bigint NOT NULL,
+    task_id bigint NOT NULL
+);
+
+--
 -- Name: task_files; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -360,8 +529,14 @@ CREATE TABLE public.tasks (
     run_after timestamp with time zone,
     claimed_provider text,
     retry_base integer DEFAULT 0 NOT NULL,
+    depends_on bigint[],
+    waiting_for bigint[],
+    on_dependency_failure text,
+    resolve_input boolean DEFAULT false NOT NULL,
+    has_successors boolean DEFAULT false NOT NULL,
+    CONSTRAINT tasks_on_dependency_failure_check CHECK ((on_dependency_failure = ANY (ARRAY['cancel'::text, 'fail'::text, 'run'::text]))),
     CONSTRAINT tasks_progress_check CHECK (((progress >= (0)::double precision) AND (progress <= (1)::double precision))),
-    CONSTRAINT tasks_status_check CHECK (((status >= 0) AND (status <= 5)))
+    CONSTRAINT tasks_status_check CHECK (((status >= 0) AND (status <= 6)))
 )
 WITH (fillfactor='80', autovacuum_vacuum_scale_factor='0.01', autovacuum_vacuum_threshold='1000', autovacuum_analyze_scale_factor='0.02');
 
@@ -506,6 +681,13 @@ ALTER TABLE ONLY public.task_counts
     ADD CONSTRAINT task_counts_pkey PRIMARY KEY (type, status);
 
 --
+-- Name: task_dependencies task_dependencies_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.task_dependencies
+    ADD CONSTRAINT task_dependencies_pkey PRIMARY KEY (depends_on, task_id);
+
+--
 -- Name: task_files task_files_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -613,13 +795,19 @@ CREATE INDEX tasks_claim_idx ON public.tasks USING btree (type, priority DESC, i
 -- Name: tasks_cleanup_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX tasks_cleanup_idx ON public.tasks USING btree (last_updated) WHERE ((status >= 3) AND allow_cleanup);
+CREATE INDEX tasks_cleanup_idx ON public.tasks USING btree (last_updated) WHERE (((status >= 3) AND (status <= 5)) AND allow_cleanup);
 
 --
 -- Name: tasks_delayed_idx; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX tasks_delayed_idx ON public.tasks USING btree (run_after) WHERE ((status = 1) AND (run_after IS NOT NULL));
+
+--
+-- Name: tasks_inputs_to_resolve_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX tasks_inputs_to_resolve_idx ON public.tasks USING btree (id) WHERE ((status = 6) AND (waiting_for = '{}'::bigint[]));
 
 --
 -- Name: tasks_lease_idx; Type: INDEX; Schema: public; Owner: -
@@ -698,6 +886,30 @@ CREATE TRIGGER tasks_count_updates AFTER UPDATE ON public.tasks REFERENCING OLD 
 --
 
 CREATE TRIGGER tasks_delete_attempts AFTER DELETE ON public.tasks REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.task_attempts_delete_with_tasks();
+
+--
+-- Name: tasks tasks_dependencies_attach; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER tasks_dependencies_attach BEFORE INSERT OR UPDATE OF status, waiting_for ON public.tasks FOR EACH ROW WHEN (((new.status = 6) AND (new.waiting_for IS NULL))) EXECUTE FUNCTION public.tasks_dependencies_attach();
+
+--
+-- Name: tasks tasks_dependencies_delete; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER tasks_dependencies_delete AFTER DELETE ON public.tasks FOR EACH ROW WHEN (((old.status = 6) OR old.has_successors)) EXECUTE FUNCTION public.tasks_dependencies_detach();
+
+--
+-- Name: tasks tasks_dependencies_detach; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER tasks_dependencies_detach AFTER UPDATE OF status ON public.tasks FOR EACH ROW WHEN (((old.status = 6) AND (new.status <> 6))) EXECUTE FUNCTION public.tasks_dependencies_detach();
+
+--
+-- Name: tasks tasks_dependencies_settle; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER tasks_dependencies_settle AFTER UPDATE OF status ON public.tasks FOR EACH ROW WHEN ((new.has_successors AND (((new.status >= 3) AND (new.status <= 5)) IS DISTINCT FROM ((old.status >= 3) AND (old.status <= 5))))) EXECUTE FUNCTION public.tasks_dependencies_after_status();
 
 --
 -- Name: tasks tasks_notify_ready_inserts; Type: TRIGGER; Schema: public; Owner: -

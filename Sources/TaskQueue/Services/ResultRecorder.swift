@@ -2,7 +2,9 @@ import JSON
 
 /// Records what workers report and what ends a task: progress, results (outputs validated
 /// against the type's shapes, output files checked, retryable failures retried by the policy)
-/// and cancels. Tells the ``TaskFinishedListener`` of every task it finishes.
+/// and cancels. Tells the ``TaskFinishedListener`` of every task it finishes, and prepares the
+/// inputs of successors an end released (``InputResolver``) before it answers, so that they are
+/// claimable when the worker hears back.
 public struct ResultRecorder: Sendable {
     let store: TaskStore
     let catalog: ProviderCatalog
@@ -10,6 +12,7 @@ public struct ResultRecorder: Sendable {
     let batcher: WorkerCallBatcher?
     let taskFinished: TaskFinishedListener
     let metrics: TaskMetrics
+    let inputResolver: InputResolver
 
     /// Records progress (0...1) of a running task; a report naming an older claim is refused.
     public func reportProgress(taskID: Int64, progress: Double, attempt: Int?) throws -> TaskRecord {
@@ -24,25 +27,36 @@ public struct ResultRecorder: Sendable {
         let outcome = try batcher?.reportResult(checked)
             ?? store.reportResult(id: checked.taskID, result: checked.result, attempt: checked.attempt, retryPolicy: rules.retryPolicy)
         counted(outcome)
-        if case .accepted(let task) = outcome { taskFinished.taskChanged(task) }
+        if case .accepted(let task) = outcome { ended([task]) }
         return try Self.reportedTask(outcome, refused: "result")
     }
 
     /// Records several results in one transaction; each is answered on its own, in order.
     public func record(batch reports: [TaskReport]) throws -> [Result<TaskRecord, ServiceError>] {
         let outcomes = try store.reportResults(try checkedOutputs(reports), retryPolicy: rules.retryPolicy)
-        return outcomes.map { outcome in
+        ended(outcomes.compactMap { outcome in
             counted(outcome)
-            if case .accepted(let task) = outcome { taskFinished.taskChanged(task) }
-            return Result { () throws(ServiceError) in try Self.reportedTask(outcome, refused: "result") }
+            if case .accepted(let task) = outcome { return task }
+            return nil
+        })
+        return outcomes.map { outcome in
+            Result { () throws(ServiceError) in try Self.reportedTask(outcome, refused: "result") }
         }
+    }
+
+    /// Tells the listener, and prepares the successors released by these tasks whose input
+    /// names outputs. That step may fail (the maintenance loop then does it): the result is
+    /// recorded either way.
+    private func ended(_ tasks: [TaskRecord]) {
+        tasks.forEach(taskFinished.taskChanged)
+        if tasks.contains(where: { $0.hasSuccessors && $0.status.isFinal }) { _ = try? inputResolver.resolvePending() }
     }
 
     /// Cancels a task of `owner` that has not finished; a finished one is answered as it is.
     public func cancel(taskID: Int64, owner: TaskOwner) throws -> TaskRecord {
         switch try store.cancel(id: taskID, owner: owner) {
         case .cancelled(let task):
-            taskFinished.taskChanged(task)
+            ended([task])
             return task
         case .unchanged(let task): return task
         case .notFound: throw ServiceError.notFound("Task not found")

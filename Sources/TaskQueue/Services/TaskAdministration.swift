@@ -45,7 +45,7 @@ public struct TaskAdministration: Sendable {
         try Self.changed(store.retry(id: id), action: "retried", allowed: "STATUS_FAILED or STATUS_CANCELLED")
     }
 
-    /// Cancels a SCHEDULED or RUNNING task; 409 for a finished one.
+    /// Cancels a SCHEDULED (or waiting) or RUNNING task; 409 for a finished one.
     public func cancel(id: Int64) throws -> TaskRecord {
         let task = try Self.changed(store.cancel(id: id), action: "cancelled", allowed: "STATUS_SCHEDULED or STATUS_RUNNING")
         taskFinished.taskChanged(task)
@@ -60,7 +60,7 @@ public struct TaskAdministration: Sendable {
         var statuses: [TaskStatus] {
             switch self {
             case .retry: [.failed, .cancelled]
-            case .cancel: [.scheduled, .running]
+            case .cancel: [.scheduled, .waiting, .running]
             }
         }
     }

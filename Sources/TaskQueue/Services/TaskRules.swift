@@ -18,13 +18,15 @@ public struct TaskRules: Sendable {
     public var batchWorkerCalls: Bool
     /// Largest file accepted, in bytes.
     public var maxFileBytes: Int
+    /// The most tasks one task may depend on.
+    public var maxDependencies: Int
 
     public init(
         leaseSeconds: Int = 300, maxLeaseSeconds: Int = 3600, leaseSecondsByType: [String: Int] = [:],
         retryPolicy: RetryPolicy = RetryPolicy(),
         scheduleRateLimit: ScheduleRateLimit = ScheduleRateLimit(limit: 100, periodSeconds: 60),
         webhookAllowPrivateTargets: Bool = false, maxWaitSeconds: Int = 30, batchWorkerCalls: Bool = true,
-        maxFileBytes: Int = 64 << 20
+        maxFileBytes: Int = 64 << 20, maxDependencies: Int = 1000
     ) {
         self.leaseSeconds = leaseSeconds
         self.maxLeaseSeconds = maxLeaseSeconds
@@ -35,6 +37,7 @@ public struct TaskRules: Sendable {
         self.maxWaitSeconds = maxWaitSeconds
         self.batchWorkerCalls = batchWorkerCalls
         self.maxFileBytes = maxFileBytes
+        self.maxDependencies = maxDependencies
     }
 }
 
@@ -45,6 +48,7 @@ public struct TaskServices: Sendable {
     public let claimer: TaskClaimer
     public let recorder: ResultRecorder
     public let files: TaskFiles
+    public let inputResolver: InputResolver
 
     public init(
         store: TaskStore, catalog: ProviderCatalog, rules: TaskRules, taskFinished: TaskFinishedListener = .none,
@@ -52,10 +56,12 @@ public struct TaskServices: Sendable {
     ) {
         // One batcher for claims and results: a result and a claim that arrive together share a commit.
         let batcher = rules.batchWorkerCalls ? WorkerCallBatcher(store: store, retryPolicy: rules.retryPolicy) : nil
+        inputResolver = InputResolver(store: store, catalog: catalog)
         scheduler = TaskScheduler(store: store, catalog: catalog, rules: rules)
         claimer = TaskClaimer(store: store, catalog: catalog, rules: rules, batcher: batcher, metrics: metrics)
         recorder = ResultRecorder(
-            store: store, catalog: catalog, rules: rules, batcher: batcher, taskFinished: taskFinished, metrics: metrics)
+            store: store, catalog: catalog, rules: rules, batcher: batcher, taskFinished: taskFinished, metrics: metrics,
+            inputResolver: inputResolver)
         files = TaskFiles(store: store, rules: rules)
     }
 }

@@ -12,10 +12,15 @@ public struct ScheduleRequest: Sendable {
     public var includeWatermark: Bool
     public var priority: Int
     public var runAfter: Int?
+    /// The tasks it waits for (beyond Nextcloud); empty: none.
+    public var dependsOn: [TaskReference]
+    /// What a dependency's failure does to it; nil: cancel.
+    public var onDependencyFailure: DependencyFailurePolicy?
 
     public init(
         type: String, input: JSONObject, userID: String?, appID: String, customID: String = "", webhookURI: String? = nil,
-        webhookMethod: String? = nil, includeWatermark: Bool = true, priority: Int = 0, runAfter: Int? = nil
+        webhookMethod: String? = nil, includeWatermark: Bool = true, priority: Int = 0, runAfter: Int? = nil,
+        dependsOn: [TaskReference] = [], onDependencyFailure: DependencyFailurePolicy? = nil
     ) {
         self.type = type
         self.input = input
@@ -27,6 +32,8 @@ public struct ScheduleRequest: Sendable {
         self.includeWatermark = includeWatermark
         self.priority = priority
         self.runAfter = runAfter
+        self.dependsOn = dependsOn
+        self.onDependencyFailure = onDependencyFailure
     }
 }
 
@@ -44,8 +51,9 @@ public struct TaskScheduler: Sendable {
     private var quota: ScheduleQuota { ScheduleQuota(store: store, limit: rules.scheduleRateLimit) }
 
     /// The task `request` describes, checked, with its input validated against the type's
-    /// shapes (defaults filled, unknown keys dropped).
-    public func validate(_ request: ScheduleRequest) throws -> NewTask {
+    /// shapes (defaults filled, unknown keys dropped). In a batch, `earlierBatchTypes` are the
+    /// types of the items before this one, which it may depend on as `#N`.
+    public func validate(_ request: ScheduleRequest, earlierBatchTypes: [String]? = nil) throws -> NewTask {
         let (taskType, provider) = try available(request.type)
         guard !request.appID.isEmpty, request.appID.utf8.count <= Self.maxIdentifierLength else {
             throw ServiceError.invalid("parameter 'appId' must be 1 to \(Self.maxIdentifierLength) bytes")
@@ -54,9 +62,11 @@ public struct TaskScheduler: Sendable {
             throw ServiceError.invalid("parameter 'customId' must be at most \(Self.maxIdentifierLength) bytes")
         }
         try checkWebhook(uri: request.webhookURI, method: request.webhookMethod)
+        let dependencies = try dependencies(of: request, type: taskType, earlierBatchTypes: earlierBatchTypes)
         let input: JSONObject
         do {
-            input = try ShapeValidator.validateInput(request.input, for: taskType)
+            input = try ShapeValidator.validateInput(
+                request.input, for: taskType, deferring: Set(dependencies?.references.map(\.inputKey) ?? []))
         } catch {
             throw ServiceError.invalid("invalid input for \(request.type): \(error)")
         }
@@ -65,7 +75,62 @@ public struct TaskScheduler: Sendable {
             webhookURI: request.webhookURI, webhookMethod: request.webhookMethod, includeWatermark: request.includeWatermark,
             expectedRuntimeSeconds: provider.expectedRuntimeSeconds, priority: request.priority,
             runAfter: request.runAfter.map(Int64.init),
-            inputFileIDs: ShapeValidator.fileIDs(in: input, side: .input, for: taskType))
+            inputFileIDs: ShapeValidator.fileIDs(in: input, side: .input, for: taskType), dependencies: dependencies)
+    }
+
+    /// The request's dependencies, checked: at most `maxDependencies`, each a task the caller
+    /// may see (404 otherwise) or an earlier batch item, and each output reference naming one of
+    /// them, a key of its type's output shape, and a key of this type's input shape.
+    private func dependencies(
+        of request: ScheduleRequest, type: TaskType, earlierBatchTypes: [String]?
+    ) throws -> NewTaskDependencies? {
+        let references = try OutputReference.references(in: request.input, batchItems: earlierBatchTypes != nil)
+        var seen = Set<TaskReference>()
+        let dependsOn = request.dependsOn.filter { seen.insert($0).inserted }
+        guard !dependsOn.isEmpty else {
+            if let reference = references.first {
+                throw ServiceError.invalid("input '\(reference.inputKey)' names \(reference.task)'s output, which needs 'dependsOn'")
+            }
+            if request.onDependencyFailure != nil { throw ServiceError.invalid("parameter 'onDependencyFailure' needs 'dependsOn'") }
+            return nil
+        }
+        guard dependsOn.count <= rules.maxDependencies else {
+            throw ServiceError.invalid("parameter 'dependsOn' names \(dependsOn.count) tasks; at most \(rules.maxDependencies) are allowed")
+        }
+        let ids = dependsOn.compactMap(\.taskID)
+        let visible = try store.taskTypes(ids: ids, owner: request.userID.map(TaskOwner.user) ?? .app(request.appID))
+        if let missing = ids.first(where: { visible[$0] == nil }) {
+            throw ServiceError.notFound("dependsOn: task \(missing) not found")
+        }
+        var predecessorTypes: [TaskReference: String] = [:]
+        for reference in dependsOn {
+            switch reference {
+            case .task(let id):
+                predecessorTypes[reference] = visible[id]
+            case .batchItem(let index):
+                guard let earlier = earlierBatchTypes, earlier.indices.contains(index) else {
+                    throw ServiceError.invalid("dependsOn: #\(index) is not an earlier item of this batch")
+                }
+                predecessorTypes[reference] = earlier[index]
+            }
+        }
+        let inputKeys = Set((type.inputShape + type.optionalInputShape).map(\.key))
+        let types = try catalog.current().types
+        for reference in references {
+            guard let predecessorType = predecessorTypes[reference.task] else {
+                throw ServiceError.invalid("input '\(reference.inputKey)' names \(reference.task), which is not in 'dependsOn'")
+            }
+            guard inputKeys.contains(reference.inputKey) else {
+                throw ServiceError.invalid("input '\(reference.inputKey)' is not an input of \(type.id)")
+            }
+            let outputKeys = types[predecessorType].map { Set(($0.outputShape + $0.optionalOutputShape).map(\.key)) } ?? []
+            guard outputKeys.contains(reference.outputKey) else {
+                throw ServiceError.invalid(
+                    "input '\(reference.inputKey)' names output '\(reference.outputKey)' of \(reference.task), "
+                        + "which its type \(predecessorType) does not have")
+            }
+        }
+        return NewTaskDependencies(dependsOn: dependsOn, policy: request.onDependencyFailure ?? .cancel, references: references)
     }
 
     /// Stores a checked task within the rate limit; with an idempotency key, a repeat of the
@@ -85,10 +150,18 @@ public struct TaskScheduler: Sendable {
         }
     }
 
-    /// Stores checked tasks in one statement, all or none, within the user's rate limit.
+    /// Stores checked tasks in one statement, all or none, within the user's rate limit. When
+    /// items depend on earlier items (`#N`), the ids are allocated first and put in their place.
     public func schedule(batch tasks: [NewTask], userID: String?) throws -> [TaskRecord] {
         try quota.spending(userID: userID, appID: nil, count: tasks.count) {
-            try withInputFileCheck { try store.schedule(batch: tasks) }
+            try withInputFileCheck {
+                let itemDependencies = tasks.contains { task in
+                    task.dependencies?.dependsOn.contains { $0.taskID == nil } ?? false
+                }
+                guard itemDependencies else { return try store.schedule(batch: tasks) }
+                let ids = try store.allocateTaskIDs(tasks.count)
+                return try store.schedule(batch: tasks.map { $0.resolvingBatchItems(ids) }, ids: ids)
+            }
         } stored: { _ in true }
     }
 
