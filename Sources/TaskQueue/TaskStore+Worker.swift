@@ -113,9 +113,12 @@ extension TaskStore {
                 FOR UPDATE SKIP LOCKED
             ) AS candidate
             """
+        // `statement_timestamp()`, not `now()`: a claim that shares a transaction with results
+        // (``WorkerCallBatcher``) may run well after that transaction began, and may take a task
+        // released since; its claim time must not read as earlier than that release.
         let update: PostgresQuery = """
             UPDATE tasks
-            SET status = \(TaskStatus.running), started_at = now(), last_updated = now(),
+            SET status = \(TaskStatus.running), started_at = statement_timestamp(), last_updated = now(),
                 attempt = tasks.attempt + 1, claimed_by = \(bind: plan.claimant), claimed_provider = candidates.provider,
                 lease_seconds = candidates.lease, lease_expires_at = now() + make_interval(secs => candidates.lease)
             FROM candidates
