@@ -26,6 +26,8 @@ final class MaintenanceLoop: Sendable {
     /// Prepares released tasks whose input names predecessors' outputs (the backstop of the
     /// listener's notice).
     private let resolveInputs: @Sendable () -> Void
+    /// Announces the tasks released by the reaper's failures.
+    private let announceReleases: @Sendable ([Int64]) -> Void
     /// Cleanup batches per pass: bounded, so a large backlog of old tasks is worked off over
     /// several passes instead of in one long stretch.
     static let cleanupBatchesPerPass = 10
@@ -42,9 +44,11 @@ final class MaintenanceLoop: Sendable {
         retentionSeconds: Int, unusedFileRetentionSeconds: Int, rateLimitPeriodSeconds: Int,
         tasksFailed: @escaping @Sendable () -> Void = {}, leasesExpired: @escaping @Sendable ([String: Int]) -> Void = { _ in },
         longPollsWaiting: @escaping @Sendable () -> [String: Int] = { [:] },
-        resolveInputs: @escaping @Sendable () -> Void = {}, logger: Logger
+        resolveInputs: @escaping @Sendable () -> Void = {},
+        announceReleases: @escaping @Sendable ([Int64]) -> Void = { _ in }, logger: Logger
     ) {
         self.resolveInputs = resolveInputs
+        self.announceReleases = announceReleases
         self.tasks = tasks
         self.interval = .seconds(intervalSeconds)
         self.maxAttempts = maxAttempts
@@ -80,7 +84,10 @@ final class MaintenanceLoop: Sendable {
                     logger.notice("leases expired", metadata: [
                         "requeued": "\(sweep.requeued)", "failed": "\(sweep.failed)",
                     ])
-                    if !sweep.failed.isEmpty { tasksFailed() }
+                    if !sweep.failed.isEmpty {
+                        tasksFailed()
+                        announceReleases(sweep.failed)
+                    }
                 }
                 try tasks.releaseDueTasks()
                 resolveInputs()

@@ -103,7 +103,8 @@ public final class TaskDispatchServer: Sendable {
             unusedFileRetentionSeconds: configuration.unusedFileRetentionSeconds,
             rateLimitPeriodSeconds: configuration.scheduleRatePeriodSeconds, tasksFailed: { sender.nudge() },
             leasesExpired: { taskMetrics.leasesExpired($0) },
-            longPollsWaiting: { [longPolls] in longPolls.waitingByApp }, resolveInputs: resolveInputs, logger: logger)
+            longPollsWaiting: { [longPolls] in longPolls.waitingByApp }, resolveInputs: resolveInputs,
+            announceReleases: { [tasks] in try? ReleaseAnnouncer(store: tasks).announce(endOf: $0) }, logger: logger)
         exporter?.setScrape { [tasks, longPolls, pool, logger] in
             Self.scrapedGauges(tasks: tasks, longPolls: longPolls, pool: pool, logger: logger)
         }

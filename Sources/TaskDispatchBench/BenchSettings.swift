@@ -39,8 +39,14 @@ public struct BenchSettings: Sendable {
     /// Seconds scenario 6 waits before each reading of the database's counters, for idle
     /// backends to report theirs.
     public var statisticsSettleSeconds: Double = 11
+    /// Tasks one successor depends on in scenario 11.
+    public var fanInWidth = 1_000
+    /// Measured repeats of scenario 11 (each with its reference).
+    public var fanInRepeats = 20
+    /// Tasks per chain in scenario 12.
+    public var chainLength = 10
     /// Every row there is.
-    public static let allRows = 1...10
+    public static let allRows = 1...12
     /// The rows to run; a row's reference runs with it, so every ratio is measured.
     public var rows: Set<Int> = Set(allRows)
 
@@ -61,6 +67,8 @@ public struct BenchSettings: Sendable {
         settings.largeFleetWorkers = 30
         settings.idleSeconds = 2
         settings.statisticsSettleSeconds = 0.5
+        settings.fanInWidth = 30
+        settings.fanInRepeats = 2
         return settings
     }
 }

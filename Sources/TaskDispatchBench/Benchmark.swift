@@ -52,6 +52,10 @@ public final class Benchmark {
                     id: Self.provider, appID: Self.app, displayName: "Benchmark provider", taskType: Self.type,
                     expectedRuntimeSeconds: 1))
             try server.catalog.store.setPreferred(taskType: Self.type, providerID: Self.provider)
+            try server.catalog.store.register(
+                TaskProvider(
+                    id: Self.successorProvider, appID: Self.app, displayName: "Benchmark successor provider",
+                    taskType: Self.successorType, expectedRuntimeSeconds: 1))
             server.catalog.invalidate()
         } catch {
             server.stop()
@@ -104,6 +108,8 @@ public final class Benchmark {
         }
         if rows.contains(9) { results += try limitedTypeRows() }
         if rows.contains(10) { results += try metricsOverheadRows() }
+        if rows.contains(11) { results += try fanInRows() }
+        if rows.contains(12) { results += try chainRows() }
         // Last: it stops this process's server, so that only the fleet's server talks to PostgreSQL.
         if rows.contains(8) { results.append(try largeFleet()) }
         return results

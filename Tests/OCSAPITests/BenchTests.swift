@@ -16,7 +16,7 @@ struct BenchTests {
         let report = try Benchmark.run(settings: settings, connectionString: connectionString)
 
         #expect(report.results.allSatisfy { $0.unavailable == nil })
-        #expect(report.results.map(\.scenario).map { $0.prefix { $0 != " " } } == ["1", "2", "2", "2", "3", "4", "4", "5", "6", "7", "7", "9", "10", "8"])
+        #expect(report.results.map(\.scenario).map { $0.prefix { $0 != " " } } == ["1", "2", "2", "2", "3", "4", "4", "5", "6", "7", "7", "9", "10", "11", "12", "8"])
         // Row 2 against the server as configured, against one without worker call batching and over TLS,
         // each in the alternating rounds with row 1.
         let singles = report.results.filter { $0.scenario.hasPrefix("2") }
@@ -30,13 +30,18 @@ struct BenchTests {
             #expect(result.errors.isEmpty, "\(result.scenario): \(result.errors)")
             #expect(result.completed, "\(result.scenario)")
         }
-        for result in report.results where !"568".contains(result.scenario.prefix(1)) {
+        for result in report.results where !"568".contains(result.scenario.prefix(1)) && !result.scenario.hasPrefix("11") {
             #expect(result.expectedTasks == settings.tasks, "\(result.scenario)")
             #expect(result.tasks == settings.tasks, "\(result.scenario)")
             #expect(!result.latencies.isEmpty, "\(result.scenario)")
             // The load generator's threads live inside the phase: their CPU is known and split off.
             #expect(result.loadGeneratorCPUSeconds != nil && result.serverCPUSeconds != nil, "\(result.scenario)")
         }
+        // 11: per repeat, the fan-in latency; the tasks are the predecessors of every repeat.
+        let fanIn = try #require(report.results.first { $0.scenario.hasPrefix("11") })
+        #expect(fanIn.tasks == settings.fanInWidth * settings.fanInRepeats)
+        #expect(fanIn.latencies.count == settings.fanInRepeats, "the probe held every successor")
+        #expect(fanIn.note?.contains("from the last of \(settings.fanInWidth) results' 200") == true)
         // 5: one latency per task scheduled into the parked fleet.
         let wake = try #require(report.results.first { $0.scenario.hasPrefix("5") })
         #expect(wake.tasks == settings.wakeRounds)

@@ -51,6 +51,54 @@ struct DependencyEndpointTests {
         #expect(body.contains("\"dependsOn\":[\(first)]"), "webhook payloads show dependsOn: \(body)")
     }
 
+    @Test("a long poll parked for the successor's type gets it as soon as the last dependency's result is in")
+    func releaseWakesLongPolls() throws {
+        // A backstop far away: only the release's notice can wake the poll in time.
+        let server = try TestServer { $0.longPollBackstopSeconds = 60 }
+        defer { server.stop() }
+        let (alice, worker) = (server.client(server.alice), server.client(server.worker))
+        let first = try alice.schedule("first")
+        let summary = try #require(try schedule(alice, ["type": "core:text2text:summary", "dependsOn": [.int(first)]]).taskID)
+        #expect(try worker.next().taskID == first)
+
+        let woken = ThreadSlots<(id: Int64?, seconds: Double)>(count: 1)
+        let (port, caller) = (server.port, server.worker)
+        let poll = Thread {
+            let client = APIClient(port: port, caller: caller)
+            let start = ContinuousClock.now
+            let response = try? client.call("GET", "tasks_provider/next", json: [
+                "providerIds": ["core:text2text:summary"], "taskTypeIds": ["core:text2text:summary"], "wait": 20,
+            ])
+            let elapsed = ContinuousClock.now - start
+            woken.store((response?.taskID, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18), at: 0)
+        }
+        poll.start()
+        #expect(EndpointSupport.waitUntil(seconds: 5) { server.server.waitingLongPolls == 1 }, "the poll never parked")
+        let resultAt = ContinuousClock.now
+        #expect(try worker.call("POST", "tasks_provider/\(first)/result", json: ["output": ["output": "done"]]).status == 200)
+        #expect(EndpointSupport.waitUntil(seconds: 10) { woken.values[0] != nil })
+        let outcome = try #require(woken.values[0])
+        #expect(outcome.id == summary)
+        #expect(ContinuousClock.now - resultAt < .seconds(3), "woken by the backstop, not by the release's notice")
+    }
+
+    @Test("an output that fails validation fails the task, and its dependent is cancelled in the same answer")
+    func outputValidationCascades() throws {
+        let server = try TestServer()
+        defer { server.stop() }
+        let (alice, worker) = (server.client(server.alice), server.client(server.worker))
+        let first = try alice.schedule("first")
+        let waiting = try #require(try schedule(alice, ["dependsOn": [.int(first)]]).taskID)
+        #expect(try worker.next().taskID == first)
+        let result = try worker.call("POST", "tasks_provider/\(first)/result", json: ["output": ["wrong": "key"]])
+        #expect(result.task?["status"] == "STATUS_FAILED", "\(result.bodyText)")
+        let cancelled = try #require(try alice.call("GET", "task/\(waiting)").task)
+        #expect(cancelled["status"] == "STATUS_CANCELLED")
+        #expect(cancelled["waitingFor"] == [])
+        let detail = try server.client(server.admin).call("GET", "admin/tasks/\(waiting)")
+        #expect(detail.data?["task"]?["errorMessage"] == .string("dependency \(first) ended STATUS_FAILED"), "\(detail.bodyText)")
+    }
+
     @Test("refused: another user's task (404), bad lists, bad policies, bad references, too many; nothing is stored")
     func refusals() throws {
         let server = try TestServer { $0.maxDependencies = 3 }

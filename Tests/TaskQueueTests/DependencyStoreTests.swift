@@ -44,9 +44,12 @@ struct DependencyStoreTests {
         try finish(store, second.id)
         let released = try task(store, successor.id)
         #expect(released.status == .scheduled)
+        // The edges stay while the successor runs (its dependencies are kept), and go when it ends.
+        func edges() throws -> Int64? { try store.query("SELECT count(*) AS n FROM task_dependencies").rows.first?.int64("n") }
         #expect(try store.claimOne()?.id == successor.id)
-        let edges = try store.query("SELECT count(*) AS n FROM task_dependencies").rows.first?.int64("n")
-        #expect(edges == 0)
+        #expect(try edges() == 2)
+        _ = try store.tasks.reportResult(id: successor.id, result: .success(output: ["output": "done"]))
+        #expect(try edges() == 0)
     }
 
     @Test("a dependency that already succeeded is not waited for; one that already failed ends the task at once")
@@ -103,6 +106,30 @@ struct DependencyStoreTests {
         #expect(try task(store, successor.id).status == .waiting)
         _ = try store.query("UPDATE tasks SET run_after = NULL WHERE id = $1", [first.id])
         try finish(store, first.id)
+        #expect(try task(store, successor.id).status == .scheduled)
+    }
+
+    @Test("the lease reaper's final failure and a batch of results end predecessors like any result")
+    func reaperAndBatchedResults() throws {
+        let store = try StoreFixture()
+        defer { store.close() }
+        let abandoned = try store.schedule()
+        let waiting = try schedule(store, after: [abandoned.id])
+        _ = try store.claimOne()
+        _ = try store.query("UPDATE tasks SET lease_expires_at = now() - interval '1 second' WHERE id = $1", [abandoned.id])
+        let sweep = try store.tasks.reapExpiredLeases(maxAttempts: 1)
+        #expect(sweep.failed == [abandoned.id])
+        #expect(try task(store, waiting.id).status == .cancelled)
+        #expect(try task(store, waiting.id).errorMessage == "dependency \(abandoned.id) ended STATUS_FAILED")
+
+        let first = try store.schedule()
+        let second = try store.schedule()
+        let successor = try schedule(store, after: [first.id, second.id])
+        let claimed = try store.tasks.claim(types: ["core:text2text"], limit: 2, claimant: "w", leaseSeconds: 60)
+        let outcomes = try store.tasks.reportResults(claimed.map { task in
+            TaskReport(taskID: task.id, result: .success(output: ["output": "done"]), attempt: task.attempt)
+        })
+        #expect(outcomes.count == 2)
         #expect(try task(store, successor.id).status == .scheduled)
     }
 

@@ -158,3 +158,28 @@ extension TaskStore {
         return try updated.rows.first.map(TaskColumns.decode)
     }
 }
+
+extension TaskStore {
+    /// Announces on the ready channel the tasks that the end of `predecessors` made claimable
+    /// (the release itself, inside the ending transaction, notifies nothing: see migration 11),
+    /// in the format of the `tasks_notify_ready` trigger. Its own short transaction.
+    public func announceReleasedSuccessors(of predecessors: [Int64]) throws(StoreError) {
+        guard !predecessors.isEmpty else { return }
+        try withConnection { connection in
+            _ = try connection.query(
+                """
+                SELECT pg_notify('\(unescaped: ReadyTaskNotice.channel)', CASE WHEN octet_length(payload) > 7000 THEN '*' ELSE payload END)
+                FROM (
+                    SELECT string_agg(n || ' ' || type, E'\\n') AS payload FROM (
+                        SELECT successor.type, count(DISTINCT successor.id) AS n
+                        FROM task_dependencies JOIN tasks AS successor ON successor.id = task_dependencies.task_id
+                        WHERE task_dependencies.depends_on = ANY(\(bind: predecessors)::bigint[])
+                          AND successor.status = \(TaskStatus.scheduled) AND successor.run_after IS NULL
+                        GROUP BY successor.type
+                    ) AS ready
+                ) AS notice
+                WHERE payload IS NOT NULL
+                """)
+        }
+    }
+}

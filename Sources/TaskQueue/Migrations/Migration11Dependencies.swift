@@ -16,8 +16,11 @@ extension SchemaMigrations {
     ///   (a notice on `taskdispatch_inputs` asks for that).
     /// - `has_successors`: some task depends on this one; the row triggers fire only then, so
     ///   tasks without dependencies pay nothing.
-    /// - `task_dependencies`: one edge per predecessor while its successor waits; retention
-    ///   keeps a task as long as an edge names it. No foreign keys: the triggers keep it.
+    /// - `task_dependencies`: one edge per predecessor until its successor ends; retention
+    ///   keeps a task as long as an edge names it, and the release of a predecessor's
+    ///   successors is announced through them after its commit. No foreign keys: the triggers
+    ///   keep it.
+    /// - `tasks_notify_ready` notifies nothing for statements run by triggers.
     /// - Finished statuses are 3 to 5 now: `tasks_cleanup_idx` and the ready notice say so.
     static let dependencies = SchemaMigration(version: 11, name: "dependencies", sql: #"""
         ALTER TABLE tasks
@@ -177,11 +180,12 @@ extension SchemaMigrations {
                 AND (NEW.status BETWEEN 3 AND 5) IS DISTINCT FROM (OLD.status BETWEEN 3 AND 5))
             EXECUTE FUNCTION tasks_dependencies_after_status();
 
-        -- A task that stops waiting (released, ended, deleted) drops its edges; a deleted
-        -- predecessor counts as one that did not succeed.
+        -- A task that ends or is deleted drops its edges (kept while it runs, so that the
+        -- release can be announced after its commit and its dependencies are kept meanwhile);
+        -- a deleted predecessor counts as one that did not succeed.
         CREATE FUNCTION tasks_dependencies_detach() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-            IF OLD.status = 6 THEN
+            IF OLD.depends_on IS NOT NULL THEN
                 DELETE FROM task_dependencies WHERE depends_on = ANY(OLD.depends_on) AND task_id = OLD.id;
             END IF;
             IF TG_OP = 'DELETE' AND OLD.has_successors THEN
@@ -191,17 +195,26 @@ extension SchemaMigrations {
         END $$;
 
         CREATE TRIGGER tasks_dependencies_detach AFTER UPDATE OF status ON tasks
-            FOR EACH ROW WHEN (OLD.status = 6 AND NEW.status <> 6)
+            FOR EACH ROW WHEN (NEW.depends_on IS NOT NULL
+                AND NEW.status BETWEEN 3 AND 5 AND OLD.status NOT BETWEEN 3 AND 5)
             EXECUTE FUNCTION tasks_dependencies_detach();
 
         CREATE TRIGGER tasks_dependencies_delete AFTER DELETE ON tasks
-            FOR EACH ROW WHEN (OLD.status = 6 OR OLD.has_successors)
+            FOR EACH ROW WHEN (OLD.depends_on IS NOT NULL OR OLD.has_successors)
             EXECUTE FUNCTION tasks_dependencies_detach();
 
+        -- Statements run by triggers notify nothing: a release by a predecessor's end is
+        -- announced after that transaction commits (a NOTIFY holds a lock that lets only one
+        -- notifying transaction commit at a time; in every result's transaction it capped
+        -- chains at one commit's latency per task), and the has_successors mark and the
+        -- cascade's ends free no slot and ready no task.
         CREATE OR REPLACE FUNCTION tasks_notify_ready() RETURNS trigger LANGUAGE plpgsql AS $$
         DECLARE
             payload text;
         BEGIN
+            IF pg_trigger_depth() > 1 THEN
+                RETURN NULL;
+            END IF;
             SELECT string_agg(n || ' ' || type, E'\n') INTO payload FROM (
                 SELECT type, count(*) AS n FROM new_rows
                 WHERE (status = 1 AND run_after IS NULL)

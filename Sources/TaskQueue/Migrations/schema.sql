@@ -238,7 +238,7 @@ CREATE FUNCTION public.tasks_dependencies_detach() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 BEGIN
-    IF OLD.status = 6 THEN
+    IF OLD.depends_on IS NOT NULL THEN
         DELETE FROM task_dependencies WHERE depends_on = ANY(OLD.depends_on) AND task_id = OLD.id;
     END IF;
     IF TG_OP = 'DELETE' AND OLD.has_successors THEN
@@ -257,6 +257,9 @@ CREATE FUNCTION public.tasks_notify_ready() RETURNS trigger
 DECLARE
     payload text;
 BEGIN
+    IF pg_trigger_depth() > 1 THEN
+        RETURN NULL;
+    END IF;
     SELECT string_agg(n || ' ' || type, E'\n') INTO payload FROM (
         SELECT type, count(*) AS n FROM new_rows
         WHERE (status = 1 AND run_after IS NULL)
@@ -897,13 +900,13 @@ CREATE TRIGGER tasks_dependencies_attach BEFORE INSERT OR UPDATE OF status, wait
 -- Name: tasks tasks_dependencies_delete; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER tasks_dependencies_delete AFTER DELETE ON public.tasks FOR EACH ROW WHEN (((old.status = 6) OR old.has_successors)) EXECUTE FUNCTION public.tasks_dependencies_detach();
+CREATE TRIGGER tasks_dependencies_delete AFTER DELETE ON public.tasks FOR EACH ROW WHEN (((old.depends_on IS NOT NULL) OR old.has_successors)) EXECUTE FUNCTION public.tasks_dependencies_detach();
 
 --
 -- Name: tasks tasks_dependencies_detach; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER tasks_dependencies_detach AFTER UPDATE OF status ON public.tasks FOR EACH ROW WHEN (((old.status = 6) AND (new.status <> 6))) EXECUTE FUNCTION public.tasks_dependencies_detach();
+CREATE TRIGGER tasks_dependencies_detach AFTER UPDATE OF status ON public.tasks FOR EACH ROW WHEN (((new.depends_on IS NOT NULL) AND ((new.status >= 3) AND (new.status <= 5)) AND ((old.status < 3) OR (old.status > 5)))) EXECUTE FUNCTION public.tasks_dependencies_detach();
 
 --
 -- Name: tasks tasks_dependencies_settle; Type: TRIGGER; Schema: public; Owner: -

@@ -13,6 +13,7 @@ public struct ResultRecorder: Sendable {
     let taskFinished: TaskFinishedListener
     let metrics: TaskMetrics
     let inputResolver: InputResolver
+    let announcer: ReleaseAnnouncer
 
     /// Records progress (0...1) of a running task; a report naming an older claim is refused.
     public func reportProgress(taskID: Int64, progress: Double, attempt: Int?) throws -> TaskRecord {
@@ -44,12 +45,16 @@ public struct ResultRecorder: Sendable {
         }
     }
 
-    /// Tells the listener, and prepares the successors released by these tasks whose input
-    /// names outputs. That step may fail (the maintenance loop then does it): the result is
-    /// recorded either way.
+    /// Tells the listener; for tasks others depend on, prepares the successors they released
+    /// whose input names outputs, and announces the released ones to the long polls. Those
+    /// steps may fail (the maintenance loop and the backstop check then do their part): the
+    /// result is recorded either way.
     private func ended(_ tasks: [TaskRecord]) {
         tasks.forEach(taskFinished.taskChanged)
-        if tasks.contains(where: { $0.hasSuccessors && $0.status.isFinal }) { _ = try? inputResolver.resolvePending() }
+        let predecessors = tasks.filter { $0.hasSuccessors && $0.status.isFinal }.map(\.id)
+        guard !predecessors.isEmpty else { return }
+        _ = try? inputResolver.resolvePending()
+        try? announcer.announce(endOf: predecessors)
     }
 
     /// Cancels a task of `owner` that has not finished; a finished one is answered as it is.

@@ -5,11 +5,13 @@ public struct TaskAdministration: Sendable {
     let store: TaskStore
     let catalog: ProviderCatalog
     let taskFinished: TaskFinishedListener
+    let announcer: ReleaseAnnouncer
 
     public init(store: TaskStore, catalog: ProviderCatalog, taskFinished: TaskFinishedListener = .none) {
         self.store = store
         self.catalog = catalog
         self.taskFinished = taskFinished
+        announcer = ReleaseAnnouncer(store: store)
     }
 
     /// The most tasks one page holds.
@@ -49,6 +51,7 @@ public struct TaskAdministration: Sendable {
     public func cancel(id: Int64) throws -> TaskRecord {
         let task = try Self.changed(store.cancel(id: id), action: "cancelled", allowed: "STATUS_SCHEDULED or STATUS_RUNNING")
         taskFinished.taskChanged(task)
+        if task.hasSuccessors { try? announcer.announce(endOf: [task.id]) }
         return task
     }
 

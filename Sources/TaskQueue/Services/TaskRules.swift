@@ -49,6 +49,7 @@ public struct TaskServices: Sendable {
     public let recorder: ResultRecorder
     public let files: TaskFiles
     public let inputResolver: InputResolver
+    public let announcer: ReleaseAnnouncer
 
     public init(
         store: TaskStore, catalog: ProviderCatalog, rules: TaskRules, taskFinished: TaskFinishedListener = .none,
@@ -57,11 +58,12 @@ public struct TaskServices: Sendable {
         // One batcher for claims and results: a result and a claim that arrive together share a commit.
         let batcher = rules.batchWorkerCalls ? WorkerCallBatcher(store: store, retryPolicy: rules.retryPolicy) : nil
         inputResolver = InputResolver(store: store, catalog: catalog)
+        announcer = ReleaseAnnouncer(store: store)
         scheduler = TaskScheduler(store: store, catalog: catalog, rules: rules)
         claimer = TaskClaimer(store: store, catalog: catalog, rules: rules, batcher: batcher, metrics: metrics)
         recorder = ResultRecorder(
             store: store, catalog: catalog, rules: rules, batcher: batcher, taskFinished: taskFinished, metrics: metrics,
-            inputResolver: inputResolver)
+            inputResolver: inputResolver, announcer: announcer)
         files = TaskFiles(store: store, rules: rules)
     }
 }
