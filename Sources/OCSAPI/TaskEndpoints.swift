@@ -99,7 +99,7 @@ struct TaskEndpoints: Sendable {
     /// Answers 200 with `null` also when there was nothing to delete, as Nextcloud does.
     func delete(_ context: EndpointContext, id: Int64, owner: TaskOwner) throws -> EndpointResult {
         // Tasks that waited for it and run anyway ('run') are released by the delete.
-        if try store.delete(id: id, owner: owner) { try? services.announcer.announce(endOf: [id]) }
+        if try store.delete(id: id, owner: owner) { services.announcer.announce(endOf: [id]) }
         return .ok(.null)
     }
 

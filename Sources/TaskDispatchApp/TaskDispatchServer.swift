@@ -104,7 +104,7 @@ public final class TaskDispatchServer: Sendable {
             rateLimitPeriodSeconds: configuration.scheduleRatePeriodSeconds, tasksFailed: { sender.nudge() },
             leasesExpired: { taskMetrics.leasesExpired($0) },
             longPollsWaiting: { [longPolls] in longPolls.waitingByApp }, resolveInputs: resolveInputs,
-            announceReleases: { [tasks] in try? ReleaseAnnouncer(store: tasks).announce(endOf: $0) }, logger: logger)
+            announceReleases: { [announcer = ReleaseAnnouncer(store: tasks)] in announcer.announce(endOf: $0) }, logger: logger)
         exporter?.setScrape { [tasks, longPolls, pool, logger] in
             Self.scrapedGauges(tasks: tasks, longPolls: longPolls, pool: pool, logger: logger)
         }

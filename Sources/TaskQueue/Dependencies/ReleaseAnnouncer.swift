@@ -1,28 +1,51 @@
+import Dispatch
+import Synchronization
+
 /// Tells the long polls of every server process about tasks that the end of their
-/// dependencies made claimable, after that end committed.
+/// dependencies made claimable, after that end committed, without holding up whoever ended it.
 ///
 /// A NOTIFY holds a database-wide lock from its transaction's commit until the commit is on
-/// disk, so notifying transactions commit one at a time; a notice in every result's
-/// transaction capped a chain of tasks at one commit's latency per task. Announcements that
-/// arrive together share one statement instead (``Coalescer``), and the results' transactions
-/// notify nothing. Workers that poll do not need the notice; it only wakes long polls early
-/// (the backstop check would find the tasks anyway).
-public struct ReleaseAnnouncer: Sendable {
-    private let coalescer: Coalescer<Int, [Int64], Void>
+/// disk, so notifying transactions commit one at a time. A notice in every result's transaction
+/// capped a chain of tasks at one commit's latency per task, so the results' transactions notify
+/// nothing, and the ends are announced here: queued, and sent by one serial queue (never Swift's
+/// cooperative pool: the call blocks), everything queued meanwhile in one statement. Workers
+/// that poll do not need the notice; it wakes long polls early (a lost one is made up by the
+/// backstop check).
+public final class ReleaseAnnouncer: Sendable {
+    private let store: TaskStore
+    /// Predecessors whose ends are still to be announced, and whether a drain is under way.
+    private let pending = Mutex<(ids: [Int64], draining: Bool)>(([], false))
+    private let queue = DispatchQueue(label: "taskdispatch-release-announcer")
 
-    /// Tasks announced per statement at most.
-    static let maxBatch = 256
+    /// Predecessors per statement at most.
+    static let maxBatch = 1000
 
     public init(store: TaskStore) {
-        coalescer = Coalescer(maxBatch: Self.maxBatch) { _, calls in
-            let outcome = Result { () throws(StoreError) in try store.announceReleasedSuccessors(of: calls.flatMap { $0 }) }
-            return calls.map { _ in outcome }
-        }
+        self.store = store
     }
 
-    /// Announces what the end of `predecessors` released; returns once it is sent.
-    public func announce(endOf predecessors: [Int64]) throws(StoreError) {
+    /// Queues the announcement of what the end of `predecessors` released; returns at once.
+    public func announce(endOf predecessors: [Int64]) {
         guard !predecessors.isEmpty else { return }
-        try coalescer.run(predecessors, key: 0)
+        let startsDrain = pending.withLock { state in
+            state.ids += predecessors
+            defer { state.draining = true }
+            return !state.draining
+        }
+        if startsDrain { queue.async { self.drain() } }
+    }
+
+    /// Announces until nothing is queued.
+    private func drain() {
+        while true {
+            let ids = pending.withLock { state in
+                let batch = Array(state.ids.prefix(Self.maxBatch))
+                state.ids.removeFirst(batch.count)
+                if batch.isEmpty { state.draining = false }
+                return batch
+            }
+            guard !ids.isEmpty else { return }
+            try? store.announceReleasedSuccessors(of: ids)
+        }
     }
 }

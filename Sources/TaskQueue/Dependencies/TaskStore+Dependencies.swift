@@ -40,6 +40,14 @@ extension TaskStore {
         }
     }
 
+    /// Whether some released task waits for its input to be made from its predecessors'
+    /// outputs (`tasks_inputs_to_resolve_idx`).
+    public func hasPendingInputs() throws(StoreError) -> Bool {
+        let probe: PostgresQuery =
+            "SELECT EXISTS (SELECT 1 FROM tasks WHERE status = \(TaskStatus.waiting) AND waiting_for = '{}') AS pending"
+        return try withConnection { connection in try connection.query(probe).rows.first?.bool("pending") ?? false }
+    }
+
     /// Takes up to `limit` released tasks whose input names predecessors' outputs, lets
     /// `resolve` substitute and check each, and stores the answer: the task becomes claimable
     /// with the new input (predecessors' files copied to it) or fails. One transaction; the

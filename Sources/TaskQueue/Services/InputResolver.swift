@@ -22,6 +22,8 @@ public struct InputResolver: Sendable {
     /// Prepares every task waiting for it; returns the tasks changed.
     @discardableResult
     public func resolvePending() throws -> [TaskRecord] {
+        // One index probe first: most ends release nothing that needs this.
+        guard try store.hasPendingInputs() else { return [] }
         let types = try catalog.current().types
         var changed: [TaskRecord] = []
         while true {

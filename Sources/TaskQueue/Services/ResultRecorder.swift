@@ -54,7 +54,7 @@ public struct ResultRecorder: Sendable {
         let predecessors = tasks.filter { $0.hasSuccessors && $0.status.isFinal }.map(\.id)
         guard !predecessors.isEmpty else { return }
         _ = try? inputResolver.resolvePending()
-        try? announcer.announce(endOf: predecessors)
+        announcer.announce(endOf: predecessors)
     }
 
     /// Cancels a task of `owner` that has not finished; a finished one is answered as it is.

@@ -51,7 +51,7 @@ public struct TaskAdministration: Sendable {
     public func cancel(id: Int64) throws -> TaskRecord {
         let task = try Self.changed(store.cancel(id: id), action: "cancelled", allowed: "STATUS_SCHEDULED or STATUS_RUNNING")
         taskFinished.taskChanged(task)
-        if task.hasSuccessors { try? announcer.announce(endOf: [task.id]) }
+        if task.hasSuccessors { announcer.announce(endOf: [task.id]) }
         return task
     }
 
