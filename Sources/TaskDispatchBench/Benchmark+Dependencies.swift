@@ -134,7 +134,7 @@ extension Benchmark {
             FROM numbered ORDER BY position
             """,
             [Self.type, Self.user, Self.app, count * length, length])
-        try admin.execute("ANALYZE tasks")
+        try admin.execute("ANALYZE tasks, task_dependencies")
     }
 
     /// Workers over HTTP, `next` then the result, until `expected` results are in; a 204 while

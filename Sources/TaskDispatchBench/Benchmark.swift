@@ -211,8 +211,8 @@ public final class Benchmark {
             [Self.type, Self.user, Self.app, count])
     }
 
-    /// Empties the task table, its counters and the attempt history (TRUNCATE fires no
-    /// triggers, so those are emptied with it). The server's own statements lock these tables in different orders
+    /// Empties the task table, its counters, the attempt history and the dependency edges
+    /// (TRUNCATE fires no triggers, so those are emptied with it). The server's own statements lock these tables in different orders
     /// (a result: the tasks, then the count deltas; the fold: the deltas, then the counts), so
     /// the TRUNCATE may be chosen to break a deadlock; it is then run again.
     static func clean(_ connection: PostgresConnection) throws {
@@ -220,13 +220,13 @@ public final class Benchmark {
         while true {
             attempts += 1
             do {
-                try connection.execute("TRUNCATE tasks, task_counts, task_count_deltas, task_attempts CASCADE")
+                try connection.execute("TRUNCATE tasks, task_counts, task_count_deltas, task_attempts, task_dependencies CASCADE")
                 break
             } catch {
                 guard error.sqlState == .deadlockDetected, attempts < 5 else { throw error }
             }
         }
-        try connection.execute("VACUUM ANALYZE tasks")
+        try connection.execute("VACUUM ANALYZE tasks, task_dependencies")
     }
 
     /// Runs the measured phase between two probes, then empties the table.

@@ -7,6 +7,7 @@ enum TaskColumns {
         "id", "type", "status", "user_id", "app_id", "custom_id", "input", "output", "error_message",
         "user_facing_error_message", "progress", "priority", "include_watermark", "allow_cleanup", "webhook_uri",
         "webhook_method", "attempt", "claimed_by", "on_dependency_failure", "has_successors",
+        "successors_read_output",
     ]
     /// Id arrays leave the database as comma-separated text.
     private static let idLists = ["depends_on", "waiting_for"]
@@ -67,7 +68,8 @@ enum TaskColumns {
             dependsOn: try row.string("depends_on").map { text throws(StoreError) in try decodeIDs(text, taskID: id) },
             waitingFor: try row.string("waiting_for").map { text throws(StoreError) in try decodeIDs(text, taskID: id) } ?? [],
             dependencyPolicy: row.string("on_dependency_failure").flatMap(DependencyFailurePolicy.init(rawValue:)),
-            hasSuccessors: row.bool("has_successors") ?? false)
+            hasSuccessors: row.bool("has_successors") ?? false,
+            successorsReadOutput: row.bool("successors_read_output") ?? false)
     }
 
     private static func decodeIDs(_ text: String, taskID: Int64) throws(StoreError) -> [Int64] {

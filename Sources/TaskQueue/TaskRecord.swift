@@ -45,6 +45,8 @@ public struct TaskRecord: Sendable, Equatable {
     public var dependencyPolicy: DependencyFailurePolicy?
     /// Whether some task depends on this one.
     public var hasSuccessors = false
+    /// Whether one of those names its output in its input (which its end may leave to prepare).
+    public var successorsReadOutput = false
 
     public init(
         id: Int64, type: String, status: TaskStatus, userID: String?, appID: String, customID: String,
@@ -54,7 +56,7 @@ public struct TaskRecord: Sendable, Equatable {
         claimedBy: String? = nil, lastUpdated: Int64, scheduledAt: Int64? = nil, startedAt: Int64? = nil,
         endedAt: Int64? = nil, completionExpectedAt: Int64? = nil, leaseExpiresAt: Int64? = nil, runAfter: Int64? = nil,
         queueWaitSeconds: Double? = nil, runSeconds: Double? = nil, dependsOn: [Int64]? = nil, waitingFor: [Int64] = [],
-        dependencyPolicy: DependencyFailurePolicy? = nil, hasSuccessors: Bool = false
+        dependencyPolicy: DependencyFailurePolicy? = nil, hasSuccessors: Bool = false, successorsReadOutput: Bool = false
     ) {
         self.id = id
         self.type = type
@@ -87,6 +89,7 @@ public struct TaskRecord: Sendable, Equatable {
         self.waitingFor = waitingFor
         self.dependencyPolicy = dependencyPolicy
         self.hasSuccessors = hasSuccessors
+        self.successorsReadOutput = successorsReadOutput
     }
 }
 

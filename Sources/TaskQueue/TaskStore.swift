@@ -171,18 +171,25 @@ extension TaskStore {
     /// can depend on earlier ones); the rows are inserted in order, so an item's attach trigger
     /// finds the earlier items it depends on.
     static func insert(batch tasks: [NewTask], ids: [Int64]? = nil, on connection: PostgresConnection) throws -> [TaskRecord] {
+        // Marks set here for items that later items depend on, so that the attach trigger need
+        // not update rows this statement inserts.
         let inBatch = Set(ids ?? [])
         let predecessors = Set(tasks.flatMap { $0.dependencies?.taskIDs ?? [] }).intersection(inBatch)
+        let readOutput = Set(tasks.flatMap { task in
+            task.dependencies.map { $0.references.isEmpty ? [] : $0.taskIDs } ?? []
+        }).intersection(inBatch)
         let rows = try connection.query(
             """
             INSERT INTO tasks (id, type, user_id, app_id, custom_id, input, webhook_uri, webhook_method,
                                include_watermark, completion_expected_at, priority, run_after,
-                               status, depends_on, on_dependency_failure, resolve_input, has_successors)
+                               status, depends_on, on_dependency_failure, resolve_input, has_successors,
+                               successors_read_output)
             SELECT coalesce(id, nextval('tasks_id_seq')), type, user_id, app_id, custom_id, input, webhook_uri, webhook_method,
                    include_watermark, now() + make_interval(secs => expected_runtime),
                    priority, CASE WHEN to_timestamp(run_after) > now() THEN to_timestamp(run_after) END,
                    CASE WHEN depends_on IS NULL THEN \(TaskStatus.scheduled) ELSE \(TaskStatus.waiting) END,
-                   string_to_array(depends_on, ',')::bigint[], on_dependency_failure, resolve_input, has_successors
+                   string_to_array(depends_on, ',')::bigint[], on_dependency_failure, resolve_input, has_successors,
+                   successors_read_output
             FROM unnest(\(bind: tasks.map(\.type))::text[], \(bind: tasks.map(\.userID))::text[], \(bind: tasks.map(\.appID))::text[],
                         \(bind: tasks.map(\.customID))::text[], \(bind: tasks.map { JSONValue.object($0.input).serializedString() })::text[],
                         \(bind: tasks.map(\.webhookURI))::text[], \(bind: tasks.map(\.webhookMethod))::text[],
@@ -192,10 +199,12 @@ extension TaskStore {
                         \(bind: tasks.map { task in task.dependencies.map { $0.taskIDs.map(String.init).joined(separator: ",") } })::text[],
                         \(bind: tasks.map { $0.dependencies?.policy.rawValue })::text[],
                         \(bind: tasks.map { !($0.dependencies?.references.isEmpty ?? true) })::boolean[],
-                        \(bind: (ids ?? tasks.map { _ in 0 }).map { predecessors.contains($0) })::boolean[])
+                        \(bind: (ids ?? tasks.map { _ in 0 }).map { predecessors.contains($0) })::boolean[],
+                        \(bind: (ids ?? tasks.map { _ in 0 }).map { readOutput.contains($0) })::boolean[])
                  WITH ORDINALITY AS batch (type, user_id, app_id, custom_id, input, webhook_uri, webhook_method,
                                            include_watermark, expected_runtime, priority, run_after, id, depends_on,
-                                           on_dependency_failure, resolve_input, has_successors, position)
+                                           on_dependency_failure, resolve_input, has_successors, successors_read_output,
+                                           position)
             ORDER BY position
             RETURNING \(unescaped: TaskColumns.tasks)
             """

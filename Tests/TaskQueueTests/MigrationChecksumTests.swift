@@ -16,7 +16,7 @@ struct MigrationChecksumTests {
         8: "427a57f593d01114cdc571ddacb33a321726cd101cbf1c3b81968a221916d70f",
         9: "4041036f1d00148c7c113eaca66805584b54d1e8327857d09eb2ac87b940e591",
         10: "20ec2f6c2a18dbe2467de807b2ce2457412bf877587a5b4c137a59bb8296df70",
-        11: "6a82c100d9dcd7dedb257eb2984c47f84aa82e1d4e94d080960eb54717d2a738",
+        11: "468b26612666c85cdd7289cbbc3ed8588d9b0275d6b96cd3c44716698f43e35b",
     ]
 
     @Test("every migration's SQL has the checksum pinned when it was released")

@@ -170,11 +170,14 @@ extension TaskStore {
 extension TaskStore {
     /// Announces on the ready channel the tasks that the end of `predecessors` made claimable
     /// (the release itself, inside the ending transaction, notifies nothing: see migration 11),
-    /// in the format of the `tasks_notify_ready` trigger. Its own short transaction.
-    public func announceReleasedSuccessors(of predecessors: [Int64]) throws(StoreError) {
-        guard !predecessors.isEmpty else { return }
-        try withConnection { connection in
-            _ = try connection.query(
+    /// in the format of the `tasks_notify_ready` trigger. Its own short transaction, which
+    /// commits (a NOTIFY needs a transaction id) only when there was something to announce;
+    /// answers whether there was.
+    @discardableResult
+    public func announceReleasedSuccessors(of predecessors: [Int64]) throws(StoreError) -> Bool {
+        guard !predecessors.isEmpty else { return false }
+        return try withConnection { connection in
+            try !connection.query(
                 """
                 SELECT pg_notify('\(unescaped: ReadyTaskNotice.channel)', CASE WHEN octet_length(payload) > 7000 THEN '*' ELSE payload END)
                 FROM (
@@ -187,7 +190,8 @@ extension TaskStore {
                     ) AS ready
                 ) AS notice
                 WHERE payload IS NOT NULL
-                """)
+                """
+            ).rows.isEmpty
         }
     }
 }

@@ -15,7 +15,8 @@ extension SchemaMigrations {
     ///   waiting with an empty `waiting_for` until the server substituted and checked its input
     ///   (a notice on `taskdispatch_inputs` asks for that).
     /// - `has_successors`: some task depends on this one; the row triggers fire only then, so
-    ///   tasks without dependencies pay nothing.
+    ///   tasks without dependencies pay nothing. `successors_read_output`: one of them also
+    ///   has `resolve_input`, so the end of this one may leave an input to prepare.
     /// - `task_dependencies`: one edge per predecessor until its successor ends; retention
     ///   keeps a task as long as an edge names it, and the release of a predecessor's
     ///   successors is announced through them after its commit. No foreign keys: the triggers
@@ -30,13 +31,18 @@ extension SchemaMigrations {
             ADD COLUMN waiting_for bigint[],
             ADD COLUMN on_dependency_failure text CHECK (on_dependency_failure IN ('cancel', 'fail', 'run')),
             ADD COLUMN resolve_input boolean NOT NULL DEFAULT false,
-            ADD COLUMN has_successors boolean NOT NULL DEFAULT false;
+            ADD COLUMN has_successors boolean NOT NULL DEFAULT false,
+            ADD COLUMN successors_read_output boolean NOT NULL DEFAULT false;
 
+        -- Every edge is inserted and deleted again within its successor's life: vacuumed and
+        -- analyzed as eagerly as the task table, so that the settle trigger's lookups by
+        -- predecessor see fresh statistics and few dead entries.
         CREATE TABLE task_dependencies (
             depends_on bigint NOT NULL,
             task_id    bigint NOT NULL,
             PRIMARY KEY (depends_on, task_id)
-        );
+        ) WITH (autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_threshold = 1000,
+                autovacuum_analyze_scale_factor = 0.02);
 
         DROP INDEX tasks_cleanup_idx;
         CREATE INDEX tasks_cleanup_idx ON tasks (last_updated) WHERE status BETWEEN 3 AND 5 AND allow_cleanup;
@@ -60,7 +66,8 @@ extension SchemaMigrations {
             culprit record;
         BEGIN
             PERFORM 1 FROM tasks WHERE id = ANY(NEW.depends_on) ORDER BY id FOR NO KEY UPDATE;
-            UPDATE tasks SET has_successors = true WHERE id = ANY(NEW.depends_on) AND NOT has_successors;
+            UPDATE tasks SET has_successors = true, successors_read_output = successors_read_output OR NEW.resolve_input
+            WHERE id = ANY(NEW.depends_on) AND (NOT has_successors OR (NEW.resolve_input AND NOT successors_read_output));
             IF NEW.on_dependency_failure <> 'run' THEN
                 SELECT wanted.id, tasks.status INTO culprit
                 FROM unnest(NEW.depends_on) AS wanted (id) LEFT JOIN tasks ON tasks.id = wanted.id

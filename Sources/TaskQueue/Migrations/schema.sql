@@ -199,7 +199,8 @@ DECLARE
     culprit record;
 BEGIN
     PERFORM 1 FROM tasks WHERE id = ANY(NEW.depends_on) ORDER BY id FOR NO KEY UPDATE;
-    UPDATE tasks SET has_successors = true WHERE id = ANY(NEW.depends_on) AND NOT has_successors;
+    UPDATE tasks SET has_successors = true, successors_read_output = successors_read_output OR NEW.resolve_input
+    WHERE id = ANY(NEW.depends_on) AND (NOT has_successors OR (NEW.resolve_input AND NOT successors_read_output));
     IF NEW.on_dependency_failure <> 'run' THEN
         SELECT wanted.id, tasks.status INTO culprit
         FROM unnest(NEW.depends_on) AS wanted (id) LEFT JOIN tasks ON tasks.id = wanted.id
@@ -433,7 +434,8 @@ CREATE TABLE public.task_counts (
 CREATE TABLE public.task_dependencies (
     depends_on bigint NOT NULL,
     task_id bigint NOT NULL
-);
+)
+WITH (autovacuum_vacuum_scale_factor='0.01', autovacuum_vacuum_threshold='1000', autovacuum_analyze_scale_factor='0.02');
 
 --
 -- Name: task_files; Type: TABLE; Schema: public; Owner: -
@@ -537,6 +539,7 @@ CREATE TABLE public.tasks (
     on_dependency_failure text,
     resolve_input boolean DEFAULT false NOT NULL,
     has_successors boolean DEFAULT false NOT NULL,
+    successors_read_output boolean DEFAULT false NOT NULL,
     CONSTRAINT tasks_on_dependency_failure_check CHECK ((on_dependency_failure = ANY (ARRAY['cancel'::text, 'fail'::text, 'run'::text]))),
     CONSTRAINT tasks_progress_check CHECK (((progress >= (0)::double precision) AND (progress <= (1)::double precision))),
     CONSTRAINT tasks_status_check CHECK (((status >= 0) AND (status <= 6)))

@@ -51,10 +51,10 @@ public struct ResultRecorder: Sendable {
     /// result is recorded either way.
     private func ended(_ tasks: [TaskRecord]) {
         tasks.forEach(taskFinished.taskChanged)
-        let predecessors = tasks.filter { $0.hasSuccessors && $0.status.isFinal }.map(\.id)
+        let predecessors = tasks.filter { $0.hasSuccessors && $0.status.isFinal }
         guard !predecessors.isEmpty else { return }
-        _ = try? inputResolver.resolvePending()
-        announcer.announce(endOf: predecessors)
+        if predecessors.contains(where: \.successorsReadOutput) { _ = try? inputResolver.resolvePending() }
+        announcer.announce(endOf: predecessors.map(\.id))
     }
 
     /// Cancels a task of `owner` that has not finished; a finished one is answered as it is.
