@@ -27,7 +27,7 @@ struct DependencyGraphTests {
     /// A random graph: each node depends on up to three earlier ones (mostly recent ones, so
     /// chains form), now and then on many (fan-in), and roots fan out.
     static func graph(nodes: Int, seed: UInt64) -> [Node] {
-        var random = SplitMix(seed: seed)
+        var random = SplitMix64(state: seed)
         var graph: [Node] = []
         for index in 0..<nodes {
             let roll = random.next() % 100
@@ -96,20 +96,22 @@ struct DependencyGraphTests {
         }.start()
 
         // Graph 0 in one batch (`#N`); graphs 1 and 2 task by task with real ids while the
-        // workers already run, alternating servers.
+        // workers already run.
         var ids: [[Int64]] = []
         let alice = APIClient(port: ports[0], caller: fixture.alice)
         ids.append(try Self.scheduleBatch(graphs[0], graph: 0, client: alice))
         for number in 1..<3 {
-            let client = APIClient(port: ports[number % 2], caller: fixture.alice)
-            ids.append(try Self.scheduleOneByOne(graphs[number], graph: number, client: client))
-            if number == 1 {
-                // Mid-run: server 0 dies without warning and comes back on its port.
+            // Graphs 1 and 2 go through server 1, so that server 0 can die while they are scheduled.
+            let client = APIClient(port: ports[1], caller: fixture.alice)
+            ids.append(try Self.scheduleOneByOne(graphs[number], graph: number, client: client) {
+                guard number == 1 else { return }
+                // Mid-run, half of graph 1 scheduled and the workers busy: server 0 dies without
+                // warning (claims it made may never reach their workers) and comes back on its port.
                 servers[0].kill()
                 usleep(300_000)
                 servers[0] = try fixture.spawnServer(port: ports[0], options: options, name: "server 0 again", logName: "serve-0b")
                 try waitUntilAnswering(port: ports[0], process: servers[0], timeoutSeconds: 30)
-            }
+            })
         }
 
         // Drained: nothing scheduled, waiting or running any more.
@@ -217,9 +219,13 @@ struct DependencyGraphTests {
         return tasks.compactMap { $0["id"]?.int64Value }
     }
 
-    static func scheduleOneByOne(_ graph: [Node], graph number: Int, client: APIClient) throws -> [Int64] {
+    /// Schedules the graph task by task; `halfway` runs when half of it is scheduled.
+    static func scheduleOneByOne(
+        _ graph: [Node], graph number: Int, client: APIClient, halfway: () throws -> Void = {}
+    ) throws -> [Int64] {
         var ids: [Int64] = []
         for (index, node) in graph.enumerated() {
+            if index == graph.count / 2 { try halfway() }
             var body: JSONObject = [
                 "type": "core:text2text", "appId": "graphs", "input": ["input": .string("\(number)-\(index) \(node.script.rawValue)")],
             ]

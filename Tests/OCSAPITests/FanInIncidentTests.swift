@@ -77,7 +77,7 @@ struct FanInIncidentTests {
         onThreads(shares.count) { index in
             var log = RoundLog()
             let client = APIClient(port: port, caller: worker)
-            var generator = SplitMix(seed: seed &* 31 &+ UInt64(index))
+            var generator = SplitMix64(state: seed &* 31 &+ UInt64(index))
             var mine: [Int64] = []
             var tries = 0
             while mine.count < shares[index], tries < 200, log.errors.isEmpty {
@@ -129,21 +129,6 @@ struct FanInIncidentTests {
             total.earlySuccessorClaims += log.earlySuccessorClaims
             total.errors += log.errors
         }
-    }
-}
-
-/// A small deterministic generator, so a failing round can be replayed.
-struct SplitMix {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 
