@@ -82,6 +82,26 @@ struct DependencyEndpointTests {
         #expect(ContinuousClock.now - resultAt < .seconds(3), "woken by the backstop, not by the release's notice")
     }
 
+    @Test("a reference whose value does not fit the successor's input fails the successor, saying which reference produced what")
+    func misfittingReference() throws {
+        let server = try TestServer()
+        defer { server.stop() }
+        let (alice, worker) = (server.client(server.alice), server.client(server.worker))
+        let text = try alice.schedule("how many images?")
+        let image = try #require(try schedule(alice, [
+            "type": "core:text2image", "dependsOn": [.int(text)],
+            "input": ["input": "a queue", "numberOfImages": ["$fromTask": .int(text), "output": "output"]],
+        ]).taskID)
+        #expect(try worker.next().taskID == text)
+        #expect(try worker.call("POST", "tasks_provider/\(text)/result", json: ["output": ["output": "three"]]).status == 200)
+        let failed = try #require(try alice.call("GET", "task/\(image)").task)
+        #expect(failed["status"] == "STATUS_FAILED", "resolved before the result's answer: \(failed)")
+        let message = try server.client(server.admin).call("GET", "admin/tasks/\(image)").data?["task"]?["errorMessage"]?.stringValue
+        #expect(message?.contains("input key 'numberOfImages' must be Number") == true, "\(message ?? "none")")
+        #expect(message?.contains("input 'numberOfImages' was task \(text) output 'output': \"three\"") == true, "\(message ?? "none")")
+        #expect(try worker.next(types: ["core:text2image"]).status == 204, "a failed successor is never handed out")
+    }
+
     @Test("an output that fails validation fails the task, and its dependent is cancelled in the same answer")
     func outputValidationCascades() throws {
         let server = try TestServer()

@@ -67,6 +67,14 @@ struct DependencyStoreTests {
         #expect(cancelled.errorMessage == "dependency \(failed.id) ended STATUS_FAILED")
         #expect(try schedule(store, after: [failed.id], policy: .fail).status == .failed)
         #expect(try schedule(store, after: [failed.id], policy: .run).status == .scheduled)
+
+        // Ended as it was scheduled, it still owes its webhook.
+        let notified = try store.tasks.schedule(NewTask(
+            type: "core:text2text", input: ["input": "x"], userID: "alice", appID: "app", webhookURI: "https://example.com/done",
+            dependencies: NewTaskDependencies(dependsOn: [.task(failed.id)])))
+        #expect(notified.status == .cancelled)
+        let owed = try store.query("SELECT count(*) AS n FROM webhook_deliveries WHERE task_id = $1", [notified.id])
+        #expect(owed.rows.first?.int64("n") == 1)
     }
 
     @Test("a failure cascades down the graph by each successor's policy; 'run' successors are released once all ended")

@@ -16,7 +16,7 @@ struct MigrationChecksumTests {
         8: "427a57f593d01114cdc571ddacb33a321726cd101cbf1c3b81968a221916d70f",
         9: "4041036f1d00148c7c113eaca66805584b54d1e8327857d09eb2ac87b940e591",
         10: "20ec2f6c2a18dbe2467de807b2ce2457412bf877587a5b4c137a59bb8296df70",
-        11: "468b26612666c85cdd7289cbbc3ed8588d9b0275d6b96cd3c44716698f43e35b",
+        11: "5fc763c1edb24a64a287bbfb1c6eef96eaf7c3e90301a8ea05109fb0077b07c9",
     ]
 
     @Test("every migration's SQL has the checksum pinned when it was released")

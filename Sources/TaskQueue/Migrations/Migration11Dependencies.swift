@@ -102,6 +102,11 @@ extension SchemaMigrations {
             FOR EACH ROW WHEN (NEW.status = 6 AND NEW.waiting_for IS NULL)
             EXECUTE FUNCTION tasks_dependencies_attach();
 
+        -- A task that ends as it is scheduled (a dependency already failed) owes its webhook too.
+        CREATE TRIGGER tasks_webhook_outbox_on_insert AFTER INSERT ON tasks
+            FOR EACH ROW WHEN (NEW.status IN (3, 4, 5) AND NEW.webhook_uri IS NOT NULL)
+            EXECUTE FUNCTION webhook_outbox_after_finish();
+
         -- What a predecessor's end (predecessor_status 3 to 5, NULL: deleted) does to the tasks
         -- waiting for it. Successors are locked in id order, so two predecessors ending at once
         -- take turns on a shared successor, and the second sees the first's removal.

@@ -942,6 +942,12 @@ CREATE TRIGGER tasks_record_requeued_attempt AFTER UPDATE OF status ON public.ta
 CREATE TRIGGER tasks_webhook_outbox AFTER UPDATE OF status ON public.tasks FOR EACH ROW WHEN (((new.status = ANY (ARRAY[3, 4, 5])) AND (old.status IS DISTINCT FROM new.status) AND (new.webhook_uri IS NOT NULL))) EXECUTE FUNCTION public.webhook_outbox_after_finish();
 
 --
+-- Name: tasks tasks_webhook_outbox_on_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER tasks_webhook_outbox_on_insert AFTER INSERT ON public.tasks FOR EACH ROW WHEN (((new.status = ANY (ARRAY[3, 4, 5])) AND (new.webhook_uri IS NOT NULL))) EXECUTE FUNCTION public.webhook_outbox_after_finish();
+
+--
 -- Name: app_passwords app_passwords_user_name_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
