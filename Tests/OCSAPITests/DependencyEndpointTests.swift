@@ -100,6 +100,15 @@ struct DependencyEndpointTests {
         #expect(message?.contains("input key 'numberOfImages' must be Number") == true, "\(message ?? "none")")
         #expect(message?.contains("input 'numberOfImages' was task \(text) output 'output': \"three\"") == true, "\(message ?? "none")")
         #expect(try worker.next(types: ["core:text2image"]).status == 204, "a failed successor is never handed out")
+
+        // Scheduled after its dependency succeeded: the input is filled in before the answer.
+        let summary = try #require(try schedule(alice, [
+            "type": "core:text2text:summary", "dependsOn": [.int(text)],
+            "input": ["input": ["$fromTask": .int(text), "output": "output"]],
+        ]).task)
+        #expect(summary["status"] == "STATUS_SCHEDULED" && summary["waitingFor"] == [])
+        #expect(summary["input"] == ["input": "three"], "\(summary)")
+        #expect(try worker.next(types: ["core:text2text:summary"]).taskID == summary["id"]?.int64Value)
     }
 
     @Test("an output that fails validation fails the task, and its dependent is cancelled in the same answer")

@@ -50,11 +50,13 @@ extension TaskStore {
 
     /// Takes up to `limit` released tasks whose input names predecessors' outputs, lets
     /// `resolve` substitute and check each, and stores the answer: the task becomes claimable
-    /// with the new input (predecessors' files copied to it) or fails. One transaction; the
-    /// tasks are locked with `SKIP LOCKED`, so several server processes share the work and each
-    /// task is resolved once. Returns the tasks changed.
+    /// with the new input (predecessors' files copied to it) or fails. One transaction; each
+    /// task is resolved once: the tasks are locked, in id order, and passed over when another
+    /// resolver (another process's, or this one's listener) holds them, or with
+    /// `waitingForOthers` waited for, so that when this returns they are prepared (then they
+    /// no longer qualify, and this resolver leaves them). Returns the tasks this call changed.
     public func resolvePendingInputs(
-        limit: Int = 50, _ resolve: (PendingInput) -> ResolvedInput
+        limit: Int = 50, waitingForOthers: Bool = false, _ resolve: (PendingInput) -> ResolvedInput
     ) throws(StoreError) -> [TaskRecord] {
         try withConnectionRetryingDeadlocks { connection in
             try connection.transaction { connection in
@@ -63,7 +65,7 @@ extension TaskStore {
                     SELECT \(unescaped: TaskColumns.tasks) FROM tasks
                     WHERE status = \(TaskStatus.waiting) AND waiting_for = '{}'
                     ORDER BY id LIMIT \(bind: limit)
-                    FOR UPDATE SKIP LOCKED
+                    FOR UPDATE \(unescaped: waitingForOthers ? "" : "SKIP LOCKED")
                     """
                 ).rows.map(TaskColumns.decode)
                 guard !pending.isEmpty else { return [] }

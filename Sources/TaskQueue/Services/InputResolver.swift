@@ -19,15 +19,17 @@ public struct InputResolver: Sendable {
         self.catalog = catalog
     }
 
-    /// Prepares every task waiting for it; returns the tasks changed.
+    /// Prepares every task waiting for it; returns the tasks changed. With `waitingForOthers`
+    /// (a request that released such tasks and answers after them), tasks another resolver
+    /// holds are waited for rather than passed over.
     @discardableResult
-    public func resolvePending() throws -> [TaskRecord] {
+    public func resolvePending(waitingForOthers: Bool = false) throws -> [TaskRecord] {
         // One index probe first: most ends release nothing that needs this.
         guard try store.hasPendingInputs() else { return [] }
         let types = try catalog.current().types
         var changed: [TaskRecord] = []
         while true {
-            let batch = try store.resolvePendingInputs(limit: Self.batchSize) { pending in
+            let batch = try store.resolvePendingInputs(limit: Self.batchSize, waitingForOthers: waitingForOthers) { pending in
                 Self.resolve(pending, type: types[pending.task.type])
             }
             changed += batch

@@ -53,7 +53,7 @@ public struct ResultRecorder: Sendable {
         tasks.forEach(taskFinished.taskChanged)
         let predecessors = tasks.filter { $0.hasSuccessors && $0.status.isFinal }
         guard !predecessors.isEmpty else { return }
-        if predecessors.contains(where: \.successorsReadOutput) { _ = try? inputResolver.resolvePending() }
+        if predecessors.contains(where: \.successorsReadOutput) { _ = try? inputResolver.resolvePending(waitingForOthers: true) }
         announcer.announce(endOf: predecessors.map(\.id))
     }
 

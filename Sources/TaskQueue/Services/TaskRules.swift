@@ -59,7 +59,7 @@ public struct TaskServices: Sendable {
         let batcher = rules.batchWorkerCalls ? WorkerCallBatcher(store: store, retryPolicy: rules.retryPolicy) : nil
         inputResolver = InputResolver(store: store, catalog: catalog)
         announcer = ReleaseAnnouncer(store: store)
-        scheduler = TaskScheduler(store: store, catalog: catalog, rules: rules)
+        scheduler = TaskScheduler(store: store, catalog: catalog, rules: rules, inputResolver: inputResolver)
         claimer = TaskClaimer(store: store, catalog: catalog, rules: rules, batcher: batcher, metrics: metrics)
         recorder = ResultRecorder(
             store: store, catalog: catalog, rules: rules, batcher: batcher, taskFinished: taskFinished, metrics: metrics,

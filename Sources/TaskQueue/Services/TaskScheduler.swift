@@ -44,6 +44,7 @@ public struct TaskScheduler: Sendable {
     let store: TaskStore
     let catalog: ProviderCatalog
     let rules: TaskRules
+    let inputResolver: InputResolver
 
     /// Longest app id and custom id, in bytes.
     public static let maxIdentifierLength = 255
@@ -143,7 +144,7 @@ public struct TaskScheduler: Sendable {
         }
         switch outcome {
         case .created(let scheduled), .replayed(let scheduled):
-            return scheduled
+            return try withInputsResolved([scheduled])[0]
         case .keyReused:
             throw ServiceError(
                 .idempotencyKeyReused, "the Idempotency-Key was already used with a different request; nothing was scheduled")
@@ -158,11 +159,25 @@ public struct TaskScheduler: Sendable {
                 let itemDependencies = tasks.contains { task in
                     task.dependencies?.dependsOn.contains { $0.taskID == nil } ?? false
                 }
-                guard itemDependencies else { return try store.schedule(batch: tasks) }
+                guard itemDependencies else { return try withInputsResolved(store.schedule(batch: tasks)) }
                 let ids = try store.allocateTaskIDs(tasks.count)
-                return try store.schedule(batch: tasks.map { $0.resolvingBatchItems(ids) }, ids: ids)
+                return try withInputsResolved(store.schedule(batch: tasks.map { $0.resolvingBatchItems(ids) }, ids: ids))
             }
         } stored: { _ in true }
+    }
+
+    /// The tasks as they are once the inputs of those whose dependencies had all succeeded
+    /// already (waiting with nothing to wait for: their output references to fill in) are
+    /// prepared, so that the answer shows them claimable (or failed), as a worker finds them.
+    /// Another process (or this one's listener, on the database's notice) may prepare them
+    /// first, so they are read again.
+    private func withInputsResolved(_ tasks: [TaskRecord]) throws -> [TaskRecord] {
+        guard tasks.contains(where: { $0.status == .waiting && $0.waitingFor.isEmpty }) else { return tasks }
+        try inputResolver.resolvePending(waitingForOthers: true)
+        return try tasks.map { task in
+            guard task.status == .waiting, task.waitingFor.isEmpty else { return task }
+            return try store.task(id: task.id, userID: nil) ?? task
+        }
     }
 
     /// The app a `tasks_consumer` schedule files the task under: the one asked for, which must
