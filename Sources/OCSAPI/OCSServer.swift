@@ -32,7 +32,7 @@ public final class OCSServer: HTTPHandler {
         tasks: TaskStore, accounts: AccountStore, catalog: ProviderCatalog,
         configuration: OCSServerConfiguration, taskFinished: TaskFinishedListener = .none, longPolls: LongPollWaiters? = nil,
         readiness: ServiceReadiness? = nil, metrics: OCSMetricsConfiguration? = nil, taskMetrics: TaskMetrics = .disabled,
-        logger: Logger
+        releaseAnnouncer: ReleaseAnnouncer? = nil, logger: Logger
     ) {
         metricsEndpoint = metrics.map(MetricsEndpoint.init)
         httpMetrics = metrics.map { HTTPMetrics(factory: $0.factory) }
@@ -40,10 +40,12 @@ public final class OCSServer: HTTPHandler {
         workerActivity = tasks.workerActivity
         healthProbes = HealthProbes(readiness: readiness)
         let services = TaskServices(
-            store: tasks, catalog: catalog, rules: configuration.rules, taskFinished: taskFinished, metrics: taskMetrics)
+            store: tasks, catalog: catalog, rules: configuration.rules, taskFinished: taskFinished, metrics: taskMetrics,
+            announcer: releaseAnnouncer)
         taskEndpoints = TaskEndpoints(store: tasks, catalog: catalog, services: services, configuration: configuration)
         providerEndpoints = ProviderEndpoints(services: services, configuration: configuration)
-        let administration = TaskAdministration(store: tasks, catalog: catalog, taskFinished: taskFinished)
+        let administration = TaskAdministration(
+            store: tasks, catalog: catalog, taskFinished: taskFinished, announcer: services.announcer)
         adminEndpoints = AdminEndpoints(
             store: tasks, catalog: catalog, administration: administration, configuration: configuration, longPolls: longPolls)
         adminTaskEndpoints = AdminTaskEndpoints(administration: administration)

@@ -47,6 +47,8 @@ public final class TaskDispatchServer: Sendable {
         longPolls = LongPollWaiters(claimThreads: configuration.longPollClaimThreads, logger: logger)
         catalog = ProviderCatalog(store: ProviderStore(pool: pool), logger: logger)
         let inputResolver = InputResolver(store: tasks, catalog: catalog)
+        // One per process: its pause after a notice holds for every announcement of the process.
+        let announcer = ReleaseAnnouncer(store: tasks)
         let resolveInputs: @Sendable () -> Void = { [logger] in
             do {
                 try inputResolver.resolvePending()
@@ -86,7 +88,7 @@ public final class TaskDispatchServer: Sendable {
                 OCSMetricsConfiguration(
                     factory: exporter, exposition: exporter, allowedClients: configuration.metricsAllowedClients)
             },
-            taskMetrics: taskMetrics, logger: logger)
+            taskMetrics: taskMetrics, releaseAnnouncer: announcer, logger: logger)
         http = HTTPServer(
             configuration: HTTPServerConfiguration(
                 host: configuration.host, port: configuration.port, handlerThreads: configuration.httpThreads,
@@ -104,7 +106,7 @@ public final class TaskDispatchServer: Sendable {
             rateLimitPeriodSeconds: configuration.scheduleRatePeriodSeconds, tasksFailed: { sender.nudge() },
             leasesExpired: { taskMetrics.leasesExpired($0) },
             longPollsWaiting: { [longPolls] in longPolls.waitingByApp }, resolveInputs: resolveInputs,
-            announceReleases: { [announcer = ReleaseAnnouncer(store: tasks)] in announcer.announce(endOf: $0) }, logger: logger)
+            announceReleases: { announcer.announce(endOf: $0) }, logger: logger)
         exporter?.setScrape { [tasks, longPolls, pool, logger] in
             Self.scrapedGauges(tasks: tasks, longPolls: longPolls, pool: pool, logger: logger)
         }

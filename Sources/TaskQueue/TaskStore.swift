@@ -68,10 +68,17 @@ public struct TaskStore: Sendable, PooledStore {
     public func taskTypes(ids: [Int64]) throws(StoreError) -> [Int64: String] {
         var (types, unknown) = claimedTypes.lookUp(ids)
         guard !unknown.isEmpty else { return types }
-        try withConnection { connection in
-            for row in try connection.query("SELECT id, type FROM tasks WHERE id = ANY(\(bind: unknown)::bigint[])").rows {
-                if let id = row.int64("id"), let type = row.string("type") { types[id] = type }
-            }
+        let stored = try withConnection { connection in
+            try Self.typesByID(connection.query("SELECT id, type FROM tasks WHERE id = ANY(\(bind: unknown)::bigint[])"))
+        }
+        return types.merging(stored) { _, stored in stored }
+    }
+
+    /// The `id` and `type` columns of `result` as a map.
+    static func typesByID(_ result: PostgresResult) -> [Int64: String] {
+        var types: [Int64: String] = [:]
+        for row in result.rows {
+            if let id = row.int64("id"), let type = row.string("type") { types[id] = type }
         }
         return types
     }
@@ -178,6 +185,7 @@ extension TaskStore {
         let readOutput = Set(tasks.flatMap { task in
             task.dependencies.map { $0.references.isEmpty ? [] : $0.taskIDs } ?? []
         }).intersection(inBatch)
+        let batchIDs: [Int64?] = ids ?? tasks.map { _ in nil }
         let rows = try connection.query(
             """
             INSERT INTO tasks (id, type, user_id, app_id, custom_id, input, webhook_uri, webhook_method,
@@ -195,12 +203,12 @@ extension TaskStore {
                         \(bind: tasks.map(\.webhookURI))::text[], \(bind: tasks.map(\.webhookMethod))::text[],
                         \(bind: tasks.map(\.includeWatermark))::boolean[], \(bind: tasks.map(\.expectedRuntimeSeconds))::integer[],
                         \(bind: tasks.map(\.priority))::integer[], \(bind: tasks.map(\.runAfter))::bigint[],
-                        \(bind: ids.map { $0.map(Optional.some) } ?? tasks.map { _ -> Int64? in nil })::bigint[],
+                        \(bind: batchIDs)::bigint[],
                         \(bind: tasks.map { task in task.dependencies.map { $0.taskIDs.map(String.init).joined(separator: ",") } })::text[],
                         \(bind: tasks.map { $0.dependencies?.policy.rawValue })::text[],
                         \(bind: tasks.map { !($0.dependencies?.references.isEmpty ?? true) })::boolean[],
-                        \(bind: (ids ?? tasks.map { _ in 0 }).map { predecessors.contains($0) })::boolean[],
-                        \(bind: (ids ?? tasks.map { _ in 0 }).map { readOutput.contains($0) })::boolean[])
+                        \(bind: batchIDs.map { $0.map(predecessors.contains) ?? false })::boolean[],
+                        \(bind: batchIDs.map { $0.map(readOutput.contains) ?? false })::boolean[])
                  WITH ORDINALITY AS batch (type, user_id, app_id, custom_id, input, webhook_uri, webhook_method,
                                            include_watermark, expected_runtime, priority, run_after, id, depends_on,
                                            on_dependency_failure, resolve_input, has_successors, successors_read_output,

@@ -30,13 +30,8 @@ extension TaskStore {
     public func taskTypes(ids: [Int64], owner: TaskOwner) throws(StoreError) -> [Int64: String] {
         guard !ids.isEmpty else { return [:] }
         return try withConnection { connection in
-            var types: [Int64: String] = [:]
-            let rows = try connection.query(
-                "SELECT id, type FROM tasks WHERE id = ANY(\(bind: ids)::bigint[]) AND \(fragment: owner.condition())").rows
-            for row in rows {
-                if let id = row.int64("id"), let type = row.string("type") { types[id] = type }
-            }
-            return types
+            try Self.typesByID(connection.query(
+                "SELECT id, type FROM tasks WHERE id = ANY(\(bind: ids)::bigint[]) AND \(fragment: owner.condition())"))
         }
     }
 

@@ -7,11 +7,13 @@ public struct TaskAdministration: Sendable {
     let taskFinished: TaskFinishedListener
     let announcer: ReleaseAnnouncer
 
-    public init(store: TaskStore, catalog: ProviderCatalog, taskFinished: TaskFinishedListener = .none) {
+    public init(
+        store: TaskStore, catalog: ProviderCatalog, taskFinished: TaskFinishedListener = .none, announcer: ReleaseAnnouncer? = nil
+    ) {
         self.store = store
         self.catalog = catalog
         self.taskFinished = taskFinished
-        announcer = ReleaseAnnouncer(store: store)
+        self.announcer = announcer ?? ReleaseAnnouncer(store: store)
     }
 
     /// The most tasks one page holds.

@@ -53,17 +53,17 @@ public struct TaskServices: Sendable {
 
     public init(
         store: TaskStore, catalog: ProviderCatalog, rules: TaskRules, taskFinished: TaskFinishedListener = .none,
-        metrics: TaskMetrics = .disabled
+        metrics: TaskMetrics = .disabled, announcer: ReleaseAnnouncer? = nil
     ) {
         // One batcher for claims and results: a result and a claim that arrive together share a commit.
         let batcher = rules.batchWorkerCalls ? WorkerCallBatcher(store: store, retryPolicy: rules.retryPolicy) : nil
         inputResolver = InputResolver(store: store, catalog: catalog)
-        announcer = ReleaseAnnouncer(store: store)
+        self.announcer = announcer ?? ReleaseAnnouncer(store: store)
         scheduler = TaskScheduler(store: store, catalog: catalog, rules: rules, inputResolver: inputResolver)
         claimer = TaskClaimer(store: store, catalog: catalog, rules: rules, batcher: batcher, metrics: metrics)
         recorder = ResultRecorder(
             store: store, catalog: catalog, rules: rules, batcher: batcher, taskFinished: taskFinished, metrics: metrics,
-            inputResolver: inputResolver, announcer: announcer)
+            inputResolver: inputResolver, announcer: self.announcer)
         files = TaskFiles(store: store, rules: rules)
     }
 }

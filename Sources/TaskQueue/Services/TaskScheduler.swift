@@ -116,7 +116,7 @@ public struct TaskScheduler: Sendable {
             }
         }
         let inputKeys = Set((type.inputShape + type.optionalInputShape).map(\.key))
-        let types = try catalog.current().types
+        let types = references.isEmpty ? nil : try catalog.current().types
         for reference in references {
             guard let predecessorType = predecessorTypes[reference.task] else {
                 throw ServiceError.invalid("input '\(reference.inputKey)' names \(reference.task), which is not in 'dependsOn'")
@@ -124,7 +124,7 @@ public struct TaskScheduler: Sendable {
             guard inputKeys.contains(reference.inputKey) else {
                 throw ServiceError.invalid("input '\(reference.inputKey)' is not an input of \(type.id)")
             }
-            let outputKeys = types[predecessorType].map { Set(($0.outputShape + $0.optionalOutputShape).map(\.key)) } ?? []
+            let outputKeys = types?[predecessorType].map { Set(($0.outputShape + $0.optionalOutputShape).map(\.key)) } ?? []
             guard outputKeys.contains(reference.outputKey) else {
                 throw ServiceError.invalid(
                     "input '\(reference.inputKey)' names output '\(reference.outputKey)' of \(reference.task), "
