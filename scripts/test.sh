@@ -3,7 +3,7 @@
 # their own throwaway PostgreSQL cluster (as the postgres user when run as root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-dependencies.sh
+scripts/install-dependencies.sh --tests
 
 # A private virtual environment holds the OpenAPI validator, nc-py-api, the Nextcloud Python
 # client that the compatibility tests (NcPyApiCompatibilityTests) drive against the server, and
@@ -12,6 +12,8 @@ venv=.build/venv
 nc_py_api_version=0.30.3
 # prometheus-client's parsers read /metrics in MetricsEndpointTests, as Prometheus would.
 prometheus_client_version=0.21.1
+# Playwright drives Debian's Chromium (never a downloaded browser) in DashboardBrowserTests.
+playwright_version=1.65.3
 if [[ ! -x $venv/bin/python3 ]]; then
     python3 -m venv "$venv"
 fi
@@ -23,6 +25,9 @@ if ! "$venv/bin/python3" -c "import importlib.metadata as m, sys; sys.exit(m.ver
 fi
 if ! "$venv/bin/python3" -c "import importlib.metadata as m, sys; sys.exit(m.version('prometheus-client') != '$prometheus_client_version')" 2>/dev/null; then
     "$venv/bin/pip" install --quiet --disable-pip-version-check "prometheus-client==$prometheus_client_version"
+fi
+if ! "$venv/bin/python3" -c "import importlib.metadata as m, sys; sys.exit(m.version('playwright') != '$playwright_version')" 2>/dev/null; then
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "playwright==$playwright_version"
 fi
 echo "validating openapi.yaml"
 "$venv/bin/openapi-spec-validator" openapi.yaml

@@ -70,4 +70,31 @@ public enum AdminJSON {
             "averageOutputBytes": stats.averageOutputBytes.map(JSONValue.double) ?? .null,
         ]
     }
+
+    /// A stored file without its bytes.
+    public static func file(_ file: TaskFile) -> JSONValue {
+        ["id": .int(file.id), "name": .string(file.name), "contentType": .string(file.contentType), "size": .int(file.size)]
+    }
+
+    public static func history(_ history: TaskTypeHistory) -> JSONValue {
+        [
+            "type": .string(history.type),
+            "points": .array(history.points.map { point in
+                [
+                    "time": .int(point.time), "scheduled": .int(point.scheduled), "running": .int(point.running),
+                    "succeeded": .int(point.succeeded), "failed": .int(point.failed), "cancelled": .int(point.cancelled),
+                ]
+            }),
+        ]
+    }
+
+    public static func webhookDelivery(_ delivery: WebhookDeliveryRecord) -> JSONValue {
+        [
+            "id": .int(delivery.id), "deliveryId": .string(delivery.deliveryID), "taskId": .int(delivery.taskID),
+            "uri": .string(delivery.uri), "method": .string(delivery.method), "state": .string(delivery.state.rawValue),
+            "attempts": .int(Int64(delivery.attempts)), "nextAttemptAt": .int(delivery.nextAttemptAt),
+            "lastStatus": delivery.lastStatus.map { .int(Int64($0)) } ?? .null, "lastError": TaskJSON.optional(delivery.lastError),
+            "createdAt": .int(delivery.createdAt), "deliveredAt": TaskJSON.optional(delivery.deliveredAt),
+        ]
+    }
 }

@@ -27,7 +27,9 @@ struct AdminTaskEndpoints: Sendable {
         try context.requireAdmin()
         try context.parameters.refuseUnknown([])
         let (task, attempts) = try administration.task(id: id)
-        return .ok(["task": AdminJSON.task(task, attempts: attempts)])
+        var object = AdminJSON.task(task, attempts: attempts).objectValue ?? [:]
+        object["files"] = .array(try administration.files(ofTask: id).map(AdminJSON.file))
+        return .ok(["task": .object(object)])
     }
 
     func retry(_ context: EndpointContext, id: Int64) throws -> EndpointResult {
@@ -91,6 +93,44 @@ struct AdminTaskEndpoints: Sendable {
         try context.requireAdmin()
         try context.parameters.refuseUnknown([])
         return .ok(["workers": .array(try administration.workers().map(AdminJSON.worker))])
+    }
+
+    /// `GET admin/history?seconds=3600&stepSeconds=60`: the per-minute rollups per type, in steps.
+    func history(_ context: EndpointContext) throws -> EndpointResult {
+        try context.requireAdmin()
+        try context.parameters.refuseUnknown(["seconds", "stepSeconds"])
+        let seconds = try context.parameters.int("seconds", in: 60...Self.maxHistorySeconds) ?? 3600
+        let step = try context.parameters.int("stepSeconds", in: 60...86_400) ?? 60
+        guard step % 60 == 0 else { throw OCSError.badRequest("parameter 'stepSeconds' must be a multiple of 60") }
+        let histories = try administration.history(seconds: seconds, stepSeconds: step)
+        return .ok([
+            "seconds": .int(Int64(seconds)), "stepSeconds": .int(Int64(step)),
+            "types": .array(histories.map(AdminJSON.history)),
+        ])
+    }
+
+    /// The longest history one call reads: 31 days.
+    static let maxHistorySeconds = 31 * 86_400
+
+    /// `GET admin/webhooks?state=failed&taskId=12&limit=50&before=900`: deliveries, newest first.
+    func webhooks(_ context: EndpointContext) throws -> EndpointResult {
+        try context.requireAdmin()
+        try context.parameters.refuseUnknown(["state", "taskId", "limit", "before"])
+        let state = try context.parameters.string("state").map { text throws(OCSError) in
+            guard let state = WebhookDeliveryState(rawValue: text) else {
+                throw .badRequest("parameter 'state' has an unknown value '\(text)'; use pending, delivered or failed")
+            }
+            return state
+        }
+        let ids = 1...Int(Int64.max)
+        let taskID = try context.parameters.int("taskId", in: ids).map(Int64.init)
+        let before = try context.parameters.int("before", in: ids).map(Int64.init)
+        let limit = try context.parameters.int("limit", in: 1...TaskAdministration.maxPageSize) ?? 100
+        let deliveries = try administration.webhookDeliveries(state: state, taskID: taskID, limit: limit, beforeID: before)
+        return .ok([
+            "deliveries": .array(deliveries.map(AdminJSON.webhookDelivery)),
+            "nextBefore": deliveries.count == limit ? deliveries.last.map { .int($0.id) } ?? .null : .null,
+        ])
     }
 
     // MARK: Parameters

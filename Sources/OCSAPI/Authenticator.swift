@@ -3,10 +3,28 @@ import TaskQueue
 
 /// Finds the caller of a request from its credentials:
 /// - AppAPI headers (`EX-APP-ID`, `EX-APP-VERSION`, `AUTHORIZATION-APP-API: base64(user:secret)`) for ExApps;
-/// - `Authorization: Basic base64(user:app-password)` or `Authorization: Bearer app-password` for users.
+/// - `Authorization: Basic base64(user:app-password)` or `Authorization: Bearer app-password` for users;
+/// - on the operator's routes only, a dashboard session cookie with its CSRF token.
 struct Authenticator: Sendable {
     let accounts: AccountStore
     let cache: CredentialCache
+    let sessions: DashboardSessionStore
+    let cookie: DashboardCookie
+
+    /// The administrator of the dashboard session in the request's cookie, or nil without one.
+    /// The CSRF token is checked first (403 when missing or wrong, before any lookup); then the
+    /// session, read from the database on every call so that a sign-out anywhere holds at once
+    /// (401 when it ended).
+    func authenticateSession(_ headers: HTTPHeaders) throws(OCSError) -> Principal? {
+        guard let token = cookie.token(in: headers) else { return nil }
+        guard DashboardCookie.carriesCSRFToken(headers, for: token) else {
+            throw .forbidden("CSRF token missing or wrong: send the session's token in the requesttoken header")
+        }
+        guard let account = try Self.lookingUp({ try sessions.user(forToken: token) }) else {
+            throw .unauthorized("the dashboard session has ended; sign in again")
+        }
+        return Principal.user(name: account.name, isAdmin: account.isAdmin)
+    }
 
     /// The caller, or nil when the request carries no credentials at all. Throws 401 for
     /// credentials that are present but wrong or malformed, 503 when they cannot be checked.
@@ -32,13 +50,8 @@ struct Authenticator: Sendable {
     private func authenticateUser(name: String?, appPassword: String) throws(OCSError) -> Principal {
         let key = CredentialCache.key("user", name ?? "", appPassword)
         return try cache.principal(for: key) { () throws(OCSError) -> Principal in
-            let account: UserAccount?
-            do {
-                account = try accounts.authenticateUser(userName: name, appPassword: appPassword)
-            } catch {
-                throw Self.lookupFailure(error)
-            }
-            guard let account else { throw .unauthorized("invalid user name or app password") }
+            guard let account = try Self.lookingUp({ try accounts.authenticateUser(userName: name, appPassword: appPassword) })
+            else { throw .unauthorized("invalid user name or app password") }
             return Principal.user(name: account.name, isAdmin: account.isAdmin)
         }
     }
@@ -72,6 +85,16 @@ struct Authenticator: Sendable {
                 throw Self.lookupFailure(error)
             }
             return Principal.exApp(appID: appID, userID: userID)
+        }
+    }
+
+    /// Runs a lookup of credentials or sessions; a store failure becomes the error it means for
+    /// the caller (503 while the database is unavailable).
+    static func lookingUp<T>(_ lookup: () throws -> T) throws(OCSError) -> T {
+        do {
+            return try lookup()
+        } catch {
+            throw lookupFailure(error)
         }
     }
 

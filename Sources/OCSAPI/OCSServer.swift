@@ -26,6 +26,8 @@ public final class OCSServer: HTTPHandler {
     private let httpMetrics: HTTPMetrics?
     /// Where ExApps' requests are noted for the workers view.
     private let workerActivity: WorkerActivity
+    /// The operators' web dashboard under `/dashboard`.
+    private let dashboard: DashboardEndpoints
 
     /// Creates the handler; `longPolls` enables waiting on `next` / `next_batch`.
     public init(
@@ -52,9 +54,13 @@ public final class OCSServer: HTTPHandler {
         fileEndpoints = FileEndpoints(files: services.files, configuration: configuration)
         csrfCheck = configuration.csrfCheck
         appAPIEndpoints = AppAPIEndpoints(catalog: catalog, configuration: configuration)
+        let cookie = DashboardCookie(secure: configuration.secureCookies, lifetimeSeconds: configuration.dashboardSessionSeconds)
         authenticator = Authenticator(
-            accounts: accounts, cache: CredentialCache(ttl: .seconds(configuration.credentialCacheSeconds)))
+            accounts: accounts, cache: CredentialCache(ttl: .seconds(configuration.credentialCacheSeconds)),
+            sessions: accounts.dashboardSessions, cookie: cookie)
         jsonOptions = JSONParseOptions(maxDepth: configuration.maxJSONDepth)
+        dashboard = DashboardEndpoints(
+            accounts: accounts, sessions: accounts.dashboardSessions, cookie: cookie, jsonOptions: jsonOptions, logger: logger)
         self.logger = logger
     }
 
@@ -75,6 +81,13 @@ public final class OCSServer: HTTPHandler {
     /// The one path every request takes: route, checks, dispatch.
     private func answer(_ request: HTTPRequest, mayWait: Bool) -> HTTPHandlerResult {
         if let probe = healthProbes.answer(request.head) { return .response(probe) }
+        if DashboardEndpoints.owns(request.head.path) {
+            do {
+                return .response(try dashboard.answer(request))
+            } catch {
+                return .response(DashboardEndpoints.secured(refuse(request.head, error, version: .v2)))
+            }
+        }
         if let metricsEndpoint, request.head.path == MetricsEndpoint.path {
             return .response(metricsEndpoint.answer(request.head) { try authenticator.authenticate(request.head.headers) })
         }
@@ -139,6 +152,8 @@ public final class OCSServer: HTTPHandler {
         var taskID: Int64?
         if HealthProbes.paths.contains(head.path) || (metricsEndpoint != nil && head.path == MetricsEndpoint.path) {
             route = head.path
+        } else if DashboardEndpoints.owns(head.path) {
+            route = DashboardEndpoints.metricsLabel(head.path)
         } else {
             let match = Router.matchWithPattern(method: head.method, path: head.path)
             route = match.pattern ?? "unmatched"
@@ -246,12 +261,19 @@ public final class OCSServer: HTTPHandler {
         case .adminTypeLimits(let type): return try adminTaskEndpoints.setLimits(context, type: type)
         case .adminStats: return try adminTaskEndpoints.statistics(context)
         case .adminWorkers: return try adminTaskEndpoints.workers(context)
+        case .adminHistory: return try adminTaskEndpoints.history(context)
+        case .adminWebhooks: return try adminTaskEndpoints.webhooks(context)
+        case .adminTaskFile(let taskID, let fileID):
+            try context.requireAdmin()
+            return try fileEndpoints.download(context, taskID: taskID, fileID: fileID, owner: nil)
         }
     }
 
     /// The authenticated caller and the parameters of `request`.
     private func endpointContext(_ request: HTTPRequest, route: Route) throws(OCSError) -> EndpointContext {
-        guard let principal = try authenticator.authenticate(request.head.headers) else {
+        var principal = try authenticator.authenticate(request.head.headers)
+        if principal == nil && route.isAdmin { principal = try authenticator.authenticateSession(request.head.headers) }
+        guard let principal else {
             throw .unauthorized(
                 "authentication required: HTTP Basic with a user name and app password, "
                     + "Authorization: Bearer <app password>, or AppAPI headers")

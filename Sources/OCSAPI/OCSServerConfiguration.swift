@@ -39,6 +39,11 @@ public struct OCSServerConfiguration: Sendable {
     public var batchWorkerCalls: Bool
     /// The most tasks one task may depend on (`dependsOn`). Default 1000.
     public var maxDependencies: Int
+    /// How long a dashboard sign-in lasts. Default 12 hours.
+    public var dashboardSessionSeconds: Int = 43_200
+    /// Whether the dashboard's cookie is `Secure` (and `__Host-` prefixed): when the server
+    /// speaks HTTPS, or an HTTPS proxy stands in front. Default false.
+    public var secureCookies: Bool = false
 
     public init(
         serverVersion: String, leaseSeconds: Int = 300, maxLeaseSeconds: Int = 3600,

@@ -42,17 +42,32 @@ public enum Route: Sendable, Equatable {
     case adminTypeLimits(type: String)
     case adminStats
     case adminWorkers
+    case adminHistory
+    case adminWebhooks
+    case adminTaskFile(taskID: Int64, fileID: Int64)
 
     /// The task the route names in its path, if it names one (for logs).
     public var taskID: Int64? {
         switch self {
         case .getTask(let id), .deleteTask(let id), .cancelTask(let id), .consumerGetTask(let id), .consumerDeleteTask(let id),
-            .consumerCancelTask(let id), .adminTask(let id), .adminRetryTask(let id), .adminCancelTask(let id):
+            .consumerCancelTask(let id), .adminTask(let id), .adminRetryTask(let id), .adminCancelTask(let id),
+            .adminTaskFile(let id, _):
             id
         case .reportProgress(let id), .reportResult(let id), .providerUploadFile(let id), .getTaskFile(let id, _),
             .providerGetTaskFile(let id, _):
             id
         default: nil
+        }
+    }
+
+    /// Whether the route is an operator's (`admin/...`): the only routes a dashboard session may call.
+    public var isAdmin: Bool {
+        switch self {
+        case .adminStatus, .adminTasks, .adminTask, .adminRetryTask, .adminCancelTask, .adminRetryTasks, .adminCancelTasks,
+            .adminTypes, .adminPauseType, .adminResumeType, .adminTypeLimits, .adminStats, .adminWorkers, .adminHistory,
+            .adminWebhooks, .adminTaskFile:
+            true
+        default: false
         }
     }
 
@@ -152,12 +167,17 @@ public enum Router {
             (["admin", "tasks", ":id"], [("GET", { id($0).map { .adminTask(id: $0) } })]),
             (["admin", "tasks", ":id", "retry"], [("POST", { id($0).map { .adminRetryTask(id: $0) } })]),
             (["admin", "tasks", ":id", "cancel"], [("POST", { id($0).map { .adminCancelTask(id: $0) } })]),
+            (["admin", "tasks", ":id", "file", ":id"], [
+                ("GET", { ids($0).map { .adminTaskFile(taskID: $0.0, fileID: $0.1) } }),
+            ]),
             (["admin", "types"], [("GET", { _ in .adminTypes })]),
             (["admin", "types", ":type", "pause"], [("POST", { .adminPauseType(type: String($0[0])) })]),
             (["admin", "types", ":type", "resume"], [("POST", { .adminResumeType(type: String($0[0])) })]),
             (["admin", "types", ":type", "limits"], [("PUT", { .adminTypeLimits(type: String($0[0])) })]),
             (["admin", "stats"], [("GET", { _ in .adminStats })]),
             (["admin", "workers"], [("GET", { _ in .adminWorkers })]),
+            (["admin", "history"], [("GET", { _ in .adminHistory })]),
+            (["admin", "webhooks"], [("GET", { _ in .adminWebhooks })]),
             (["tasks_provider", "next_batch"], [("GET", { _ in .nextBatch })]),
             (["queue_stats"], [("GET", { _ in .queueStats })]),
             (["tasks_consumer", "schedule"], [("POST", { _ in .consumerSchedule })]),

@@ -1,4 +1,5 @@
 import BackgroundThreads
+import Glibc
 import Logging
 import TaskQueue
 
@@ -7,7 +8,9 @@ import TaskQueue
 /// the maximum attempts), releases delayed tasks whose time has come, deletes finished tasks past
 /// their retention (a few small batches per pass), deletes uploads no task used in time, drops
 /// finished rate limit windows, forgets old idempotency keys, writes what the ExApps did (the
-/// workers view), and folds the status count deltas. Every server process runs one; both
+/// workers view), folds the status count deltas, records each minute's rollup per task type
+/// (the dashboard's history; the first process to record a minute wins) and deletes old
+/// rollups and expired dashboard sessions. Every server process runs one; both
 /// jobs are safe to run concurrently, so with several servers reaping goes on while any is up.
 final class MaintenanceLoop: Sendable {
     private let tasks: TaskStore
@@ -15,6 +18,10 @@ final class MaintenanceLoop: Sendable {
     private let maxAttempts: Int
     private let idempotencyRetentionSeconds: Int
     private let retentionSeconds: Int
+    private let historyRetentionSeconds: Int
+    private let sessions: DashboardSessionStore?
+    /// A minute is rolled up this long after it ends, so that results committed late in it count.
+    static let rollupDelaySeconds: Int64 = 5
     private let unusedFileRetentionSeconds: Int
     private let rateLimitPeriodSeconds: Int
     /// Called when the reaper failed tasks (their webhooks are owed now).
@@ -41,7 +48,8 @@ final class MaintenanceLoop: Sendable {
 
     init(
         tasks: TaskStore, intervalSeconds: Double, maxAttempts: Int, idempotencyRetentionSeconds: Int,
-        retentionSeconds: Int, unusedFileRetentionSeconds: Int, rateLimitPeriodSeconds: Int,
+        retentionSeconds: Int, historyRetentionSeconds: Int = 604_800, sessions: DashboardSessionStore? = nil,
+        unusedFileRetentionSeconds: Int, rateLimitPeriodSeconds: Int,
         tasksFailed: @escaping @Sendable () -> Void = {}, leasesExpired: @escaping @Sendable ([String: Int]) -> Void = { _ in },
         longPollsWaiting: @escaping @Sendable () -> [String: Int] = { [:] },
         resolveInputs: @escaping @Sendable () -> Void = {},
@@ -54,6 +62,8 @@ final class MaintenanceLoop: Sendable {
         self.maxAttempts = maxAttempts
         self.idempotencyRetentionSeconds = idempotencyRetentionSeconds
         self.retentionSeconds = retentionSeconds
+        self.historyRetentionSeconds = historyRetentionSeconds
+        self.sessions = sessions
         self.unusedFileRetentionSeconds = unusedFileRetentionSeconds
         self.rateLimitPeriodSeconds = rateLimitPeriodSeconds
         self.tasksFailed = tasksFailed
@@ -75,9 +85,17 @@ final class MaintenanceLoop: Sendable {
 
     private func run() {
         var pass = 0
+        var lastRollup: Int64?
         while thread.sleep(for: interval) {
             pass += 1
             do {
+                // The last minute that ended at least `rollupDelaySeconds` ago, once per process.
+                let settled: Int64 = Int64(time(nil)) - Self.rollupDelaySeconds
+                let minute: Int64 = settled / 60 * 60 - 60
+                if lastRollup != minute {
+                    try tasks.recordRollup(minute: minute)
+                    lastRollup = minute
+                }
                 let sweep = try tasks.reapExpiredLeases(maxAttempts: maxAttempts)
                 if !sweep.isEmpty {
                     leasesExpired(sweep.countsByType)
@@ -104,6 +122,8 @@ final class MaintenanceLoop: Sendable {
                     try tasks.expireRateLimitWindows(periodSeconds: rateLimitPeriodSeconds)
                     try tasks.expireIdempotencyKeys(retentionSeconds: idempotencyRetentionSeconds)
                     try tasks.deleteStaleWorkerActivity()
+                    try tasks.deleteOldRollups(retentionSeconds: historyRetentionSeconds)
+                    try sessions?.deleteExpired()
                 }
                 try tasks.foldCountDeltas()
             } catch {

@@ -70,6 +70,16 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// Finished tasks (with `allowCleanup`) are deleted this long after their last update;
     /// 0 keeps them. Default 2592000 s, 30 days.
     public var retentionSeconds: Int = 2_592_000
+    /// The dashboard's per-minute history (`admin/history`) is kept this long. Default 604800
+    /// s, 7 days.
+    public var historyRetentionSeconds: Int = 604_800
+    /// How long a dashboard sign-in lasts before the administrator signs in again. Default
+    /// 43200 s, 12 hours.
+    public var dashboardSessionSeconds: Int = 43_200
+    /// Marks the dashboard's session cookie `Secure` (with the `__Host-` prefix) even though the
+    /// server speaks plain HTTP: for an HTTPS reverse proxy in front. Always on with `tls`.
+    /// Default false.
+    public var dashboardSecureCookie: Bool = false
     /// How long an `Idempotency-Key` is remembered. Default 86400 s, one day
     ///.
     public var idempotencyRetentionSeconds: Int = 86_400

@@ -69,9 +69,7 @@ public final class TaskDispatchServer: Sendable {
                 trustFile: configuration.webhookCAFile),
             metrics: metricsFactory, logger: logger)
         webhookSender = sender
-        let handler = OCSServer(
-            tasks: tasks, accounts: accounts, catalog: catalog,
-            configuration: OCSServerConfiguration(
+        var ocsConfiguration = OCSServerConfiguration(
                 serverVersion: TaskDispatchVersion.current, leaseSeconds: configuration.leaseSeconds,
                 maxLeaseSeconds: configuration.maxLeaseSeconds, leaseSecondsByType: configuration.leaseSecondsByType,
                 retryPolicy: configuration.retryPolicy, maxFileBytes: configuration.maxFileBytes,
@@ -80,7 +78,11 @@ public final class TaskDispatchServer: Sendable {
                 csrfCheck: configuration.csrfCheck,
                 webhookAllowPrivateTargets: configuration.webhookAllowPrivateTargets,
                 maxWaitSeconds: configuration.maxWaitSeconds, batchWorkerCalls: configuration.batchWorkerCalls,
-                maxDependencies: configuration.maxDependencies),
+                maxDependencies: configuration.maxDependencies)
+        ocsConfiguration.dashboardSessionSeconds = configuration.dashboardSessionSeconds
+        ocsConfiguration.secureCookies = configuration.tls != nil || configuration.dashboardSecureCookie
+        let handler = OCSServer(
+            tasks: tasks, accounts: accounts, catalog: catalog, configuration: ocsConfiguration,
             taskFinished: TaskFinishedListener { _ in sender.nudge() },
             longPolls: longPolls,
             readiness: ServiceReadiness(store: tasks, isListening: { [longPolls] in longPolls.isListening }),
@@ -102,6 +104,7 @@ public final class TaskDispatchServer: Sendable {
             maxAttempts: configuration.maxAttempts,
             idempotencyRetentionSeconds: configuration.idempotencyRetentionSeconds,
             retentionSeconds: configuration.retentionSeconds,
+            historyRetentionSeconds: configuration.historyRetentionSeconds, sessions: accounts.dashboardSessions,
             unusedFileRetentionSeconds: configuration.unusedFileRetentionSeconds,
             rateLimitPeriodSeconds: configuration.scheduleRatePeriodSeconds, tasksFailed: { sender.nudge() },
             leasesExpired: { taskMetrics.leasesExpired($0) },

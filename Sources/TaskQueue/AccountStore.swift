@@ -26,6 +26,9 @@ public struct AccountStore: Sendable, PooledStore {
         self.pool = pool
     }
 
+    /// The dashboard's sessions, in the same database.
+    public var dashboardSessions: DashboardSessionStore { DashboardSessionStore(pool: pool) }
+
     /// What a unique violation means where accounts are inserted: a concurrent insert of the
     /// same name won (or, vanishingly rarely, a generated password id collided).
     private static func alreadyExists(_ error: PostgresError) -> StoreError {

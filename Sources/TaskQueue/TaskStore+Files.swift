@@ -105,6 +105,21 @@ extension TaskStore {
         }
     }
 
+    /// The files stored for task `taskID` (its inputs and its worker's uploads), without their
+    /// bytes, in id order.
+    public func files(ofTask taskID: Int64) throws(StoreError) -> [TaskFile] {
+        try withConnection { connection in
+            try connection.query(
+                "SELECT id, name, content_type, size FROM task_files WHERE task_id = \(bind: taskID) ORDER BY id"
+            ).rows.map { row throws(StoreError) in
+                guard let id = row.int64("id"), let name = row.string("name"), let contentType = row.string("content_type"),
+                    let size = row.int64("size")
+                else { throw StoreError.corruptRow("a file row lacks a required column") }
+                return TaskFile(id: id, taskID: taskID, name: name, contentType: contentType, size: size, data: [])
+            }
+        }
+    }
+
     /// Which of `fileIDs` were stored for task `taskID` (by its worker, or as its inputs).
     public func fileIDs(ofTask taskID: Int64, among fileIDs: [Int64]) throws(StoreError) -> Set<Int64> {
         guard !fileIDs.isEmpty else { return [] }

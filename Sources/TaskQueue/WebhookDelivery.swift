@@ -54,3 +54,31 @@ public struct WebhookDeliveryCounts: Sendable, Equatable {
         self.failed = failed
     }
 }
+
+/// Where a webhook delivery stands.
+public enum WebhookDeliveryState: String, Sendable, CaseIterable {
+    /// Owed: not called yet, or failed and due again at `nextAttemptAt`.
+    case pending
+    case delivered
+    /// Given up: the retry limit was reached or the target was refused.
+    case failed
+}
+
+/// A webhook delivery as operators read it.
+public struct WebhookDeliveryRecord: Sendable, Equatable {
+    public var id: Int64
+    public var deliveryID: String
+    public var taskID: Int64
+    public var uri: String
+    public var method: String
+    public var state: WebhookDeliveryState
+    /// Calls made so far.
+    public var attempts: Int
+    /// Unix seconds; for a pending delivery, when it is called next.
+    public var nextAttemptAt: Int64
+    /// The HTTP status and the error of the last failed call.
+    public var lastStatus: Int?
+    public var lastError: String?
+    public var createdAt: Int64
+    public var deliveredAt: Int64?
+}

@@ -92,6 +92,40 @@ public struct WebhookDeliveryStore: Sendable {
         }
     }
 
+    /// Deliveries newest first (by row id): those in `state` (any when nil) of `taskID` (any
+    /// when nil) below the row id `beforeID` (keyset paging).
+    public func list(state: WebhookDeliveryState?, taskID: Int64?, limit: Int, beforeID: Int64?) throws(StoreError)
+        -> [WebhookDeliveryRecord]
+    {
+        try tasks.withConnection { connection in
+            try connection.query(
+                """
+                SELECT id, delivery_id::text AS delivery_id, task_id, uri, method, status, attempts,
+                       extract(epoch FROM next_attempt_at)::bigint AS next_attempt_at, last_status, last_error,
+                       extract(epoch FROM created_at)::bigint AS created_at,
+                       extract(epoch FROM delivered_at)::bigint AS delivered_at
+                FROM webhook_deliveries
+                WHERE (\(bind: state?.rawValue)::text IS NULL OR status = \(bind: state?.rawValue))
+                  AND (\(bind: taskID)::bigint IS NULL OR task_id = \(bind: taskID))
+                  AND (\(bind: beforeID)::bigint IS NULL OR id < \(bind: beforeID))
+                ORDER BY id DESC
+                LIMIT \(bind: limit)
+                """
+            ).rows.map { row throws(StoreError) in
+                guard let id = row.int64("id"), let deliveryID = row.string("delivery_id"), let taskID = row.int64("task_id"),
+                    let uri = row.string("uri"), let method = row.string("method"),
+                    let state = row.string("status").flatMap(WebhookDeliveryState.init(rawValue:)),
+                    let attempts = row.int("attempts"), let nextAttemptAt = row.int64("next_attempt_at"),
+                    let createdAt = row.int64("created_at")
+                else { throw StoreError.corruptRow("a webhook delivery row lacks a required column") }
+                return WebhookDeliveryRecord(
+                    id: id, deliveryID: deliveryID, taskID: taskID, uri: uri, method: method, state: state, attempts: attempts,
+                    nextAttemptAt: nextAttemptAt, lastStatus: row.int("last_status"), lastError: row.string("last_error"),
+                    createdAt: createdAt, deliveredAt: row.int64("delivered_at"))
+            }
+        }
+    }
+
     /// How many deliveries are owed and how many were given up, each counted on its partial index.
     public func counts() throws(StoreError) -> WebhookDeliveryCounts {
         try tasks.withConnection { connection in

@@ -133,16 +133,17 @@ struct NcPyApiCompatibilityTests {
         print("DONE", flush=True)
         """#
 
-    /// The test virtual environment's Python, with nc_py_api; a test issue saying how to get it otherwise.
-    static func venvPython() -> String? {
+    /// The test virtual environment's Python, able to import `module` (nc_py_api unless told);
+    /// a test issue saying how to get it otherwise.
+    static func venvPython(importing module: String = "nc_py_api", package: String = "nc-py-api==0.30.3") -> String? {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
         let python = root.appendingPathComponent(".build/venv/bin/python3").path
         let hasPackage = FileManager.default.isExecutableFile(atPath: python)
-            && (try? ChildProcess.run(python, ["-c", "import nc_py_api"], logPath: "/dev/null", timeoutSeconds: 60).0) == .exited(0)
+            && (try? ChildProcess.run(python, ["-c", "import \(module)"], logPath: "/dev/null", timeoutSeconds: 60).0) == .exited(0)
         guard hasPackage else {
-            let hint = "run scripts/test.sh, or `python3 -m venv .build/venv && .build/venv/bin/pip install nc-py-api==0.30.3`"
-            Issue.record("nc_py_api is not installed in \(python): \(hint)")
+            let hint = "run scripts/test.sh, or `python3 -m venv .build/venv && .build/venv/bin/pip install \(package)`"
+            Issue.record("\(module) is not installed in \(python): \(hint)")
             return nil
         }
         return python

@@ -17,6 +17,7 @@ struct MigrationChecksumTests {
         9: "4041036f1d00148c7c113eaca66805584b54d1e8327857d09eb2ac87b940e591",
         10: "20ec2f6c2a18dbe2467de807b2ce2457412bf877587a5b4c137a59bb8296df70",
         11: "5fc763c1edb24a64a287bbfb1c6eef96eaf7c3e90301a8ea05109fb0077b07c9",
+        12: "3e0005dad0a7b977ddcf5b47cf7dde7e73c2670b1102798e3a59abf5e586d95b",
     ]
 
     @Test("every migration's SQL has the checksum pinned when it was released")

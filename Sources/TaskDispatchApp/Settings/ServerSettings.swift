@@ -84,6 +84,15 @@ enum ServerSettings {
             help: "delete finished tasks (with `allowCleanup`) this long after their last update (0 = never)",
             oldFlags: ["retention"]),
         .integer(
+            "history-retention-seconds", "TASKDISPATCH_HISTORY_RETENTION_SECONDS", \.historyRetentionSeconds,
+            in: 60...Int(Int32.max), unit: "seconds", help: "keep the per-minute history of each task type (`admin/history`) this long"),
+        .integer(
+            "dashboard-session-seconds", "TASKDISPATCH_DASHBOARD_SESSION_SECONDS", \.dashboardSessionSeconds,
+            in: 60...Int(Int32.max), unit: "seconds", help: "a dashboard sign-in lasts this long"),
+        .boolean(
+            "dashboard-secure-cookie", "TASKDISPATCH_DASHBOARD_SECURE_COOKIE", \.dashboardSecureCookie,
+            help: "mark the dashboard cookie `Secure` behind an HTTPS reverse proxy (always so with `--tls-cert`)"),
+        .integer(
             "idempotency-retention-seconds", "TASKDISPATCH_IDEMPOTENCY_RETENTION_SECONDS", \.idempotencyRetentionSeconds,
             in: 1...Int(Int32.max), unit: "seconds", help: "how long an `Idempotency-Key` is remembered",
             oldFlags: ["idempotency-retention"]),

@@ -325,6 +325,17 @@ CREATE TABLE public.custom_task_types (
 );
 
 --
+-- Name: dashboard_sessions; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.dashboard_sessions (
+    token_hash bytea NOT NULL,
+    user_name text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL
+);
+
+--
 -- Name: ex_apps; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -490,6 +501,20 @@ CREATE TABLE public.task_providers (
 );
 
 --
+-- Name: task_rollups; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.task_rollups (
+    minute timestamp with time zone NOT NULL,
+    type text NOT NULL,
+    scheduled bigint NOT NULL,
+    running bigint NOT NULL,
+    succeeded bigint NOT NULL,
+    failed bigint NOT NULL,
+    cancelled bigint NOT NULL
+);
+
+--
 -- Name: task_type_settings; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -631,6 +656,13 @@ ALTER TABLE ONLY public.custom_task_types
     ADD CONSTRAINT custom_task_types_pkey PRIMARY KEY (id);
 
 --
+-- Name: dashboard_sessions dashboard_sessions_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.dashboard_sessions
+    ADD CONSTRAINT dashboard_sessions_pkey PRIMARY KEY (token_hash);
+
+--
 -- Name: ex_apps ex_apps_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -708,6 +740,13 @@ ALTER TABLE ONLY public.task_providers
     ADD CONSTRAINT task_providers_pkey PRIMARY KEY (id);
 
 --
+-- Name: task_rollups task_rollups_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.task_rollups
+    ADD CONSTRAINT task_rollups_pkey PRIMARY KEY (minute, type);
+
+--
 -- Name: task_type_settings task_type_settings_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -754,6 +793,18 @@ ALTER TABLE ONLY public.worker_activity
 --
 
 CREATE INDEX app_passwords_user_idx ON public.app_passwords USING btree (user_name);
+
+--
+-- Name: dashboard_sessions_expires_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX dashboard_sessions_expires_idx ON public.dashboard_sessions USING btree (expires_at);
+
+--
+-- Name: dashboard_sessions_user_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX dashboard_sessions_user_idx ON public.dashboard_sessions USING btree (user_name);
 
 --
 -- Name: idempotency_keys_age_idx; Type: INDEX; Schema: public; Owner: -
@@ -960,6 +1011,13 @@ ALTER TABLE ONLY public.app_passwords
 
 ALTER TABLE ONLY public.custom_task_types
     ADD CONSTRAINT custom_task_types_app_id_fkey FOREIGN KEY (app_id) REFERENCES public.ex_apps(app_id) ON DELETE CASCADE;
+
+--
+-- Name: dashboard_sessions dashboard_sessions_user_name_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.dashboard_sessions
+    ADD CONSTRAINT dashboard_sessions_user_name_fkey FOREIGN KEY (user_name) REFERENCES public.users(name) ON DELETE CASCADE;
 
 --
 -- Name: idempotency_keys idempotency_keys_task_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

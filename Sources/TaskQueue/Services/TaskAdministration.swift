@@ -44,6 +44,25 @@ public struct TaskAdministration: Sendable {
         return (task, try store.attempts(taskID: id))
     }
 
+    /// The files of a task (names and sizes), whoever owns it.
+    public func files(ofTask id: Int64) throws -> [TaskFile] {
+        try store.files(ofTask: id)
+    }
+
+    /// Per type and step, the tasks scheduled, running and finished over the last `seconds`
+    /// (the per-minute rollups).
+    public func history(seconds: Int, stepSeconds: Int) throws -> [TaskTypeHistory] {
+        try store.history(seconds: seconds, stepSeconds: stepSeconds)
+    }
+
+    /// Webhook deliveries, newest first: those in `state` (any when nil), of `taskID` (any
+    /// when nil), older than the row `beforeID`.
+    public func webhookDeliveries(state: WebhookDeliveryState?, taskID: Int64?, limit: Int, beforeID: Int64?) throws
+        -> [WebhookDeliveryRecord]
+    {
+        try store.webhookDeliveries.list(state: state, taskID: taskID, limit: limit, beforeID: beforeID)
+    }
+
     /// Puts a FAILED or CANCELLED task back in the queue; 409 for other states.
     public func retry(id: Int64) throws -> TaskRecord {
         try Self.changed(store.retry(id: id), action: "retried", allowed: "STATUS_FAILED or STATUS_CANCELLED")
