@@ -278,8 +278,10 @@ def main():
         expect(page.locator("#login-error")).to_have_text("Your session has ended. Sign in again.")
 
         step("signing out; the old cookie is refused afterwards")
+        expect(page.locator("#view")).to_be_empty()
         sign_in(page, ADMIN, ADMIN_PASSWORD)
         expect(page.locator("#view h1")).to_have_text("Overview")
+        expect(page.locator("#who")).to_have_text(ADMIN)
         old = browser_session(context)
         assert raw("GET", "/ocs/v2.php/taskprocessing/admin/status", old) == 200
         page.click("#logout")

@@ -144,6 +144,8 @@ enum DashboardScript {
             $('nav').hidden = true;
             $('logout').hidden = true;
             $('who').textContent = '';
+            // Nothing of the last session stays on the page, not even hidden.
+            $('view').replaceChildren();
             $('view').hidden = true;
             $('login').hidden = false;
             $('login-error').textContent = message || '';
