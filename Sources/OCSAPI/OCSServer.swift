@@ -220,6 +220,7 @@ public final class OCSServer: HTTPHandler {
         case .listTasks: return try taskEndpoints.list(context)
         case .listAppTasks(let appID): return try taskEndpoints.listForApp(context, appID: appID)
         case .cancelTask(let id): return try taskEndpoints.cancel(context, id: id, owner: try context.userOwner())
+        case .queuePosition(let id): return try taskEndpoints.queuePosition(context, id: id, owner: try context.userOwner())
         case .taskTypes: return try taskEndpoints.taskTypes(context)
         case .nextTask: return try providerEndpoints.next(context)
         case .reportProgress(let id): return try providerEndpoints.progress(context, taskID: id)

@@ -7,6 +7,8 @@ public enum Route: Sendable, Equatable {
     case listTasks
     case listAppTasks(appID: String)
     case cancelTask(id: Int64)
+    /// `tasks/{id}/queue_position` (Nextcloud 34).
+    case queuePosition(id: Int64)
     case taskTypes
     case nextTask
     case reportProgress(taskID: Int64)
@@ -49,7 +51,7 @@ public enum Route: Sendable, Equatable {
     /// The task the route names in its path, if it names one (for logs).
     public var taskID: Int64? {
         switch self {
-        case .getTask(let id), .deleteTask(let id), .cancelTask(let id), .consumerGetTask(let id), .consumerDeleteTask(let id),
+        case .getTask(let id), .deleteTask(let id), .cancelTask(let id), .queuePosition(let id), .consumerGetTask(let id), .consumerDeleteTask(let id),
             .consumerCancelTask(let id), .adminTask(let id), .adminRetryTask(let id), .adminCancelTask(let id),
             .adminTaskFile(let id, _):
             id
@@ -155,6 +157,7 @@ public enum Router {
                 ("DELETE", { id($0).map { .deleteTask(id: $0) } }),
             ]),
             (["tasks", ":id", "cancel"], [("POST", { id($0).map { .cancelTask(id: $0) } })]),
+            (["tasks", ":id", "queue_position"], [("GET", { id($0).map { .queuePosition(id: $0) } })]),
             (["tasks_provider", "next"], [("GET", { _ in .nextTask })]),
             (["tasks_provider", ":id", "progress"], [("POST", { id($0).map { .reportProgress(taskID: $0) } })]),
             (["tasks_provider", ":id", "result"], [("POST", { id($0).map { .reportResult(taskID: $0) } })]),

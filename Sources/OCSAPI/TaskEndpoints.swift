@@ -96,6 +96,15 @@ struct TaskEndpoints: Sendable {
         return .ok(["task": TaskJSON.task(task)])
     }
 
+    /// `GET tasks/{id}/queue_position`: `position`, 1 for the task its type's workers claim next,
+    /// 0 when it is not waiting to be claimed; `exact` false when it is estimated (beyond
+    /// Nextcloud, whose clients ignore it). Another user's task is a 404, as in `get`.
+    func queuePosition(_ context: EndpointContext, id: Int64, owner: TaskOwner) throws -> EndpointResult {
+        try context.parameters.refuseUnknown([])
+        guard let position = try store.queuePosition(id: id, owner: owner) else { throw OCSError.notFound("Task not found") }
+        return .ok(["position": .int(position.position), "exact": .bool(position.exact)])
+    }
+
     /// Answers 200 with `null` also when there was nothing to delete, as Nextcloud does.
     func delete(_ context: EndpointContext, id: Int64, owner: TaskOwner) throws -> EndpointResult {
         // Tasks that waited for it and run anyway ('run') are released by the delete.
