@@ -16,10 +16,7 @@ struct Authenticator: Sendable {
     /// session, read from the database on every call so that a sign-out anywhere holds at once
     /// (401 when it ended).
     func authenticateSession(_ headers: HTTPHeaders) throws(OCSError) -> Principal? {
-        guard let token = cookie.token(in: headers) else { return nil }
-        guard DashboardCookie.carriesCSRFToken(headers, for: token) else {
-            throw .forbidden("CSRF token missing or wrong: send the session's token in the requesttoken header")
-        }
+        guard let token = try cookie.tokenWithCSRFCheck(in: headers) else { return nil }
         guard let account = try Self.lookingUp({ try sessions.user(forToken: token) }) else {
             throw .unauthorized("the dashboard session has ended; sign in again")
         }

@@ -51,9 +51,14 @@ struct DashboardCookie: Sendable {
         }.joined()
     }
 
-    /// Whether the request's `requesttoken` is the session's CSRF token (constant time).
-    static func carriesCSRFToken(_ headers: HTTPHeaders, for token: String) -> Bool {
-        guard let sent = headers[csrfHeader] else { return false }
-        return SecretHasher.constantTimeEquals(Array(sent.utf8), Array(csrfToken(for: token).utf8))
+    /// The session token in the request's cookie, once the request's `requesttoken` is shown
+    /// to be its CSRF token (compared in constant time); nil without a cookie, 403 with a
+    /// missing or wrong token.
+    func tokenWithCSRFCheck(in headers: HTTPHeaders) throws(OCSError) -> String? {
+        guard let token = token(in: headers) else { return nil }
+        guard let sent = headers[Self.csrfHeader],
+            SecretHasher.constantTimeEquals(Array(sent.utf8), Array(Self.csrfToken(for: token).utf8))
+        else { throw .forbidden("CSRF token missing or wrong: send the session's token in the requesttoken header") }
+        return token
     }
 }

@@ -30,9 +30,11 @@ struct DashboardEndpoints: Sendable {
     /// The path itself for the dashboard's own paths, one label for any other under it (so
     /// that no made-up path makes a metrics series of its own).
     static func metricsLabel(_ path: String) -> String {
-        assets[path] != nil || ["/dashboard/api/login", "/dashboard/api/session", "/dashboard/api/logout"].contains(path)
-            ? path : "/dashboard/{unknown}"
+        assets[path] != nil || calls.contains(path) ? path : "/dashboard/{unknown}"
     }
+
+    /// The sign-in calls' paths.
+    static let calls: Set<String> = ["/dashboard/api/login", "/dashboard/api/session", "/dashboard/api/logout"]
 
     /// The page's assets by path, each with its content type.
     static let assets: [String: (contentType: String, body: [UInt8])] = [
@@ -144,10 +146,7 @@ struct DashboardEndpoints: Sendable {
     /// server process accepts its cookie again, and clears the cookie.
     private func logout(_ head: HTTPRequestHead) throws(OCSError) -> HTTPResponse {
         let headers = head.headers
-        if let token = cookie.token(in: headers) {
-            guard DashboardCookie.carriesCSRFToken(headers, for: token) else {
-                throw .forbidden("CSRF token missing or wrong: send the session's token in the requesttoken header")
-            }
+        if let token = try cookie.tokenWithCSRFCheck(in: headers) {
             try Authenticator.lookingUp { try sessions.revoke(token: token) }
             logger.notice("dashboard sign-out", metadata: ["request.id": "\(head.requestID)"])
         }
