@@ -224,6 +224,7 @@ public final class OCSServer: HTTPHandler {
         case .taskTypes: return try taskEndpoints.taskTypes(context)
         case .nextTask: return try providerEndpoints.next(context)
         case .reportProgress(let id): return try providerEndpoints.progress(context, taskID: id)
+        case .reportIntermediateResult(let id): return try providerEndpoints.intermediateResult(context, taskID: id)
         case .reportResult(let id):
             defer { context.principal.exAppID.map(workerActivity.reported) }
             return try providerEndpoints.result(context, taskID: id)

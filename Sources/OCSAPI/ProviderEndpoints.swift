@@ -102,6 +102,17 @@ struct ProviderEndpoints: Sendable {
         return .ok(["task": TaskJSON.task(task)])
     }
 
+    /// Nextcloud's `stream-result`: an intermediate output the user sees while the task runs.
+    func intermediateResult(_ context: EndpointContext, taskID: Int64) throws -> EndpointResult {
+        _ = try context.requireExApp()
+        guard let output = try context.parameters.object("output") else {
+            throw OCSError.badRequest("missing required parameter 'output' (an object)")
+        }
+        let task = try services.recorder.reportIntermediateOutput(
+            taskID: taskID, output: output, attempt: try attempt(context.parameters))
+        return .ok(["task": TaskJSON.task(task)])
+    }
+
     func result(_ context: EndpointContext, taskID: Int64) throws -> EndpointResult {
         _ = try context.requireExApp()
         let task = try services.recorder.record(try report(from: context.parameters, taskID: taskID))

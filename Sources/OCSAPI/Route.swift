@@ -13,6 +13,8 @@ public enum Route: Sendable, Equatable {
     case nextTask
     case reportProgress(taskID: Int64)
     case reportResult(taskID: Int64)
+    /// `tasks_provider/{id}/stream-result` (Nextcloud 34): an intermediate output.
+    case reportIntermediateResult(taskID: Int64)
     case reportResults
     case adminStatus
     case nextBatch
@@ -55,7 +57,7 @@ public enum Route: Sendable, Equatable {
             .consumerCancelTask(let id), .adminTask(let id), .adminRetryTask(let id), .adminCancelTask(let id),
             .adminTaskFile(let id, _):
             id
-        case .reportProgress(let id), .reportResult(let id), .providerUploadFile(let id), .getTaskFile(let id, _),
+        case .reportProgress(let id), .reportResult(let id), .reportIntermediateResult(let id), .providerUploadFile(let id), .getTaskFile(let id, _),
             .providerGetTaskFile(let id, _):
             id
         default: nil
@@ -161,6 +163,7 @@ public enum Router {
             (["tasks_provider", "next"], [("GET", { _ in .nextTask })]),
             (["tasks_provider", ":id", "progress"], [("POST", { id($0).map { .reportProgress(taskID: $0) } })]),
             (["tasks_provider", ":id", "result"], [("POST", { id($0).map { .reportResult(taskID: $0) } })]),
+            (["tasks_provider", ":id", "stream-result"], [("POST", { id($0).map { .reportIntermediateResult(taskID: $0) } })]),
             (["tasks_provider", "results"], [("POST", { _ in .reportResults })]),
             (["admin", "status"], [("GET", { _ in .adminStatus })]),
             (["admin", "tasks"], [("GET", { _ in .adminTasks })]),

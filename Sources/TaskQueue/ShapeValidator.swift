@@ -59,6 +59,16 @@ public enum ShapeValidator {
             defaults: [:], optionalDefaults: [:], deferred: [])
     }
 
+    /// An intermediate output to store while the task runs: the keys it has checked as in
+    /// `validateOutput`, unknown keys dropped, but no key is required yet.
+    public static func validatePartialOutput(_ output: JSONObject, for type: TaskType) throws(ShapeViolation) -> JSONObject {
+        try validate(
+            output, side: .output,
+            mandatory: [], optional: type.outputShape + type.optionalOutputShape,
+            enumValues: [:], optionalEnumValues: type.outputShapeEnumValues.merging(type.optionalOutputShapeEnumValues) { first, _ in first },
+            defaults: [:], optionalDefaults: [:], deferred: [])
+    }
+
     // The parameters mirror the type's maps, so each side passes its own.
     private static func validate(
         _ object: JSONObject, side: ShapeSide,

@@ -2,7 +2,7 @@
 public enum TaskEvent: Sendable, Equatable {
     /// A worker takes the task (`tasks_provider/next`).
     case claim
-    /// A worker reports progress.
+    /// A worker reports progress or an intermediate output.
     case progress
     /// A worker reports the result (output or error).
     case result

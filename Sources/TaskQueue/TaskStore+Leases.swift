@@ -52,6 +52,8 @@ extension TaskStore {
                     user_facing_error_message = CASE WHEN tasks.attempt - tasks.retry_base >= \(bind: maxAttempts)
                         THEN 'The task could not be completed.' ELSE tasks.user_facing_error_message END,
                     progress = CASE WHEN tasks.attempt - tasks.retry_base >= \(bind: maxAttempts) THEN tasks.progress END,
+                    -- An intermediate output belongs to the attempt that wrote it.
+                    output = NULL,
                     lease_expires_at = NULL, claimed_by = NULL, last_updated = now()
                 FROM expired
                 WHERE tasks.id = expired.id AND tasks.status = \(TaskStatus.running)

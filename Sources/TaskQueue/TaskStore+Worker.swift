@@ -167,11 +167,24 @@ extension TaskStore {
     /// `attempt` fences stale workers: when given, the report applies only if it names the
     /// current claim. Without it (Nextcloud clients) any report for the running task applies.
     public func reportProgress(id: Int64, progress: Double, attempt: Int? = nil) throws(StoreError) -> ReportOutcome {
+        try updateRunning(id: id, attempt: attempt, setting: "progress = \(bind: progress)")
+    }
+
+    /// Stores an intermediate output of a running task (Nextcloud's `stream-result`) in its
+    /// `output`, where `GET task/{id}` shows it while the task runs; the final result replaces
+    /// it. Fenced by `attempt`, extends the lease and answers a cancelled task as progress does.
+    public func reportIntermediateOutput(id: Int64, output: JSONObject, attempt: Int? = nil) throws(StoreError) -> ReportOutcome {
+        try updateRunning(id: id, attempt: attempt, setting: "output = \(bind: JSONValue.object(output).serializedString())")
+    }
+
+    /// Applies `setting` to a running task (the claim `attempt` names, when given) and extends its
+    /// lease; when nothing matched, the lifecycle says why (as for progress).
+    private func updateRunning(id: Int64, attempt: Int?, setting: PostgresQuery) throws(StoreError) -> ReportOutcome {
         try withConnection { connection in
             let updated = try connection.query(
                 """
                 UPDATE tasks
-                SET progress = \(bind: progress), last_updated = now(),
+                SET \(fragment: setting), last_updated = now(),
                     lease_expires_at = now() + make_interval(secs => coalesce(lease_seconds, 0))
                 WHERE id = \(bind: id) AND status = \(TaskStatus.running) AND (\(bind: attempt)::integer IS NULL
                     OR attempt = \(bind: attempt))
@@ -357,6 +370,8 @@ extension TaskStore {
                                                       * (0.5 + random() / 2)) END,
                 ended_at = CASE WHEN attempt - retry_base >= \(bind: policy.maxAttempts) THEN now() END,
                 progress = CASE WHEN attempt - retry_base >= \(bind: policy.maxAttempts) THEN progress END,
+                -- An intermediate output belongs to the attempt that wrote it.
+                output = NULL,
                 error_message = \(bind: errorMessage), user_facing_error_message = \(bind: userFacingErrorMessage),
                 lease_expires_at = NULL, last_updated = now(),
                 -- Kept on the final failure: the attempt history reads a cleared claim as the reaper's.

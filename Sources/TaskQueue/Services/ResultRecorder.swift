@@ -21,6 +21,29 @@ public struct ResultRecorder: Sendable {
         return try Self.reportedTask(try store.reportProgress(id: taskID, progress: progress, attempt: attempt), refused: "progress")
     }
 
+    /// Records an intermediate output of a running task (it replaces the previous one; the final
+    /// result replaces the last). Checked against the type's output shapes with no key required
+    /// yet, and its file ids must name files uploaded for the task: a bad one is refused (400)
+    /// rather than stored, as there is no result it could fail.
+    public func reportIntermediateOutput(taskID: Int64, output: JSONObject, attempt: Int?) throws -> TaskRecord {
+        var checked = output
+        if let type = try store.taskTypes(ids: [taskID])[taskID], let taskType = try catalog.snapshot().types[type] {
+            do {
+                checked = try ShapeValidator.validatePartialOutput(output, for: taskType)
+            } catch {
+                throw ServiceError.invalid("intermediate output refused: \(error)")
+            }
+            let missing = try missingOutputFiles(checked, of: taskType, taskID: taskID)
+            guard missing.isEmpty else {
+                throw ServiceError.invalid(
+                    "intermediate output refused: output file ids \(missing.map(String.init).joined(separator: ", ")) "
+                        + "were not uploaded for this task (POST tasks_provider/{taskId}/file)")
+            }
+        }
+        let outcome = try store.reportIntermediateOutput(id: taskID, output: checked, attempt: attempt)
+        return try Self.reportedTask(outcome, refused: "intermediate output")
+    }
+
     /// Records one result. Alone, one conditional UPDATE that commits on its own; with
     /// company, one transaction (``WorkerCallBatcher``).
     public func record(_ report: TaskReport) throws -> TaskRecord {
