@@ -24,6 +24,24 @@ public enum AdminJSON {
             "appId": .string(worker.appID), "lastRequestAt": TaskJSON.optional(worker.lastRequestAt),
             "lastClaimAt": TaskJSON.optional(worker.lastClaimAt), "lastResultAt": TaskJSON.optional(worker.lastResultAt),
             "runningTasks": .int(worker.runningTasks), "longPollsWaiting": .int(worker.longPollsWaiting),
+            "triggerUrl": TaskJSON.optional(worker.triggerURL), "lastTriggeredAt": TaskJSON.optional(worker.lastTriggeredAt),
+            "triggers": .array(worker.triggers.map(trigger)),
+        ]
+    }
+
+    /// A provider's trigger request: `state` is `given_up`, `calling`, `retrying` (after a
+    /// failed call), `answered` (kept until the recheck) or `due`.
+    public static func trigger(_ trigger: ProviderTriggerState) -> JSONValue {
+        let state =
+            trigger.givenUpAt != nil ? "given_up"
+            : trigger.inFlight ? "calling"
+            : trigger.lastError != nil ? "retrying"
+            : trigger.sentAt != nil ? "answered" : "due"
+        return [
+            "providerId": .string(trigger.providerID), "taskType": TaskJSON.optional(trigger.taskType),
+            "state": .string(state), "attempts": .int(Int64(trigger.attempts)),
+            "requestedAt": .int(trigger.requestedAt), "dueAt": .int(trigger.dueAt), "sentAt": TaskJSON.optional(trigger.sentAt),
+            "lastError": TaskJSON.optional(trigger.lastError), "givenUpAt": TaskJSON.optional(trigger.givenUpAt),
         ]
     }
 

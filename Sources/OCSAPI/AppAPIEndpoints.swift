@@ -4,13 +4,16 @@ import TaskQueue
 /// The AppAPI side: ExApps register and remove task providers (with an optional custom task
 /// type) through `ai_provider/task_processing`, and read `cloud/capabilities` first, as
 /// nc_py_api does.
-struct AppAPIEndpoints: Sendable {
+public struct AppAPIEndpoints: Sendable {
     let catalog: ProviderCatalog
     let configuration: OCSServerConfiguration
 
     /// The Nextcloud release whose TaskProcessing API this server speaks (clients gate
     /// features such as `next_batch` on it).
-    static let nextcloudVersion = (major: 33, minor: 0, micro: 0)
+    static let nextcloudVersion = (major: 34, minor: 0, micro: 0)
+
+    /// The AppAPI version the capabilities name, and trigger calls send as `AA-VERSION`.
+    public static let appAPIVersion = "5.0.0"
 
     /// A Nextcloud-like capabilities document: `version`, and `capabilities` with `app_api`
     /// (nc_py_api refuses provider calls without it) and this server's own entry.
@@ -24,7 +27,7 @@ struct AppAPIEndpoints: Sendable {
             ],
             "capabilities": [
                 "core": ["pollinterval": 60, "webdav-root": "remote.php/webdav"],
-                "app_api": ["loglevel": 1, "version": "5.0.0"],
+                "app_api": ["loglevel": 1, "version": .string(Self.appAPIVersion)],
                 "taskdispatch": ["version": .string(configuration.serverVersion)],
             ],
         ])

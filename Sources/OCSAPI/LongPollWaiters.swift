@@ -81,6 +81,12 @@ public final class LongPollWaiters: Sendable {
         }
     }
 
+    /// Whether a long poll of the ExApp `appID` waits here for tasks of `type` (parked, or
+    /// woken and claiming): such a poll takes new work without a trigger call.
+    public func isWaiting(appID: String, forType type: String) -> Bool {
+        state.withLock { $0.machine.waiters(wanting: type).contains { $0.appID == appID } }
+    }
+
     /// Whether the ready-task listener is connected (notices reach the waiters at once).
     public var isListening: Bool { state.withLock { $0.machine.listening } }
 

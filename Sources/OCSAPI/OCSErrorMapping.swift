@@ -42,7 +42,8 @@ extension StoreError: OCSErrorConvertible {
         case .providerNotFound, .taskTypeNotFound: .notFound("\(self)")
         case .database(let cause) where cause.isUnavailable:
             .unavailable("the database is unavailable, retry later", cause: "\(self)")
-        case .database, .corruptRow, .inputFilesUnavailable, .invalidAccountName, .accountAlreadyExists, .accountNotFound:
+        case .database, .corruptRow, .inputFilesUnavailable, .invalidAccountName, .accountAlreadyExists, .accountNotFound,
+            .appSettingRefused:
             .internalError(cause: "\(self)")
         }
     }

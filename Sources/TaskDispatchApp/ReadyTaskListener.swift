@@ -23,6 +23,8 @@ final class ReadyTaskListener: Sendable {
     private let waiters: LongPollWaiters
     private let backstop: Duration
     private let resolveInputs: @Sendable () -> Void
+    /// Told of the types whose tasks became claimable (nil: unnamed types), for provider triggers.
+    private let tasksBecameClaimable: @Sendable ([String]?) -> Void
     private let logger: Logger
     /// Starts, sleeps and stops the loop (internal, so tests can see its state).
     let thread = BackgroundThread(name: "taskdispatch-ready-listener")
@@ -35,8 +37,10 @@ final class ReadyTaskListener: Sendable {
 
     init(
         connectionString: String, tasks: TaskStore, waiters: LongPollWaiters, backstopSeconds: Double,
-        resolveInputs: @escaping @Sendable () -> Void = {}, logger: Logger
+        resolveInputs: @escaping @Sendable () -> Void = {},
+        tasksBecameClaimable: @escaping @Sendable ([String]?) -> Void = { _ in }, logger: Logger
     ) {
+        self.tasksBecameClaimable = tasksBecameClaimable
         self.connectionString = connectionString
         self.resolveInputs = resolveInputs
         self.tasks = tasks
@@ -101,10 +105,12 @@ final class ReadyTaskListener: Sendable {
             case .counts(let ready):
                 counts.merge(ready, uniquingKeysWith: +)
             case .unspecified:
+                tasksBecameClaimable(nil)
                 checkWaitedTypes()
                 return
             }
         }
+        if !counts.isEmpty { tasksBecameClaimable(Array(counts.keys)) }
         waiters.wake(counts)
     }
 

@@ -139,6 +139,21 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// A PEM file of certificate authorities trusted for https webhook receivers besides the
     /// system's. Default none.
     public var webhookCAFile: String?
+    /// The key file that seals ExApp secrets for trigger calls (created, mode 0600, when
+    /// missing). Every server process and `app` command must use the same file. Default nil:
+    /// `secret.key` in `dataDirectory`.
+    public var secretKeyFile: String?
+    /// Trigger call timeout (connect, send, answer), as AppAPI's. Default 3 s.
+    public var triggerTimeoutSeconds: Double = 3
+    /// Calls per trigger request before it is given up: failed calls, and answered calls after
+    /// which the provider's work still waited untouched. Default 5.
+    public var triggerMaxAttempts: Int = 5
+    /// After an answered trigger call, how long new work of the provider rides on it before the
+    /// server looks again (doubling per call of the same request). Default 5 s.
+    public var triggerRecheckSeconds: Double = 5
+
+    /// The secret key file in use: `secretKeyFile`, else `secret.key` in `dataDirectory`.
+    public var resolvedSecretKeyFile: String { secretKeyFile ?? dataDirectory + "/secret.key" }
     /// Log level: trace, debug, info, notice, warning, error, critical. Default info.
     public var logLevel: Logger.Level = .info
     /// How log lines are written: for people, or one JSON object per line for log shippers.

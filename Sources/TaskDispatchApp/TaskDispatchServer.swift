@@ -8,7 +8,7 @@ import TaskQueue
 
 /// One server process's parts, wired together: the database pool, the schema, the stores, the
 /// OCS handler on the HTTP server, the long poll waiters with their notification listener, the
-/// maintenance loop and the webhook sender. Used by `serve` and by the tests.
+/// maintenance loop, the webhook sender and the provider trigger sender. Used by `serve` and by the tests.
 public final class TaskDispatchServer: Sendable {
     public let configuration: ServerConfiguration
     public let pool: PostgresConnectionPool
@@ -22,6 +22,7 @@ public final class TaskDispatchServer: Sendable {
     private let readyListener: ReadyTaskListener
     private let stopped = Atomic<Bool>(false)
     private let webhookSender: WebhookSender
+    private let triggerSender: ProviderTriggerSender
     private let logger: Logger
     /// The metrics exporter; nil with metrics off.
     private let exporter: PrometheusExporter?
@@ -56,10 +57,18 @@ public final class TaskDispatchServer: Sendable {
                 logger.warning("preparing the inputs of released tasks failed", metadata: ["error": "\(error)"])
             }
         }
+        let triggerSender = ProviderTriggerSender(
+            store: ProviderTriggerStore(pool: pool), triggeredApps: tasks.triggeredApps, catalog: catalog, longPolls: longPolls,
+            settings: ProviderTriggerSettings(
+                timeoutSeconds: configuration.triggerTimeoutSeconds, maxAttempts: configuration.triggerMaxAttempts,
+                recheckSeconds: configuration.triggerRecheckSeconds, secretKeyFile: configuration.resolvedSecretKeyFile),
+            metrics: metricsFactory, logger: logger)
+        self.triggerSender = triggerSender
         // LISTEN needs a session of its own, which a transaction pooler does not keep.
         readyListener = ReadyTaskListener(
             connectionString: configuration.listenDatabaseURL ?? connectionString, tasks: tasks, waiters: longPolls,
-            backstopSeconds: configuration.longPollBackstopSeconds, resolveInputs: resolveInputs, logger: logger)
+            backstopSeconds: configuration.longPollBackstopSeconds, resolveInputs: resolveInputs,
+            tasksBecameClaimable: { triggerSender.tasksBecameClaimable(types: $0) }, logger: logger)
         let sender = WebhookSender(
             store: WebhookDeliveryStore(pool: pool),
             settings: WebhookSenderSettings(
@@ -153,6 +162,7 @@ public final class TaskDispatchServer: Sendable {
         readyListener.start()
         maintenance.start()
         webhookSender.start()
+        triggerSender.start()
         logger.info("serving", metadata: ["address": "\(configuration.host):\(http.boundPort)"])
     }
 
@@ -171,6 +181,7 @@ public final class TaskDispatchServer: Sendable {
         readyListener.stop()
         maintenance.stop()
         webhookSender.stop()
+        triggerSender.stop()
         pool.close()
     }
 }

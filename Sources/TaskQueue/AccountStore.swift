@@ -129,16 +129,20 @@ public struct AccountStore: Sendable, PooledStore {
 
     // MARK: ExApps
 
-    /// Registers an ExApp and returns its secret, once.
-    public func addApp(appID: String) throws(StoreError) -> String {
+    /// Registers an ExApp and returns its secret, once. With a `sealer` the secret is also kept
+    /// sealed, so that trigger calls can present it (needed for a `baseURL`, now or later).
+    public func addApp(appID: String, sealer: SecretSealer? = nil, baseURL: ExAppBaseURL? = nil) throws(StoreError) -> String {
         try Self.validate(name: appID, what: "an app id")
+        guard baseURL == nil || sealer != nil else { throw StoreError.appSettingRefused("an ExApp URL needs the secret key file") }
         let secret = SecretHasher.generateToken(length: Self.appSecretLength)
         let salt = SecretHasher.generateSalt()
+        let sealed = sealer?.seal(secret, appID: appID)
         try withConnection(onUniqueViolation: Self.alreadyExists) { connection in
             let inserted = try connection.query(
                 """
-                INSERT INTO ex_apps (app_id, salt, secret_hash)
-                VALUES (\(bind: appID), \(bind: salt), \(bind: SecretHasher.hash(secret: secret, salt: salt)))
+                INSERT INTO ex_apps (app_id, salt, secret_hash, sealed_secret, base_url)
+                VALUES (\(bind: appID), \(bind: salt), \(bind: SecretHasher.hash(secret: secret, salt: salt)), \(bind: sealed),
+                    \(bind: baseURL?.text))
                 ON CONFLICT (app_id) DO NOTHING
                 """)
             guard inserted.affectedRows == 1 else { throw StoreError.accountAlreadyExists(appID) }
@@ -146,10 +150,53 @@ public struct AccountStore: Sendable, PooledStore {
         return secret
     }
 
-    public func apps() throws(StoreError) -> [(appID: String, enabled: Bool)] {
+    /// Sets (or, with nil, removes) the URL trigger calls go to. A URL needs the app's secret
+    /// sealed: kept from `addApp`, or `secret` given here (checked against the stored hash, then
+    /// sealed with `sealer`).
+    public func setAppURL(appID: String, url: ExAppBaseURL?, secret: String? = nil, sealer: SecretSealer? = nil) throws(StoreError) {
         try withConnection { connection in
-            try connection.query("SELECT app_id, enabled FROM ex_apps ORDER BY app_id").rows.compactMap { row in
-                row.string("app_id").map { ($0, row.bool("enabled") ?? false) }
+            try connection.transaction { connection in
+                let rows = try connection.query(
+                    "SELECT salt, secret_hash, sealed_secret IS NOT NULL AS sealed FROM ex_apps WHERE app_id = \(bind: appID) FOR UPDATE"
+                ).rows
+                guard let row = rows.first, let salt = row.bytes("salt"), let hash = row.bytes("secret_hash") else {
+                    throw StoreError.accountNotFound(appID)
+                }
+                var sealed: [UInt8]? = nil
+                if let secret {
+                    guard SecretHasher.verify(secret: secret, salt: salt, expectedHash: hash) else {
+                        throw StoreError.appSettingRefused("that is not the secret of app '\(appID)'")
+                    }
+                    guard let sealer else { throw StoreError.appSettingRefused("sealing a secret needs the secret key file") }
+                    sealed = sealer.seal(secret, appID: appID)
+                } else if url != nil, row.bool("sealed") != true {
+                    throw StoreError.appSettingRefused(
+                        "app '\(appID)' was registered without a sealed secret: give its secret on standard input (--secret-stdin)")
+                }
+                try connection.query(
+                    """
+                    UPDATE ex_apps SET base_url = \(bind: url?.text), sealed_secret = coalesce(\(bind: sealed), sealed_secret)
+                    WHERE app_id = \(bind: appID)
+                    """)
+            }
+        }
+    }
+
+    /// Every ExApp, by id.
+    public func apps() throws(StoreError) -> [ExAppSummary] {
+        try withConnection { connection in
+            try connection.query(
+                """
+                SELECT app_id, enabled, base_url, sealed_secret IS NOT NULL AS sealed,
+                    (extract(epoch FROM last_triggered_at))::bigint AS last_triggered_at
+                FROM ex_apps ORDER BY app_id
+                """
+            ).rows.compactMap { row in
+                row.string("app_id").map {
+                    ExAppSummary(
+                        appID: $0, enabled: row.bool("enabled") ?? false, baseURL: row.string("base_url"),
+                        hasSealedSecret: row.bool("sealed") ?? false, lastTriggeredAt: row.int64("last_triggered_at"))
+                }
             }
         }
     }
@@ -174,4 +221,16 @@ public struct AccountStore: Sendable, PooledStore {
             return SecretHasher.verify(secret: secret, salt: salt, expectedHash: hash)
         }
     }
+}
+
+/// An ExApp as the `app list` command shows it.
+public struct ExAppSummary: Sendable, Equatable {
+    public let appID: String
+    public let enabled: Bool
+    /// Where trigger calls go; nil: never called.
+    public let baseURL: String?
+    /// Whether its secret is kept sealed, so that trigger calls can present it.
+    public let hasSealedSecret: Bool
+    /// The last trigger call it answered with a 2xx (seconds since 1970).
+    public let lastTriggeredAt: Int64?
 }

@@ -43,6 +43,8 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
     case accountAlreadyExists(String)
     /// No user or ExApp of that name.
     case accountNotFound(String)
+    /// An ExApp's URL or sealed secret cannot be set as asked; the value says why.
+    case appSettingRefused(String)
 
     public var description: String {
         switch self {
@@ -62,6 +64,7 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
         case .invalidAccountName(let why): why
         case .accountAlreadyExists(let name): "'\(name)' already exists"
         case .accountNotFound(let name): "'\(name)' does not exist"
+        case .appSettingRefused(let why): why
         }
     }
 

@@ -12,6 +12,8 @@ public struct TaskStore: Sendable, PooledStore {
     let limitedTypes = LimitedTaskTypes()
     /// Shared likewise: what each ExApp did last in this process, flushed to the database.
     public let workerActivity = WorkerActivity()
+    /// Shared likewise: the ExApps trigger calls go to.
+    public let triggeredApps = TriggeredApps()
 
     public init(pool: PostgresConnectionPool) {
         self.pool = pool

@@ -27,33 +27,34 @@ public struct WebhookTarget: Sendable, Equatable {
     public let httpMethod: String
 
     /// Checks a webhook URI and method. Hosts that are IP literals, or `localhost`, are checked
-    /// against the SSRF policy here; names are resolved and checked when delivering.
-    public init(uri: String, method: String?, allowPrivateTargets: Bool) throws(WebhookTargetError) {
+    /// against the SSRF policy here; names are resolved and checked when delivering. `name`
+    /// names the URI in messages (an ExApp's base URL is checked the same way).
+    public init(uri: String, method: String?, allowPrivateTargets: Bool, name: String = "webhookUri") throws(WebhookTargetError) {
         let httpMethod = try Self.httpMethod(for: method ?? Self.defaultMethod)
         guard uri.utf8.count <= Self.maxURILength else {
-            throw WebhookTargetError("webhookUri must be at most \(Self.maxURILength) bytes")
+            throw WebhookTargetError("\(name) must be at most \(Self.maxURILength) bytes")
         }
         guard let components = URLComponents(string: uri), let schemeText = components.scheme?.lowercased() else {
-            throw WebhookTargetError("webhookUri is not a valid URL")
+            throw WebhookTargetError("\(name) is not a valid URL")
         }
         guard let scheme = Scheme(rawValue: schemeText) else {
-            throw WebhookTargetError("webhookUri must be an http or https URL")
+            throw WebhookTargetError("\(name) must be an http or https URL")
         }
         guard var host = components.percentEncodedHost, !host.isEmpty else {
-            throw WebhookTargetError("webhookUri must name a host")
+            throw WebhookTargetError("\(name) must name a host")
         }
         guard components.user == nil, components.password == nil else {
-            throw WebhookTargetError("webhookUri must not carry credentials; use the webhook signature to authenticate")
+            throw WebhookTargetError("\(name) must not carry credentials; use the webhook signature to authenticate")
         }
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         // Plain ASCII only: no percent-encoded names, no IPv6 zone ids, no spaces or controls.
         guard host.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 0x20 && $0.value < 0x7f && $0 != "%" }) else {
-            throw WebhookTargetError("webhookUri has an invalid host")
+            throw WebhookTargetError("\(name) has an invalid host")
         }
         let port = components.port ?? (scheme == .https ? 443 : 80)
-        guard (1...65535).contains(port) else { throw WebhookTargetError("webhookUri has an invalid port") }
+        guard (1...65535).contains(port) else { throw WebhookTargetError("\(name) has an invalid port") }
         let path = components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath
-        guard path.hasPrefix("/") else { throw WebhookTargetError("webhookUri is not a valid URL") }
+        guard path.hasPrefix("/") else { throw WebhookTargetError("\(name) is not a valid URL") }
 
         self.uri = uri
         self.scheme = scheme

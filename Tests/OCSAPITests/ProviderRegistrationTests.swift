@@ -389,7 +389,7 @@ struct ProviderRegistrationTests {
         #expect(response.status == 200, "\(response.bodyText)")
         #expect(response.meta?["status"] == "ok")
         #expect(response.data?["capabilities"]?["app_api"]?.objectValue != nil)
-        #expect(response.data?["version"]?["major"]?.int64Value == 33)
-        #expect(response.data?["version"]?["string"]?.stringValue == "33.0.0")
+        #expect(response.data?["version"]?["major"]?.int64Value == 34)
+        #expect(response.data?["version"]?["string"]?.stringValue == "34.0.0")
     }
 }

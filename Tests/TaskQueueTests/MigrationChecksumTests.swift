@@ -18,6 +18,7 @@ struct MigrationChecksumTests {
         10: "20ec2f6c2a18dbe2467de807b2ce2457412bf877587a5b4c137a59bb8296df70",
         11: "5fc763c1edb24a64a287bbfb1c6eef96eaf7c3e90301a8ea05109fb0077b07c9",
         12: "3e0005dad0a7b977ddcf5b47cf7dde7e73c2670b1102798e3a59abf5e586d95b",
+        13: "4b4c0d8ef2d45e2d71082b893d86adce7df36e9092c381064590111cfdd4fc1d",
     ]
 
     @Test("every migration's SQL has the checksum pinned when it was released")

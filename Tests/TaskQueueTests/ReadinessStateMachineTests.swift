@@ -33,6 +33,17 @@ struct ReadinessStateMachineTests {
         var testDescription: String { "\(notice) wakes \(woken)" }
     }
 
+    @Test("the waiters of a type, parked or woken and claiming, are what the trigger sender asks about")
+    func waitersWantingType() {
+        var (machine, _) = Self.parked([("w1", ["a"]), ("w2", ["a", "b"]), ("w3", ["c"])])
+        #expect(machine.waiters(wanting: "a") == ["w1", "w2"])
+        #expect(machine.waiters(wanting: "b") == ["w2"])
+        #expect(machine.waiters(wanting: "d").isEmpty)
+        // Woken by a notice for c, w3 claims: still waiting for c until answered.
+        #expect(Self.names(machine.notice(["c": 1])) == ["w3"])
+        #expect(machine.waiters(wanting: "c") == ["w3"])
+    }
+
     @Test(
         "a notice wakes at most k of the oldest waiters of each type, each once",
         arguments: [

@@ -22,6 +22,7 @@ enum MetricFamilies {
     static let longPollsWaiting = "taskdispatch_long_polls_waiting"
     static let webhooksPending = "taskdispatch_webhooks_pending"
     static let webhookDeliveries = "taskdispatch_webhook_deliveries_total"
+    static let triggerCalls = "taskdispatch_trigger_calls_total"
     static let poolConnections = "taskdispatch_db_pool_connections"
     static let poolWait = "taskdispatch_db_pool_wait_seconds"
 
@@ -45,6 +46,7 @@ enum MetricFamilies {
         longPollsWaiting: Family(help: "Long polls waiting in this process."),
         webhooksPending: Family(help: "Webhook deliveries owed: cluster-wide, the same in every server process."),
         webhookDeliveries: Family(help: "Webhook calls made by this process, by outcome (delivered, retry, failed)."),
+        triggerCalls: Family(help: "ExApp trigger calls made by this process, by outcome (answered, retry, failed)."),
         poolConnections: Family(help: "This process's database connections by state (idle, in_use)."),
         poolWait: Family(help: "Seconds a request waited for a database connection of this process's pool.", buckets: poolWaitBuckets),
     ]

@@ -154,6 +154,19 @@ enum ServerSettings {
             guard FileManager.default.isReadableFile(atPath: text) else { throw ServerSetting.Refusal(reason: "cannot read \(text)") }
             resolution.configuration.webhookCAFile = text
         },
+        .optionalText(
+            "secret-key-file", "TASKDISPATCH_SECRET_KEY_FILE", \.secretKeyFile, valueName: "FILE",
+            help: "key sealing ExApp secrets for trigger calls (created, mode 0600, if missing); the same file for every server process",
+            defaultText: "`secret.key` in the data dir"),
+        .seconds(
+            "trigger-timeout-seconds", "TASKDISPATCH_TRIGGER_TIMEOUT_SECONDS", \.triggerTimeoutSeconds,
+            help: "ExApp trigger call timeout (connect, send, answer)"),
+        .integer(
+            "trigger-max-attempts", "TASKDISPATCH_TRIGGER_MAX_ATTEMPTS", \.triggerMaxAttempts, in: 1...100,
+            help: "trigger calls per request before it is given up (failed, or answered while the work stayed untouched)"),
+        .seconds(
+            "trigger-recheck-seconds", "TASKDISPATCH_TRIGGER_RECHECK_SECONDS", \.triggerRecheckSeconds,
+            help: "after an answered trigger call, how long new work rides on it before the server looks again (doubles per call)"),
         .integer(
             "max-wait-seconds", "TASKDISPATCH_MAX_WAIT_SECONDS", \.maxWaitSeconds, in: 0...3600, unit: "seconds",
             help: "longest long poll (`wait` on `next` / `next_batch`); longer asks are capped"),

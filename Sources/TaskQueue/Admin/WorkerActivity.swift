@@ -53,6 +53,12 @@ public struct WorkerSummary: Sendable, Equatable {
     public var lastResultAt: Int64?
     public var runningTasks: Int64
     public var longPollsWaiting: Int64
+    /// Where trigger calls go (`app add --url`); nil: none.
+    public var triggerURL: String? = nil
+    /// The last trigger call the app answered with a 2xx, unix seconds.
+    public var lastTriggeredAt: Int64? = nil
+    /// Its providers' trigger requests owed, recently answered, failing or given up.
+    public var triggers: [ProviderTriggerState] = []
 }
 
 extension TaskStore {
@@ -111,20 +117,26 @@ extension TaskStore {
                     SELECT claimed_by AS app_id, count(*) AS running FROM tasks
                     WHERE status = \(TaskStatus.running) AND claimed_by IS NOT NULL
                     GROUP BY claimed_by
+                ), triggered AS (
+                    SELECT app_id, base_url, last_triggered_at FROM ex_apps
+                    WHERE base_url IS NOT NULL OR last_triggered_at IS NOT NULL
                 )
-                SELECT coalesce(seen.app_id, running.app_id) AS app_id,
+                SELECT coalesce(seen.app_id, running.app_id, triggered.app_id) AS app_id,
                        floor(extract(epoch FROM seen.last_request_at))::bigint AS last_request_at,
                        floor(extract(epoch FROM seen.last_claim_at))::bigint AS last_claim_at,
                        floor(extract(epoch FROM seen.last_result_at))::bigint AS last_result_at,
-                       coalesce(running.running, 0) AS running, coalesce(seen.waiting, 0)::bigint AS waiting
+                       coalesce(running.running, 0) AS running, coalesce(seen.waiting, 0)::bigint AS waiting,
+                       triggered.base_url, floor(extract(epoch FROM triggered.last_triggered_at))::bigint AS last_triggered_at
                 FROM seen FULL JOIN running ON running.app_id = seen.app_id
+                FULL JOIN triggered ON triggered.app_id = coalesce(seen.app_id, running.app_id)
                 ORDER BY 1
                 """
             ).rows.map { row in
                 WorkerSummary(
                     appID: row.string("app_id") ?? "", lastRequestAt: row.int64("last_request_at"),
                     lastClaimAt: row.int64("last_claim_at"), lastResultAt: row.int64("last_result_at"),
-                    runningTasks: row.int64("running") ?? 0, longPollsWaiting: row.int64("waiting") ?? 0)
+                    runningTasks: row.int64("running") ?? 0, longPollsWaiting: row.int64("waiting") ?? 0,
+                    triggerURL: row.string("base_url"), lastTriggeredAt: row.int64("last_triggered_at"))
             }
         }
     }

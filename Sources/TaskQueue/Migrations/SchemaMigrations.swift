@@ -7,6 +7,6 @@
 public enum SchemaMigrations {
     public static let all: [SchemaMigration] = [
         initialSchema, leases, idempotencyKeys, delaysAndRetention, providers, filesAndRateLimits,
-        webhookOutbox, readyNotifications, shapesAsText, operations, dependencies, dashboard,
+        webhookOutbox, readyNotifications, shapesAsText, operations, dependencies, dashboard, providerTriggers,
     ]
 }

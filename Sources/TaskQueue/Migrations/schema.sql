@@ -344,7 +344,10 @@ CREATE TABLE public.ex_apps (
     enabled boolean DEFAULT true NOT NULL,
     salt bytea NOT NULL,
     secret_hash bytea NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    base_url text,
+    sealed_secret bytea,
+    last_triggered_at timestamp with time zone
 );
 
 --
@@ -377,6 +380,21 @@ CREATE TABLE public.provider_catalog_version (
     singleton boolean DEFAULT true NOT NULL,
     version bigint NOT NULL,
     CONSTRAINT provider_catalog_version_singleton_check CHECK (singleton)
+);
+
+--
+-- Name: provider_triggers; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.provider_triggers (
+    provider_id text NOT NULL,
+    requested_at timestamp with time zone DEFAULT now() NOT NULL,
+    due_at timestamp with time zone DEFAULT now() NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    sent_at timestamp with time zone,
+    in_flight_until timestamp with time zone,
+    last_error text,
+    given_up_at timestamp with time zone
 );
 
 --
@@ -691,6 +709,13 @@ ALTER TABLE ONLY public.provider_catalog_version
     ADD CONSTRAINT provider_catalog_version_pkey PRIMARY KEY (singleton);
 
 --
+-- Name: provider_triggers provider_triggers_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.provider_triggers
+    ADD CONSTRAINT provider_triggers_pkey PRIMARY KEY (provider_id);
+
+--
 -- Name: schedule_rate_limits schedule_rate_limits_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -817,6 +842,12 @@ CREATE INDEX idempotency_keys_age_idx ON public.idempotency_keys USING btree (cr
 --
 
 CREATE INDEX idempotency_keys_task_idx ON public.idempotency_keys USING btree (task_id);
+
+--
+-- Name: provider_triggers_due_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX provider_triggers_due_idx ON public.provider_triggers USING btree (due_at) WHERE (given_up_at IS NULL);
 
 --
 -- Name: task_attempts_ended_idx; Type: INDEX; Schema: public; Owner: -
@@ -1032,6 +1063,13 @@ ALTER TABLE ONLY public.idempotency_keys
 
 ALTER TABLE ONLY public.preferred_providers
     ADD CONSTRAINT preferred_providers_provider_id_fkey FOREIGN KEY (provider_id) REFERENCES public.task_providers(id) ON DELETE CASCADE;
+
+--
+-- Name: provider_triggers provider_triggers_provider_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.provider_triggers
+    ADD CONSTRAINT provider_triggers_provider_id_fkey FOREIGN KEY (provider_id) REFERENCES public.task_providers(id) ON DELETE CASCADE;
 
 --
 -- Name: task_files task_files_task_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

@@ -26,6 +26,11 @@ struct ParkedWaiters<Waiter: ParkableWaiter> {
     /// The types some parked waiter wants.
     var wantedTypes: [String] { idsByType.keys.sorted() }
 
+    /// The waiters parked for `type`, oldest first.
+    func waiters(wanting type: String) -> [Waiter] {
+        (idsByType[type] ?? []).compactMap { byID[$0] }
+    }
+
     mutating func insert(_ waiter: Waiter) {
         byID[waiter.id] = waiter
         for type in waiter.types {

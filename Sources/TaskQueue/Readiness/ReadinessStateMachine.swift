@@ -87,6 +87,12 @@ public struct ReadinessStateMachine<Waiter: Sendable>: Sendable {
     /// The types parked waiters want, for the backstop check.
     public var waitedTypes: [String] { parked.wantedTypes }
 
+    /// The waiters parked for `type` or claiming for it.
+    public func waiters(wanting type: String) -> [Waiter] {
+        parked.waiters(wanting: type).map(\.waiter)
+            + claiming.values.filter { $0.entry.types.contains(type) }.map(\.entry.waiter)
+    }
+
     /// The earliest deadline of a parked waiter.
     public mutating func earliestDeadline() -> ContinuousClock.Instant? { parked.earliestDeadline() }
 

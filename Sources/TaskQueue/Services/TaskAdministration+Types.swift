@@ -82,8 +82,14 @@ extension TaskAdministration {
 
     public static let statisticsWindow = 1...(31 * 86_400)
 
+    /// The ExApps with their activity, and their providers' trigger requests.
     public func workers() throws -> [WorkerSummary] {
-        try store.workers()
+        let triggers = Dictionary(grouping: try ProviderTriggerStore(tasks: store).states()) { $0.appID ?? "" }
+        return try store.workers().map { worker in
+            var worker = worker
+            worker.triggers = triggers[worker.appID] ?? []
+            return worker
+        }
     }
 
     /// Nextcloud's three setup checks (slow pickup, failures, types nobody serves), then paused
@@ -117,6 +123,20 @@ extension TaskAdministration {
                     message: "\(waiting) tasks of type \(overview.type) are waiting and no ExApp serving it has polled "
                         + "in the last \(Self.workerSilenceSeconds / 60) minutes",
                     type: overview.type))
+            }
+        }
+        for trigger in try ProviderTriggerStore(tasks: store).states() where trigger.lastError != nil {
+            let target = "ExApp \(trigger.appID ?? "?") for provider \(trigger.providerID)"
+            if trigger.givenUpAt != nil {
+                warnings.append(.init(
+                    code: "trigger_given_up",
+                    message: "trigger calls to \(target) were given up after \(trigger.attempts) attempts: \(trigger.lastError ?? "")",
+                    type: trigger.taskType))
+            } else {
+                warnings.append(.init(
+                    code: "trigger_failing",
+                    message: "trigger calls to \(target) are failing (attempt \(trigger.attempts)): \(trigger.lastError ?? "")",
+                    type: trigger.taskType))
             }
         }
         for row in try catalog.current().unreadable {

@@ -99,6 +99,9 @@ public struct TaskClaimer: Sendable {
         if !tasks.isEmpty {
             store.workerActivity.claimed(by: request.claimant)
             metrics.claimed(tasks)
+        } else if store.triggeredApps.contains(request.claimant) {
+            // Best effort: should it fail, the recheck ends the coalescing instead.
+            try? ProviderTriggerStore(tasks: store).providersFoundNothing(Array(Set(claimable.providers.values)).sorted())
         }
         let hasMore = probeMore && !tasks.isEmpty ? try store.hasReadyTask(types: claimable.types) : false
         return ClaimOutcome(tasks: tasks, claimable: claimable, hasMore: hasMore)
