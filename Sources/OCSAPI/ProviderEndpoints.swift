@@ -84,7 +84,11 @@ struct ProviderEndpoints: Sendable {
         if case .user(_, false) = context.principal { throw OCSError.forbidden("queue_stats is for ExApps and administrators") }
         let types = try context.parameters.stringList("taskTypeIds")
         let counts = try services.claimer.queueCounts(types: types)
-        return .ok(["scheduled": .int(counts.scheduled), "running": .int(counts.running)])
+        // nextcloud/server's controller names them `…_count`; the route's first shape did not: both.
+        return .ok([
+            "scheduled": .int(counts.scheduled), "running": .int(counts.running),
+            "scheduled_count": .int(counts.scheduled), "running_count": .int(counts.running),
+        ])
     }
 
     /// The claim a report names (`attempt` from the claimed task), if any: reports naming an

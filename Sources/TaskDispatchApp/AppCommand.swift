@@ -30,10 +30,9 @@ struct AppCommand: ParsableCommand {
         func run() throws {
             let baseURL = try url.map { text in try ExAppBaseURL(text) }
             try withMigratedPool(database, extraFlags: key.flags) { pool, configuration in
-                let path = configuration.resolvedSecretKeyFile
                 var sealer: SecretSealer?
                 do {
-                    sealer = try SecretKeyFile.sealer(path: path)
+                    sealer = try configuration.secretSealer()
                 } catch {
                     // Without a URL the app works; only trigger calls need the sealed secret.
                     guard baseURL == nil else { throw error }
@@ -70,7 +69,7 @@ struct AppCommand: ParsableCommand {
             let secret = secretStdin ? readLine(strippingNewline: true)?.trimmingCharacters(in: .whitespaces) : nil
             if secretStdin, secret?.isEmpty ?? true { throw ValidationError("no secret on standard input") }
             try withMigratedPool(database, extraFlags: key.flags) { pool, configuration in
-                let sealer = secret == nil ? nil : try SecretKeyFile.sealer(path: configuration.resolvedSecretKeyFile)
+                let sealer = secret == nil ? nil : try configuration.secretSealer()
                 try AccountStore(pool: pool).setAppURL(appID: appID, url: baseURL, secret: secret, sealer: sealer)
                 print(baseURL.map { "app \(appID): trigger calls to \($0)" } ?? "app \(appID): no trigger calls")
             }

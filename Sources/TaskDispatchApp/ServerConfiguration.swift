@@ -154,6 +154,12 @@ public struct ServerConfiguration: Sendable, Equatable {
 
     /// The secret key file in use: `secretKeyFile`, else `secret.key` in `dataDirectory`.
     public var resolvedSecretKeyFile: String { secretKeyFile ?? dataDirectory + "/secret.key" }
+
+    /// The sealer of the secret key file in use, creating the file if it is missing.
+    public func secretSealer() throws -> SecretSealer {
+        try SecretKeyFile.sealer(path: resolvedSecretKeyFile)
+    }
+
     /// Log level: trace, debug, info, notice, warning, error, critical. Default info.
     public var logLevel: Logger.Level = .info
     /// How log lines are written: for people, or one JSON object per line for log shippers.

@@ -19,7 +19,7 @@ public struct BenchCommand: ParsableCommand {
     @Option(help: "Waiting tasks in the large-backlog scenario.") var backlog = 1_000_000
     @Option(help: "Finished tasks in the table during the large-backlog scenario.") var finishedRows = 10_000_000
     @Option(help: "Parked workers in the wake latency scenario (5).") var parkedWorkers = 50
-    @Option(help: "Tasks scheduled one at a time in the wake latency scenario (5).") var wakeRounds = 200
+    @Option(help: "Tasks scheduled one at a time in the latency scenarios (5 and 13).") var wakeRounds = 200
     @Option(help: "Parked workers in the idle fleet scenario (6).") var idleWorkers = 500
     @Option(help: "Seconds the idle fleet scenarios (6 and 8) measure.") var idleSeconds = 60
     @Option(help: "Parked workers in the large fleet scenario (8), against a server in its own process.")

@@ -78,6 +78,8 @@ public final class Benchmark {
         configuration.logLevel = .warning
         configuration.scheduleRateLimit = 0
         configuration.batchWorkerCalls = batchWorkerCalls
+        // Row 13 seals the benchmark app's secret for its trigger calls.
+        configuration.secretKeyFile = FileManager.default.temporaryDirectory.appendingPathComponent("taskdispatch-bench-secret.key").path
         return TaskDispatchServer(configuration: configuration, connectionString: connectionString, logger: logger)
     }
 
@@ -110,6 +112,7 @@ public final class Benchmark {
         if rows.contains(10) { results += try metricsOverheadRows() }
         if rows.contains(11) { results += try fanInRows() }
         if rows.contains(12) { results += try chainRows() }
+        if rows.contains(13) { results += try triggerRows() }
         // Last: it stops this process's server, so that only the fleet's server talks to PostgreSQL.
         if rows.contains(8) { results.append(try largeFleet()) }
         return results

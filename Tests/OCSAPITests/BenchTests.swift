@@ -16,7 +16,7 @@ struct BenchTests {
         let report = try Benchmark.run(settings: settings, connectionString: connectionString)
 
         #expect(report.results.allSatisfy { $0.unavailable == nil })
-        #expect(report.results.map(\.scenario).map { $0.prefix { $0 != " " } } == ["1", "2", "2", "2", "3", "4", "4", "5", "6", "7", "7", "9", "10", "11", "12", "8"])
+        #expect(report.results.map(\.scenario).map { $0.prefix { $0 != " " } } == ["1", "2", "2", "2", "3", "4", "4", "5", "6", "7", "7", "9", "10", "11", "12", "13", "13", "8"])
         // Row 2 against the server as configured, against one without worker call batching and over TLS,
         // each in the alternating rounds with row 1.
         let singles = report.results.filter { $0.scenario.hasPrefix("2") }
@@ -30,7 +30,9 @@ struct BenchTests {
             #expect(result.errors.isEmpty, "\(result.scenario): \(result.errors)")
             #expect(result.completed, "\(result.scenario)")
         }
-        for result in report.results where !"568".contains(result.scenario.prefix(1)) && !result.scenario.hasPrefix("11") {
+        for result in report.results where !"568".contains(result.scenario.prefix(1)) && !result.scenario.hasPrefix("11")
+            && !result.scenario.hasPrefix("13")
+        {
             #expect(result.expectedTasks == settings.tasks, "\(result.scenario)")
             #expect(result.tasks == settings.tasks, "\(result.scenario)")
             #expect(!result.latencies.isEmpty, "\(result.scenario)")
@@ -46,6 +48,11 @@ struct BenchTests {
         let wake = try #require(report.results.first { $0.scenario.hasPrefix("5") })
         #expect(wake.tasks == settings.wakeRounds)
         #expect(wake.latencies.count == settings.wakeRounds)
+        // 13: one schedule → result latency per task, long poll then trigger; one call per task.
+        let triggerRows = report.results.filter { $0.scenario.hasPrefix("13") }
+        #expect(triggerRows.map(\.latencies.count) == [settings.wakeRounds, settings.wakeRounds])
+        #expect(triggerRows.last?.note == "trigger calls: \(settings.wakeRounds)", "\(triggerRows.last?.note ?? "")")
+        #expect(triggerRows.last?.ratio?.to == "p50 of 13 long poll")
         // 6: statements per second and memory, for the whole parked fleet.
         let idle = try #require(report.results.first { $0.scenario.hasPrefix("6") })
         #expect(idle.note?.contains("statements/s") == true)
