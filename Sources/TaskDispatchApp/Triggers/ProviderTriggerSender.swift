@@ -61,13 +61,11 @@ final class ProviderTriggerSender: Sendable {
     private let logger: Logger
     /// Starts, sleeps and stops the loop (internal, so tests can see its state).
     let thread = BackgroundThread(name: "taskdispatch-triggers")
-    private let callsInFlight = DispatchGroup()
-    private let callQueue = DispatchQueue(label: "taskdispatch-trigger-calls", attributes: .concurrent)
+    private let calls = OutboundCalls(label: "taskdispatch-trigger-calls", limit: ProviderTriggerSender.maxCallsInFlight)
     private let state = Mutex(State())
     private let outcomes: [String: CoreMetrics.Counter]
 
     private struct State {
-        var inFlight = 0
         /// Types announced since the loop last looked; `allTypes` when a notice did not say.
         var announced: Set<String> = []
         var allTypes = false
@@ -141,7 +139,7 @@ final class ProviderTriggerSender: Sendable {
             let untilSweep = ContinuousClock.now.duration(to: nextSweep)
             _ = thread.sleep(for: active ? min(.milliseconds(Int(Self.pollSeconds * 1000)), untilSweep) : untilSweep)
         }
-        callsInFlight.wait()
+        calls.waitForAll()
     }
 
     /// The preferred providers of `types` (all types when nil) whose ExApp has a URL and has no
@@ -159,7 +157,7 @@ final class ProviderTriggerSender: Sendable {
 
     private func claimAndCall() throws {
         while true {
-            let free = state.withLock { Self.maxCallsInFlight - $0.inFlight }
+            let free = calls.freeSlots
             guard free > 0 else { return }
             let calls = try store.claimDue(limit: free, leaseSeconds: settings.timeoutSeconds + Self.leaseMarginSeconds)
             for call in calls { startCall(call) }
@@ -168,14 +166,7 @@ final class ProviderTriggerSender: Sendable {
     }
 
     private func startCall(_ call: ProviderTriggerCall) {
-        state.withLock { $0.inFlight += 1 }
-        callsInFlight.enter()
-        callQueue.async { [self] in
-            makeCall(call)
-            state.withLock { $0.inFlight -= 1 }
-            callsInFlight.leave()
-            thread.wakeUp()
-        }
+        calls.start({ [self] in makeCall(call) }, finished: { [self] in thread.wakeUp() })
     }
 
     /// One call and its outcome recorded.

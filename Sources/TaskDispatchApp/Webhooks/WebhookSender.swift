@@ -47,17 +47,10 @@ final class WebhookSender: Sendable {
     private let logger: Logger
     /// Starts, sleeps and stops the loop (internal, so tests can see its state).
     let thread = BackgroundThread(name: "taskdispatch-webhooks")
-    private let callsInFlight = DispatchGroup()
-    /// The calls themselves run here (blocking sockets and libpq; never the cooperative pool).
-    private let callQueue = DispatchQueue(label: "taskdispatch-webhook-calls", attributes: .concurrent)
-    private let state = Mutex(State())
-
-    private struct State {
-        var inFlight = 0
-        /// When the retries this process scheduled come due, so the sender wakes for each of
-        /// them instead of waiting for the poll. An entry is dropped once a claim ran after it.
-        var retryTimes: [DispatchTime] = []
-    }
+    private let calls = OutboundCalls(label: "taskdispatch-webhook-calls", limit: WebhookSender.maxCallsInFlight)
+    /// When the retries this process scheduled come due, so the sender wakes for each of them
+    /// instead of waiting for the poll. An entry is dropped once a claim ran after it.
+    private let retryTimes = Mutex<[DispatchTime]>([])
 
     /// Calls by outcome (`delivered`, `retry`, `failed`), for the metrics.
     private let outcomes: [String: CoreMetrics.Counter]
@@ -95,10 +88,8 @@ final class WebhookSender: Sendable {
     private func run() {
         while !thread.shouldStop {
             let now = DispatchTime.now()
-            let free = state.withLock { state in
-                state.retryTimes.removeAll { $0 <= now }
-                return Self.maxCallsInFlight - state.inFlight
-            }
+            retryTimes.withLock { $0.removeAll { $0 <= now } }
+            let free = calls.freeSlots
             if free > 0 {
                 do {
                     let deliveries = try store.claimDue(
@@ -111,26 +102,18 @@ final class WebhookSender: Sendable {
                 }
             }
             var wakeAt = DispatchTime.now() + settings.pollSeconds
-            if let retry = state.withLock({ $0.retryTimes.min() }), retry < wakeAt { wakeAt = retry }
+            if let retry = retryTimes.withLock({ $0.min() }), retry < wakeAt { wakeAt = retry }
             _ = thread.sleep(until: wakeAt)
         }
-        callsInFlight.wait()
+        calls.waitForAll()
     }
 
-    /// Runs one call on the call queue; when it ends, notes its retry time and wakes the sender
-    /// (a slot is free, and more may be due).
+    /// Runs one call; when it ends, notes its retry time and wakes the sender (a slot is free,
+    /// and more may be due).
     private func startCall(_ delivery: WebhookDelivery) {
-        state.withLock { $0.inFlight += 1 }
-        callsInFlight.enter()
-        callQueue.async { [self] in
-            let delay = deliver(delivery)
-            state.withLock { state in
-                state.inFlight -= 1
-                if let delay { state.retryTimes.append(DispatchTime.now() + delay) }
-            }
-            callsInFlight.leave()
-            nudge()
-        }
+        calls.start({ [self] in
+            if let delay = deliver(delivery) { retryTimes.withLock { $0.append(DispatchTime.now() + delay) } }
+        }, finished: { [self] in nudge() })
     }
 
     /// One call and its outcome recorded. Returns the backoff if a retry was scheduled.
