@@ -159,9 +159,10 @@ final class ProviderTriggerSender: Sendable {
         while true {
             let free = calls.freeSlots
             guard free > 0 else { return }
-            let calls = try store.claimDue(limit: free, leaseSeconds: settings.timeoutSeconds + Self.leaseMarginSeconds)
-            for call in calls { startCall(call) }
-            if calls.count < free { return }
+            let due = try store.claimDue(limit: free, leaseSeconds: settings.timeoutSeconds + Self.leaseMarginSeconds)
+            for call in due { startCall(call) }
+            // A full claim may have left more due: claim again while slots are free.
+            if due.count < free { return }
         }
     }
 
