@@ -157,7 +157,10 @@ struct ProviderTriggerTests {
         let alice = setup.server.client(setup.server.alice)
         let exAppClient = APIClient(port: setup.server.port, caller: .exApp(Self.appID, setup.secret, user: ""))
 
-        // A long poll of the ExApp waits: it takes the task, no call.
+        // A long poll of the ExApp waits: it takes the task, no call. (Two guards give this
+        // outcome: the sender skips types a local long poll of the ExApp waits for, and the
+        // request finds the task already running. The waiter lookup the first relies on is
+        // tested in ReadinessStateMachineTests, the second in ProviderTriggerStoreTests.)
         let poll = LongPoll(
             port: setup.server.port, caller: .exApp(Self.appID, setup.secret, user: ""), wait: 20, types: [Self.type],
             extra: ["providerIds": [.string(Self.providerID)]])

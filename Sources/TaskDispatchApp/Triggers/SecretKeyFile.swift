@@ -10,9 +10,9 @@ enum SecretKeyFile {
         let description: String
     }
 
-    /// The sealer for the key in `path`, creating the file when it is missing and `create` is true.
-    static func sealer(path: String, create: Bool = true) throws(Failure) -> SecretSealer {
-        if create, !FileManager.default.fileExists(atPath: path) { try createKey(at: path) }
+    /// The sealer for the key in `path`, creating the file when it is missing.
+    static func sealer(path: String) throws(Failure) -> SecretSealer {
+        if !FileManager.default.fileExists(atPath: path) { try createKey(at: path) }
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw Failure(description: "cannot read the secret key file \(path)")
         }

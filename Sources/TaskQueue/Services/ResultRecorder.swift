@@ -33,11 +33,8 @@ public struct ResultRecorder: Sendable {
             } catch {
                 throw ServiceError.invalid("intermediate output refused: \(error)")
             }
-            let missing = try missingOutputFiles(checked, of: taskType, taskID: taskID)
-            guard missing.isEmpty else {
-                throw ServiceError.invalid(
-                    "intermediate output refused: output file ids \(missing.map(String.init).joined(separator: ", ")) "
-                        + "were not uploaded for this task (POST tasks_provider/{taskId}/file)")
+            if let problem = try missingOutputFiles(checked, of: taskType, taskID: taskID) {
+                throw ServiceError.invalid("intermediate output refused: \(problem)")
             }
         }
         let outcome = try store.reportIntermediateOutput(id: taskID, output: checked, attempt: attempt)
@@ -142,22 +139,21 @@ public struct ResultRecorder: Sendable {
         } catch {
             return .failure(errorMessage: "Output validation failed: \(error)", userFacingErrorMessage: nil)
         }
-        let missing = try missingOutputFiles(validated, of: taskType, taskID: taskID)
-        guard missing.isEmpty else {
-            return .failure(
-                errorMessage: "Output validation failed: output file ids "
-                    + "\(missing.map(String.init).joined(separator: ", ")) were not uploaded for this task "
-                    + "(POST tasks_provider/{taskId}/file)",
-                userFacingErrorMessage: nil)
+        if let problem = try missingOutputFiles(validated, of: taskType, taskID: taskID) {
+            return .failure(errorMessage: "Output validation failed: \(problem)", userFacingErrorMessage: nil)
         }
         return .success(output: validated)
     }
 
-    /// The file ids in the output's file slots that do not name a file uploaded for this task.
-    private func missingOutputFiles(_ output: JSONObject, of type: TaskType, taskID: Int64) throws -> [Int64] {
+    /// What is wrong when file ids in the output's file slots do not name files uploaded for
+    /// this task; nil when none is missing.
+    private func missingOutputFiles(_ output: JSONObject, of type: TaskType, taskID: Int64) throws -> String? {
         let named = ShapeValidator.fileIDs(in: output, side: .output, for: type)
-        guard !named.isEmpty else { return [] }
+        guard !named.isEmpty else { return nil }
         let stored = try store.fileIDs(ofTask: taskID, among: named)
-        return named.filter { !stored.contains($0) }
+        let missing = named.filter { !stored.contains($0) }
+        guard !missing.isEmpty else { return nil }
+        return "output file ids \(missing.map(String.init).joined(separator: ", ")) were not uploaded for this task "
+            + "(POST tasks_provider/{taskId}/file)"
     }
 }
